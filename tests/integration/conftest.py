@@ -1,0 +1,21 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures for integration tests: a fresh emulator per test and a runner for real ansible processes."""
+from __future__ import annotations
+
+import pytest
+
+from integration.harness import AnsibleRunner, start_emulator
+
+
+@pytest.fixture
+def emulator(tmp_path_factory):
+    """A fresh emulator per test, so that every test sees exactly the server state it set up."""
+    with start_emulator(tmp_path_factory.mktemp('emulator')) as emu:
+        yield emu
+
+
+@pytest.fixture
+def ansible(emulator, tmp_path):
+    """Run ``ansible-playbook``/``ansible`` against the test's emulator, with the secret guard on."""
+    return AnsibleRunner(emulator, tmp_path)
