@@ -28,7 +28,7 @@ export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test test-matrix venv system-deps tree sanity units pytest integration lint changelog-lint \
-	docs-lint galaxy emulator bench clean
+	docs-lint galaxy ee-check emulator bench clean
 
 help:
 	@echo "make demo         run the demo against the local KPS emulator (installs what it needs)"
@@ -83,6 +83,11 @@ galaxy: tree
 	$(BIN)/ansible-galaxy collection install $(BUILD)/dist/huaweicloud-kps-*.tar.gz -p $(INSTALLED) --force
 	$(BIN)/python hack/check_build.py $(BUILD)/dist/huaweicloud-kps-*.tar.gz $(INSTALLED)
 
+# Execution environment: introspect the installed collection and write the top-level EE's build context
+# (building the image needs podman or docker: see docs/execution-environment.md).
+ee-check: galaxy
+	$(BIN)/python hack/check_ee.py $(INSTALLED) $(BUILD)/ee-context
+
 # Unit and integration tests in one pytest run, so that its summary line counts everything.
 pytest: venv system-deps
 	$(BIN)/pytest tests -p no:cacheprovider $(PYTEST_ARGS)
@@ -93,7 +98,7 @@ units: venv
 integration: venv system-deps
 	$(BIN)/pytest tests/integration -p no:cacheprovider $(PYTEST_ARGS)
 
-test: sanity lint changelog-lint docs-lint galaxy pytest
+test: sanity lint changelog-lint docs-lint galaxy ee-check pytest
 
 test-matrix: tree
 	@if [ ! -x $(MATRIX_PYTHON) ]; then echo "test-matrix: $(MATRIX_PYTHON) not found, skipping ansible-core 2.21 / Python 3.12"; exit 0; fi; \

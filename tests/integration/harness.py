@@ -15,7 +15,7 @@ import sys
 
 import yaml
 
-from kps_emulator.testing import EmulatorProcess
+from kps_emulator.testing import DEFAULTS, EmulatorProcess
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS_DIR = os.path.join(TESTS_DIR, 'integration', 'targets')
@@ -24,6 +24,24 @@ BIN_DIR = os.path.dirname(sys.executable)
 
 def start_emulator(workdir, **flags):
     return EmulatorProcess(state_file=os.path.join(str(workdir), 'state.json'), **flags)
+
+
+def module_vars(emulator):
+    """The extra vars every target gets: how to reach and authenticate to this emulator."""
+    return {
+        'kps_emulator_url': emulator.url,
+        'kps_access_key': emulator.access_key,
+        'kps_secret_key': emulator.secret_key,
+        'kps_project_id': emulator.project_id,
+        'kps_region': emulator.region,
+        'kps_domain_name': DEFAULTS['domain'],
+        'kps_user_name': DEFAULTS['user'],
+        'kps_user_password': DEFAULTS['password'],
+    }
+
+
+def emulator_secrets(emulator):
+    return [emulator.secret_key, DEFAULTS['password']]
 
 
 def secret_forms(secret):
@@ -48,7 +66,7 @@ class AnsibleRunner:
         self.emulator = emulator
         self.workdir = str(workdir)
         self.secrets = set()
-        for secret in emulator.secrets():
+        for secret in emulator_secrets(emulator):
             self.add_secret(secret)
 
     def add_secret(self, secret):
@@ -57,7 +75,7 @@ class AnsibleRunner:
 
     @property
     def extra_vars(self):
-        return dict(self.emulator.module_vars(), output_dir=self.workdir)
+        return dict(module_vars(self.emulator), output_dir=self.workdir)
 
     def env(self, extra=None):
         env = {key: value for key, value in os.environ.items() if not key.startswith(('HW_', 'HUAWEICLOUD_', 'ANSIBLE_'))}

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this doc fragment is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time.
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    # Keep in step with COMMON_ARGSPEC in plugins/module_utils/_module.py.
+    DOCUMENTATION = r"""
+options:
+  region:
+    description:
+      - Huawei Cloud region, for example C(cn-north-4).
+      - Used to build the default endpoints, to scope a password login and to look up O(project_id).
+      - May only be left out when both O(kps_endpoint) and O(project_id) are given.
+      - If not set, the value of the E(HW_REGION_NAME) environment variable is used.
+    type: str
+  project_id:
+    description:
+      - ID of the project of O(region).
+      - If not set, it is taken from the token of a password login, or looked up through IAM from the
+        project named O(region) (exactly one project must match).
+      - If not set, the value of the E(HW_PROJECT_ID) environment variable is used, then E(HUAWEICLOUD_SDK_PROJECT_ID).
+    type: str
+  access_key:
+    description:
+      - Access key ID (AK) for AK/SK authentication. Needs O(secret_key).
+      - If not set, the value of the E(HW_ACCESS_KEY) environment variable is used, then E(HUAWEICLOUD_SDK_AK).
+    type: str
+  secret_key:
+    description:
+      - Secret access key (SK) that belongs to O(access_key).
+      - If not set, the value of the E(HW_SECRET_KEY) environment variable is used, then E(HUAWEICLOUD_SDK_SK).
+    type: str
+  security_token:
+    description:
+      - Security token of temporary AK/SK credentials; sent as C(X-Security-Token) with O(access_key) and O(secret_key).
+      - If not set, the value of the E(HW_SECURITY_TOKEN) environment variable is used, then E(HUAWEICLOUD_SDK_SECURITY_TOKEN).
+    type: str
+  auth_token:
+    description:
+      - An IAM token (the C(X-Subject-Token) of an earlier login), sent as C(X-Auth-Token) instead of signing requests.
+      - If not set, the value of the E(HW_AUTH_TOKEN) environment variable is used.
+    type: str
+  user_name:
+    description:
+      - IAM user name for a password login (with O(user_password) and O(domain_name)). The module logs in once
+        per run, and once more if the token expires during the run.
+      - If not set, the value of the E(HW_USER_NAME) environment variable is used.
+    type: str
+  user_password:
+    description:
+      - Password of O(user_name).
+      - If not set, the value of the E(HW_USER_PASSWORD) environment variable is used.
+    type: str
+  domain_name:
+    description:
+      - Account (domain) name that O(user_name) belongs to.
+      - If not set, the value of the E(HW_DOMAIN_NAME) environment variable is used.
+    type: str
+  cloud:
+    description:
+      - Domain of the Huawei Cloud site, used to build the default endpoints, for example C(myhuaweicloud.eu).
+      - If not set, the value of the E(HW_CLOUD) environment variable is used.
+    type: str
+    default: myhuaweicloud.com
+  kps_endpoint:
+    description:
+      - URL of the KPS API (served by the DEW/KMS host). Default C(https://kms.<region>.<cloud>).
+      - If not set, the value of the E(HW_KPS_ENDPOINT) environment variable is used.
+    type: str
+  iam_endpoint:
+    description:
+      - URL of the IAM API, used for password login and the project id lookup. Default C(https://iam.<region>.<cloud>).
+      - If not set, the value of the E(HW_IAM_ENDPOINT) environment variable is used.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the TLS certificates of the endpoints. Only set this to V(false) for tests.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path of a PEM CA bundle to verify the endpoints' certificates with, for example for a TLS-inspecting proxy.
+      - If not set, the E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) environment variable, else the system/certifi bundle, is used.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for a connection to the API, and for each read of an answer.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a failed call is retried, with exponential backoff and jitter, on connection errors,
+        timeouts, HTTP 429 (honouring C(Retry-After)) and HTTP 500, 502, 503 and 504. V(0) turns retries off.
+      - Authentication and signature failures (C(APIGW.0301)) and other client errors are never retried.
+      - A call that creates a key pair is only retried when the server certainly did not act on it.
+      - Each retry is reported as a warning naming the call and the HTTP status.
+    type: int
+    default: 3
+requirements:
+  - requests >= 2.25.0
+  - cryptography >= 3.4.0
+notes:
+  - Give exactly one way to authenticate; AK/SK (O(access_key), O(secret_key), optionally O(security_token)),
+    a token (O(auth_token)), or a password login (O(user_name), O(user_password), O(domain_name)). Credentials
+    for two methods at once, or half of one, are an error that lists which options were found (never their values).
+  - An option set on the task wins over the E(HW_*) environment variable, which wins over the E(HUAWEICLOUD_SDK_*) one.
+  - Environment variables are read on the host that runs the module (with C(delegate_to) that host, usually the
+    controller), not from the controller's environment when the module runs on a managed node.
+  - Use C(module_defaults) with C(group/huaweicloud.kps.kps) to set these options once for every module of the collection.
+  - The HTTP(S) proxy is taken from the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment variables.
+"""

@@ -1,0 +1,513 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""The work of kps_private_key_export: decide per file, export only what is needed, write atomically.
+
+One run is: check the names and paths -> read the key pairs' metadata (one show, or one listing) ->
+fail for missing / not hosted key pairs -> compare each existing file with its key pair's public key
+-> export the keys of the files that must change (one export call, or batches of at most 10) ->
+stage every new file (temp file, 0600, fsync) -> replace the destinations -> fix attributes.
+Everything that can fail for a reason outside our control (API, archive, disk) happens before the
+first destination is replaced, so a failed run leaves existing files as they were. Check mode walks
+the same path and stops before the export.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import os
+import re
+import stat
+import tempfile
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import backup_file
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    KeyMaterialError,
+    load_private_key,
+    public_key_blob,
+)
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import BATCH_EXPORT_MAX
+
+# KPS key pair names: letters, digits, '_' and '-', at most 64 bytes. Such names are also safe file names.
+NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
+# A private key file is a few KiB; a bigger file is not one of ours and is simply replaced.
+MAX_KEY_FILE_BYTES = 1024 * 1024
+DEFAULT_MODE = 0o600
+DIR_MODE = 0o700
+KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_protection', 'frozen_state')
+
+CREATE = 'create'
+REPLACE = 'replace'
+REWRITE = 'rewrite'
+ATTRIBUTES = 'attributes'
+NONE = 'none'
+WRITE_ACTIONS = (CREATE, REPLACE, REWRITE)
+
+NO_LOG_WARNING = ('huaweicloud.kps.kps_private_key_export: the result of this task holds private keys. '
+                  'Set no_log: true on the task so that they are not shown or logged.')
+
+
+class ExportError(Exception):
+    """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
+
+    def __init__(self, msg, **details):
+        super(ExportError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+# ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
+
+def requested_names(name, names):
+    """The key pair names of the task, checked locally: valid, at least one, no duplicates."""
+    wanted = [name] if name is not None else list(names or [])
+    if not wanted:
+        raise ExportError('names must list at least one key pair.')
+    invalid = [item for item in wanted if not isinstance(item, str) or not NAME_RE.match(item)]
+    if invalid:
+        raise ExportError(
+            'Invalid key pair name%s: %s. A key pair name has 1 to 64 letters, digits, "_" or "-".'
+            % ('s' if len(invalid) > 1 else '', ', '.join(repr(str(item)[:80]) for item in invalid)))
+    duplicates = sorted(item for item, count in collections.Counter(wanted).items() if count > 1)
+    if duplicates:
+        raise ExportError('names lists %s more than once; give each key pair once.' % ', '.join(duplicates))
+    return wanted
+
+
+def chunked(items, size=BATCH_EXPORT_MAX):
+    """Split ``items`` into consecutive lists of at most ``size`` (the batch export limit)."""
+    items = list(items)
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def export_calls_needed(count):
+    """API calls to export ``count`` keys: none, one export call, or one batch call per 10 keys."""
+    if count <= 1:
+        return count
+    return len(chunked(range(count)))
+
+
+def keypair_summary(keypair):
+    """The documented metadata fields of a key pair; the public key without its comment."""
+    summary = dict((field, keypair.get(field)) for field in KEYPAIR_FIELDS)
+    if summary['public_key']:
+        try:
+            summary['public_key'] = public_key_blob(summary['public_key'])
+        except KeyMaterialError:
+            pass  # keep what KPS said; matching then falls back to the fingerprint
+    return summary
+
+
+def key_matches(keypair, key):
+    """Whether the parsed private ``key`` belongs to ``keypair`` (KPS metadata).
+
+    Same public key blob decides; the fingerprint only when KPS gave no usable public key.
+    """
+    if keypair.get('public_key'):
+        try:
+            return public_key_blob(keypair['public_key']) == public_key_blob(key.public_key)
+        except KeyMaterialError:
+            pass
+    return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == key.fingerprint
+
+
+class FileState(object):
+    """What a destination holds now. ``key`` is the parsed private key, or None if there is none."""
+
+    def __init__(self, path, real_path, exists=False, mode=None, key=None, uid=None, gid=None):
+        self.path = path
+        self.real_path = real_path
+        self.exists = exists
+        self.mode = mode
+        self.key = key
+        self.uid = uid
+        self.gid = gid
+
+    @property
+    def fingerprint(self):
+        return self.key.fingerprint if self.key is not None else None
+
+    def __repr__(self):
+        return '<FileState %s exists=%s fingerprint=%s>' % (self.path, self.exists, self.fingerprint)
+
+
+def inspect_file(path):
+    """Read a destination: does it exist, its mode and owner, and which private key it holds.
+
+    A symbolic link is followed (its target is what gets written). A file that is not an unencrypted
+    private key has ``key=None``. Raises ExportError when the path cannot be used as a key file.
+    """
+    real_path = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        st = os.stat(real_path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return FileState(path, real_path)
+        raise ExportError('Cannot check %s: %s.' % (path, exc.strerror or exc))
+    if not stat.S_ISREG(st.st_mode):
+        raise ExportError('%s exists and is not a regular file; give a file path.' % path)
+    try:
+        with open(real_path, 'rb') as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except (IOError, OSError) as exc:
+        raise ExportError('Cannot read %s to compare it with the key pair: %s.' % (path, exc.strerror or exc))
+    key = None
+    if len(data) <= MAX_KEY_FILE_BYTES:
+        try:
+            key = load_private_key(data)
+        except KeyMaterialError:
+            key = None  # not a key, an encrypted key, garbage: it gets replaced
+    return FileState(path, real_path, exists=True, mode=stat.S_IMODE(st.st_mode), key=key,
+                     uid=st.st_uid, gid=st.st_gid)
+
+
+def decide(state, keypair, force=False):
+    """The content action for one file: create, replace, rewrite (force) or none."""
+    if not state.exists:
+        return CREATE
+    if state.key is None or not key_matches(keypair, state.key):
+        return REPLACE
+    return REWRITE if force else NONE
+
+
+def _octal(mode):
+    return None if mode is None else '0%03o' % mode
+
+
+class _FakeStat(object):
+    # _symbolic_mode_to_octal only looks at st_mode.
+    def __init__(self, mode):
+        self.st_mode = stat.S_IFREG | mode
+
+
+class _Staged(object):
+    """A complete, synced temp file next to its destination, waiting to replace it."""
+
+    def __init__(self, name, state, tmp):
+        self.name = name
+        self.state = state
+        self.tmp = tmp
+
+    def discard(self):
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class ExportRunner(object):
+    """Runs kps_private_key_export for one ``KpsModule``."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+
+    def execute(self):
+        try:
+            result = self.module.run(self._execute)
+        except ExportError as exc:
+            self.module.fail_json(msg=exc.msg, **exc.details)
+        self.module.exit_json(**result)
+
+    # ----- the run --------------------------------------------------------------------------------------
+
+    def _execute(self):
+        names = requested_names(self.params['name'], self.params['names'])
+        dest = self.params['dest']
+        if dest is None:
+            return self._return_keys(names)
+
+        # Local problems (paths, mode) fail before any API call.
+        directory, paths = self._plan_paths(names, dest)
+        missing_dirs = self._missing_dirs(directory)
+        self._mode(DEFAULT_MODE)
+        keypairs = self._read_keypairs(names)
+        states = dict((name, inspect_file(paths[name])) for name in names)
+        actions = dict((name, decide(states[name], keypairs[name], self.params['force'])) for name in names)
+        to_export = [keypairs[name] for name in names if actions[name] in WRITE_ACTIONS]
+
+        backups = {}
+        if not self.module.check_mode and to_export:
+            pems = self._export(to_export)
+            self._create_dirs(missing_dirs)
+            backups = self._write(dict((kp['name'], pems[kp['name']]) for kp in to_export), states)
+        for name in names:
+            if actions[name] not in WRITE_ACTIONS:
+                if self._set_attributes(states[name], False):
+                    actions[name] = ATTRIBUTES
+            elif not self.module.check_mode:
+                self._set_attributes(states[name], True)
+
+        files = [self._file_result(name, paths[name], keypairs[name], actions[name], backups.get(name))
+                 for name in names]
+        changed = bool(missing_dirs) or any(item['changed'] for item in files)
+        result = dict(changed=changed, files=files, keypairs=[keypair_summary(keypairs[name]) for name in names],
+                      msg=self._message(files, len(to_export), missing_dirs))
+        if self.module._diff:
+            result['diff'] = [self._diff(states[name], keypairs[name], actions[name]) for name in names]
+        return result
+
+    def _return_keys(self, names):
+        if not self.module.no_log:
+            self.module.warn(NO_LOG_WARNING)
+        keypairs = self._read_keypairs(names)
+        ordered = [keypairs[name] for name in names]
+        pems = {} if self.module.check_mode else self._export(ordered)
+        result = dict(changed=False, keypairs=[keypair_summary(kp) for kp in ordered])
+        if self.params['name'] is not None:
+            result['private_key'] = _text(pems.get(names[0]))
+        else:
+            result['private_keys'] = dict((name, _text(pems.get(name))) for name in names)
+        calls = export_calls_needed(len(names))
+        result['msg'] = '%s %d private key%s with %d %s call%s.' % (
+            'Would export' if self.module.check_mode else 'Exported', len(names), 's' if len(names) > 1 else '',
+            calls, 'export' if len(names) == 1 else 'batch export', 's' if calls > 1 else '')
+        return result
+
+    # ----- paths and metadata ----------------------------------------------------------------------------
+
+    def _plan_paths(self, names, dest):
+        """The directory that must exist and the file path of each key pair."""
+        if self.params['name'] is not None:
+            if os.path.isdir(dest):
+                raise ExportError('dest %s is a directory. With name, dest is the path of the private key file; '
+                                  'use names to write <name>.pem files into a directory.' % dest)
+            return os.path.dirname(os.path.abspath(dest)), {names[0]: dest}
+        if os.path.lexists(dest) and not os.path.isdir(dest):
+            raise ExportError('dest %s is not a directory. With names, dest is the directory that gets one '
+                              '<name>.pem file per key pair.' % dest)
+        return dest, dict((name, os.path.join(dest, name + '.pem')) for name in names)
+
+    def _missing_dirs(self, directory):
+        """Directories to create, outermost first; fails unless create_dirs allows creating them."""
+        missing = []
+        current = os.path.abspath(directory)
+        while not os.path.isdir(current):
+            if os.path.lexists(current):
+                raise ExportError('%s is not a directory, so %s cannot be created.' % (current, directory))
+            missing.insert(0, current)
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+        if missing and not self.params['create_dirs']:
+            raise ExportError('The directory %s does not exist. Create it first, or set create_dirs: true.'
+                              % directory)
+        return missing
+
+    def _create_dirs(self, missing):
+        for path in missing:
+            try:
+                os.mkdir(path, DIR_MODE)
+            except OSError as exc:
+                if exc.errno != errno.EEXIST or not os.path.isdir(path):
+                    raise ExportError('Cannot create the directory %s: %s.' % (path, exc.strerror or exc))
+
+    def _read_keypairs(self, names):
+        """Metadata of each name: one show for a single name, else one listing (cheaper than N shows).
+
+        Fails, before any export, naming every key pair that is missing or has no hosted private key.
+        """
+        kps = self.module.kps
+        if len(names) == 1:
+            found = {names[0]: kps.show_keypair(names[0])}
+        else:
+            wanted = set(names)
+            found = dict((kp.get('name'), kp) for kp in kps.list_keypairs() if kp.get('name') in wanted)
+        missing = [name for name in names if not found.get(name)]
+        not_hosted = [name for name in names if found.get(name) and not found[name].get('is_key_protection')]
+        if missing or not_hosted:
+            problems = []
+            if missing:
+                problems.append('key pair%s %s %s not exist in KPS' % (
+                    's' if len(missing) > 1 else '', ', '.join(missing), 'do' if len(missing) > 1 else 'does'))
+            if not_hosted:
+                problems.append('KPS hosts no private key for key pair%s %s (import one with '
+                                'huaweicloud.kps.kps_private_key_import)'
+                                % ('s' if len(not_hosted) > 1 else '', ', '.join(not_hosted)))
+            raise ExportError('Cannot export: %s. Nothing was exported or written.' % '; '.join(problems),
+                              missing=missing, not_hosted=not_hosted)
+        return found
+
+    # ----- export ----------------------------------------------------------------------------------------
+
+    def _export(self, keypairs):
+        """{name: PEM bytes}: one export call for one key pair, else batch calls of at most 10."""
+        kps = self.module.kps
+        if len(keypairs) == 1:
+            keypair = keypairs[0]
+            pem = kps.export_private_key(keypair['name'])
+            try:
+                key = load_private_key(pem)
+            except KeyMaterialError:
+                raise ExportError('KPS returned something that is not an unencrypted private key for key pair %s.'
+                                  % keypair['name'])
+            if not key_matches(keypair, key):
+                raise ExportError('KPS returned a private key for key pair %s whose public key (fingerprint %s) '
+                                  'is not the key pair\'s (fingerprint %s). Nothing was written.'
+                                  % (keypair['name'], key.fingerprint, keypair.get('fingerprint')))
+            return {keypair['name']: _bytes(pem)}
+        pems = {}
+        for chunk in chunked(keypairs):
+            # The client matches every archive entry to its key pair by public key and fails on any surprise.
+            for name, pem in kps.batch_export_private_keys(chunk).items():
+                pems[name] = _bytes(pem)
+        return pems
+
+    # ----- files -----------------------------------------------------------------------------------------
+
+    def _mode(self, base_mode):
+        """The numeric mode a file should get; symbolic modes apply to ``base_mode``."""
+        mode = self.params.get('mode')
+        if mode is None:
+            return DEFAULT_MODE
+        if isinstance(mode, int):
+            value = mode
+        else:
+            try:
+                value = int(mode, 8)
+            except ValueError:
+                try:
+                    value = self.module._symbolic_mode_to_octal(_FakeStat(base_mode), mode)
+                except Exception:  # pylint: disable=broad-exception-caught
+                    raise ExportError('mode %s is neither octal nor a symbolic mode.' % mode)
+        if value != stat.S_IMODE(value):
+            raise ExportError('mode %s holds more than permission bits.' % mode)
+        return value
+
+    def _write(self, pems, states):
+        """Stage every file, then replace the destinations; returns {name: backup path}.
+
+        Staging (the part that can run out of space or permissions) completes for all files before the
+        first destination changes; on any failure the temp files are removed.
+        """
+        staged = []
+        try:
+            for name in sorted(pems):
+                staged.append(self._stage(name, states[name], pems[name]))
+            backups = {}
+            if self.params['backup']:
+                # Hard links, taken before the first replace, so a failed backup changes nothing.
+                for item in staged:
+                    if item.state.exists:
+                        backups[item.name] = backup_file(item.state.real_path)
+            for item in staged:
+                try:
+                    os.replace(item.tmp, item.state.real_path)
+                except OSError as exc:
+                    raise ExportError('Could not replace %s: %s.' % (item.state.path, exc.strerror or exc))
+                item.tmp = None
+        finally:
+            for item in staged:
+                item.discard()
+        for directory in set(os.path.dirname(os.path.abspath(item.state.real_path)) for item in staged):
+            _fsync_dir(directory)
+        return backups
+
+    def _stage(self, name, state, pem):
+        # Written exactly as KPS returned it, plus the final newline that some ssh versions insist on.
+        content = pem if pem.endswith(b'\n') else pem + b'\n'
+        directory = os.path.dirname(os.path.abspath(state.real_path))
+        try:
+            # mkstemp: O_EXCL and mode 0600 whatever the umask, before the first byte.
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(state.real_path),
+                                       suffix='.tmp')
+        except OSError as exc:
+            raise ExportError('Cannot create a temporary file in %s: %s.' % (directory, exc.strerror or exc))
+        self.module.add_cleanup_file(tmp)
+        item = _Staged(name, state, tmp)
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+                # The final mode before the file appears under its name.
+                os.fchmod(handle.fileno(), self._mode(DEFAULT_MODE))
+        except (IOError, OSError) as exc:
+            item.discard()
+            raise ExportError('Could not write %s: %s.' % (state.path, exc.strerror or exc))
+        return item
+
+    def _file_args(self, state, base_mode):
+        args = self.module.load_file_common_arguments(self.params, path=state.real_path)
+        args['mode'] = self._mode(base_mode)
+        if state.exists:
+            # A replaced file keeps its owner and group unless the task sets them (as copy does).
+            if args.get('owner') is None:
+                args['owner'] = state.uid
+            if args.get('group') is None:
+                args['group'] = state.gid
+        return args
+
+    def _set_attributes(self, state, written):
+        """Apply mode/owner/group/...; in check mode only report whether they differ."""
+        base_mode = DEFAULT_MODE if written else state.mode
+        return self.module.set_fs_attributes_if_different(self._file_args(state, base_mode), written)
+
+    # ----- result ----------------------------------------------------------------------------------------
+
+    def _file_result(self, name, path, keypair, action, backup):
+        return dict(name=name, path=path, fingerprint=keypair.get('fingerprint'), action=action,
+                    changed=action != NONE, backup_file=backup)
+
+    def _diff(self, state, keypair, action):
+        before = dict(exists=state.exists, mode=_octal(state.mode), fingerprint=state.fingerprint)
+        if action == NONE:
+            after = dict(before)
+        else:
+            base = state.mode if action == ATTRIBUTES else DEFAULT_MODE
+            after = dict(exists=True, mode=_octal(self._mode(base)), fingerprint=keypair.get('fingerprint'))
+        return dict(before=before, after=after, before_header=state.path, after_header=state.path)
+
+    def _message(self, files, exported, missing_dirs):
+        check = self.module.check_mode
+        written = sum(1 for item in files if item['action'] in WRITE_ACTIONS)
+        fixed = sum(1 for item in files if item['action'] == ATTRIBUTES)
+        unchanged = len(files) - written - fixed
+        parts = []
+        if missing_dirs:
+            parts.append('%s %s' % ('would create' if check else 'created', ', '.join(missing_dirs)))
+        if written:
+            calls = export_calls_needed(exported)
+            parts.append('%s %d of %d private key file%s (%d %s call%s)' % (
+                'would write' if check else 'wrote', written, len(files), 's' if len(files) > 1 else '',
+                calls, 'export' if exported == 1 else 'batch export', 's' if calls > 1 else ''))
+        if fixed:
+            parts.append('%s the mode or owner of %d file%s' % (
+                'would fix' if check else 'fixed', fixed, 's' if fixed > 1 else ''))
+        if unchanged:
+            parts.append('%d already up to date' % unchanged)
+        if not written and not fixed and not missing_dirs:
+            return 'All %d private key file%s already up to date; nothing exported.' % (
+                len(files), 's' if len(files) > 1 else '')
+        text = '; '.join(parts)
+        return text[:1].upper() + text[1:] + '.'
+
+
+def _bytes(pem):
+    return pem if isinstance(pem, bytes) else pem.encode('utf-8')
+
+
+def _text(pem):
+    return pem.decode('utf-8', 'replace') if isinstance(pem, bytes) else pem

@@ -1,0 +1,301 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""The work of kps_private_key_import: one read decides, at most one write acts.
+
+One run is: check the name -> (present) read and parse the private key locally -> show the key pair ->
+``decide()`` -> write unless in check mode -> read the key pair again after a write -> one result.
+The result comes from the same code in check mode and real runs; in check mode, fields only KPS can
+assign are None. Nothing here puts key material into a result, a warning or an error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    KeyMaterialError,
+    load_private_key,
+    public_key_blob,
+)
+
+# KPS key pair names: letters, digits, '_' and '-', at most 64 bytes.
+NAME_RE = re.compile(r'[A-Za-z0-9_-]{1,64}')
+# A private key file is a few KiB; refuse to read something that cannot be one.
+MAX_KEY_FILE_BYTES = 1024 * 1024
+
+KEYPAIR_FIELDS = ('name', 'id', 'type', 'scope', 'user_id', 'public_key', 'fingerprint', 'is_key_protection',
+                  'frozen_state', 'description', 'create_time', 'update_time')
+
+# What decide() can answer.
+CREATE = 'create'                  # key pair missing: create it with the private key hosted
+IMPORT = 'import'                  # exists, hosts nothing, same public key
+REIMPORT = 'reimport'              # hosts this key already, force=true
+HOSTED = 'hosted'                  # hosts this key already: nothing to do
+MISMATCH = 'mismatch'              # exists with another public key: fail before any write
+MISSING = 'missing'                # key pair missing and create=false: fail
+CLEAR = 'clear'                    # absent: hosts a key, clear it
+ALREADY_CLEAR = 'already_clear'    # absent: exists, hosts nothing
+NO_KEYPAIR = 'no_keypair'          # absent: the key pair does not exist
+WRITES = (CREATE, IMPORT, REIMPORT, CLEAR)
+
+
+class KeyImportError(Exception):
+    """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
+
+    def __init__(self, msg, **details):
+        super(KeyImportError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+# ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
+
+def check_name(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise KeyImportError(
+            'Invalid key pair name %r: a key pair name has 1 to 64 letters, digits, "_" or "-".' % str(name)[:80])
+
+
+def key_matches(keypair, key):
+    """Whether the parsed private ``key`` belongs to ``keypair`` (KPS metadata).
+
+    The public key blob decides; the fingerprint only when KPS gave no usable public key.
+    """
+    if keypair.get('public_key'):
+        try:
+            return public_key_blob(keypair['public_key']) == public_key_blob(key.public_key)
+        except KeyMaterialError:
+            pass
+    return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == key.fingerprint
+
+
+def decide(state, keypair, key=None, force=False, create=True):
+    """The action for ``keypair`` (show result or None) and the parsed private ``key`` (present only)."""
+    if state == 'absent':
+        if keypair is None:
+            return NO_KEYPAIR
+        return CLEAR if keypair.get('is_key_protection') else ALREADY_CLEAR
+    if keypair is None:
+        return CREATE if create else MISSING
+    if not key_matches(keypair, key):
+        return MISMATCH
+    if keypair.get('is_key_protection'):
+        return REIMPORT if force else HOSTED
+    return IMPORT
+
+
+def keypair_summary(keypair):
+    """The documented fields of a key pair (missing ones None); the public key without its comment."""
+    if keypair is None:
+        return None
+    summary = dict((field, keypair.get(field)) for field in KEYPAIR_FIELDS)
+    if summary['public_key']:
+        try:
+            summary['public_key'] = public_key_blob(summary['public_key'])
+        except KeyMaterialError:
+            pass  # keep what KPS said
+    return summary
+
+
+def predicted(action, keypair, key, name, user_id=None):
+    """The key pair as it will be after ``action``, from what is known before the write.
+
+    Used as the check mode result, and in a real run when the read after the write gives nothing.
+    """
+    if action == CREATE:
+        after = dict((field, None) for field in KEYPAIR_FIELDS)
+        after.update(name=name, type='ssh', public_key=key.public_key, fingerprint=key.fingerprint,
+                     is_key_protection=True, user_id=user_id)
+        return after
+    after = keypair_summary(keypair)
+    if after is not None and action in (IMPORT, REIMPORT):
+        after['is_key_protection'] = True
+    elif after is not None and action == CLEAR:
+        after['is_key_protection'] = False
+    return after
+
+
+def diff_state(keypair):
+    if keypair is None:
+        return {'exists': False, 'is_key_protection': False, 'fingerprint': None}
+    return {'exists': True, 'is_key_protection': bool(keypair.get('is_key_protection')),
+            'fingerprint': keypair.get('fingerprint')}
+
+
+def message(action, name, check_mode=False, keypair=None, key=None):
+    """What the run did (or in check mode would do), in words."""
+    done = {
+        CREATE: ('Created key pair %s with its private key hosted by KPS.',
+                 'Would create key pair %s with its private key hosted by KPS.'),
+        IMPORT: ('Imported the private key into key pair %s.',
+                 'Would import the private key into key pair %s.'),
+        REIMPORT: ('Re-imported the private key into key pair %s (force=true).',
+                   'Would re-import the private key into key pair %s (force=true).'),
+        CLEAR: ('Cleared the private key hosted for key pair %s; the key pair itself is kept.',
+                'Would clear the private key hosted for key pair %s; the key pair itself is kept.'),
+    }
+    if action in done:
+        return done[action][1 if check_mode else 0] % name
+    if action == HOSTED:
+        return 'KPS already hosts this private key for key pair %s.' % name
+    if action == ALREADY_CLEAR:
+        return 'Key pair %s hosts no private key: nothing to clear.' % name
+    if action == NO_KEYPAIR:
+        return 'Key pair %s does not exist: nothing to clear.' % name
+    if action == MISSING:
+        return ('Key pair %s does not exist, and create=false forbids creating it. Create the key pair first, '
+                'or set create=true to create it from the public key of the private key.' % name)
+    if action == MISMATCH:
+        return ('The private key does not belong to key pair %s: the key pair has the public key with fingerprint '
+                '%s, the given private key has the public key with fingerprint %s. Nothing was changed. Give the '
+                'private key of this key pair, or another key pair name.'
+                % (name, (keypair or {}).get('fingerprint') or 'unknown', key.fingerprint))
+    raise ValueError('unknown action %r' % action)
+
+
+# KPS codes for which the user needs more than the server's words.
+_ERROR_HINTS = {
+    'KPS.6008': 'Check that the KMS key given by kms_key_name/kms_key_id exists in this region and is enabled.',
+    'KPS.6010': 'Check that the KMS key given by kms_key_name/kms_key_id exists in this region and is enabled.',
+    'KPS.6011': 'KPS says the private key does not belong to the key pair.',
+}
+
+
+def api_error_message(name, exc):
+    text = 'Key pair %s: %s' % (name, exc)
+    hint = _ERROR_HINTS.get(exc.error_code)
+    return text + ('. ' + hint if hint else '')
+
+
+# ----- the run ------------------------------------------------------------------------------------------------
+
+class ImportRunner(object):
+    """Runs kps_private_key_import for one ``KpsModule``."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.name = module.params['name']
+
+    def execute(self):
+        try:
+            result = self.module.run(self._execute_named)
+        except KeyImportError as exc:
+            self.module.fail_json(msg=exc.msg, **exc.details)
+        self.module.exit_json(**result)
+
+    def _execute_named(self):
+        """_execute, with API errors turned into messages that name the key pair."""
+        try:
+            return self._execute()
+        except HuaweiCloudError as exc:
+            raise KeyImportError(api_error_message(self.name, exc), error_code=exc.error_code,
+                                 request_id=exc.request_id, status=exc.status, call=exc.call)
+
+    def _execute(self):
+        check_name(self.name)
+        present = self.params['state'] == 'present'
+        key = self._private_key() if present else None
+        if present:
+            self._warn_unused_kms_options()
+        kps = self.module.kps
+        before = kps.show_keypair(self.name)
+        action = decide(self.params['state'], before, key, force=self.params['force'], create=self.params['create'])
+        if action in (MISSING, MISMATCH):
+            raise KeyImportError(message(action, self.name, keypair=before, key=key), keypair=keypair_summary(before))
+
+        after = predicted(action, before, key, self.name, self.params['user_id'])
+        changed = action in WRITES
+        if changed and not self.module.check_mode:
+            changed = self._write(action, key)
+            after = keypair_summary(kps.show_keypair(self.name)) or after
+
+        result = {'changed': changed, 'msg': message(action, self.name, self.module.check_mode),
+                  'keypair': after}
+        if action == CLEAR and not changed:
+            result['msg'] = message(ALREADY_CLEAR, self.name)  # cleared by someone else meanwhile
+        if self.module._diff:
+            result['diff'] = {'before': diff_state(before), 'after': diff_state(after)}
+        return result
+
+    def _private_key(self):
+        passphrase = self.params['private_key_passphrase']
+        data = self.params['private_key']
+        if data is None:
+            data = self._read_key_file(self.params['private_key_path'])
+        try:
+            key = load_private_key(data, passphrase)
+        except KeyMaterialError as exc:
+            raise KeyImportError('Cannot use the private key for key pair %s: %s' % (self.name, exc.msg))
+        if passphrase and not key.was_encrypted:
+            self.module.warn('huaweicloud.kps.kps_private_key_import: private_key_passphrase was given, but the '
+                             'private key is not encrypted; the passphrase was not used.')
+        return key
+
+    def _read_key_file(self, path):
+        try:
+            with open(path, 'rb') as handle:
+                data = handle.read(MAX_KEY_FILE_BYTES + 1)
+        except (IOError, OSError) as exc:
+            raise KeyImportError('Cannot read private_key_path %s on the host running the module: %s'
+                                 % (path, exc.strerror or exc.__class__.__name__))
+        if len(data) > MAX_KEY_FILE_BYTES:
+            raise KeyImportError('private_key_path %s is larger than any private key (over %d bytes).'
+                                 % (path, MAX_KEY_FILE_BYTES))
+        return data
+
+    def _warn_unused_kms_options(self):
+        if self.params['encryption_type'] != 'kms':
+            unused = [opt for opt in ('kms_key_name', 'kms_key_id') if self.params[opt]]
+            if unused:
+                self.module.warn('huaweicloud.kps.kps_private_key_import: %s only applies with encryption_type=kms; '
+                                 'it was not used.' % ' and '.join(unused))
+
+    def _write(self, action, key):
+        """Send the one write of ``action``; returns whether it changed anything."""
+        kps = self.module.kps
+        if action == CLEAR:
+            return kps.clear_private_key(self.name)
+        protection = dict(encryption_type=self.params['encryption_type'], kms_key_name=self.params['kms_key_name'],
+                          kms_key_id=self.params['kms_key_id'], user_id=self.params['user_id'])
+        try:
+            if action == CREATE:
+                kps.create_keypair(self.name, public_key=key.public_key, private_key=key.pem, **protection)
+            else:
+                kps.import_private_key(self.name, key.pem, **protection)
+        except HuaweiCloudError as exc:
+            if _outcome_unknown(exc) and action != REIMPORT and self._write_landed(key):
+                # The request timed out or the connection broke after it was sent, but KPS acted on it.
+                self.module.warn('huaweicloud.kps.kps_private_key_import: the %s call for key pair %s got %s, '
+                                 'but KPS now hosts this private key for it; treating the call as successful.'
+                                 % ('create' if action == CREATE else 'import', self.name,
+                                    'HTTP %s' % exc.status if exc.status else 'no answer'))
+                return True
+            if _outcome_unknown(exc) and action == REIMPORT:
+                # A read cannot tell: the re-imported key is the one already hosted, only its encryption differs.
+                raise KeyImportError(
+                    '%s. KPS may or may not have re-imported the private key with the requested encryption; '
+                    'run the task again.' % api_error_message(self.name, exc),
+                    error_code=exc.error_code, request_id=exc.request_id, status=exc.status, call=exc.call)
+            raise
+        return True
+
+    def _write_landed(self, key):
+        """After a POST without an answer: does KPS now host this key for the key pair?"""
+        try:
+            keypair = self.module.kps.show_keypair(self.name)
+        except HuaweiCloudError:
+            return False
+        return keypair is not None and bool(keypair.get('is_key_protection')) and key_matches(keypair, key)
+
+
+def _outcome_unknown(exc):
+    """A POST that got no answer (timeout, broken connection) or a 5xx may still have been carried out."""
+    return exc.status is None or exc.status >= 500

@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""SSH key material: parse private keys, derive OpenSSH public keys, compute the KPS fingerprint.
+
+Two keys are "the same" when their public key blobs (``<type> <base64>``) are equal; the KPS
+fingerprint (MD5 of the blob, lowercase hex, colon separated, no ``MD5:`` prefix) is for messages
+and as a cross-check.
+
+What is sent to KPS (``PrivateKey.pem``): unencrypted "traditional" PEM for RSA (PKCS#1,
+``BEGIN RSA PRIVATE KEY``) and ECDSA (SEC1, ``BEGIN EC PRIVATE KEY``), because that is the form
+the KPS API reference uses in its examples and the form KPS hands back on export; ED25519 has no
+traditional form, so it is sent as PKCS#8 (``BEGIN PRIVATE KEY``). OpenSSH-format and encrypted keys
+are always converted, since KPS only takes unencrypted PEM.
+
+Error messages never contain key material.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import struct
+import traceback
+
+try:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+
+class KeyMaterialError(Exception):
+    """Base class of every key problem; the message says what to do and holds no key material."""
+
+    def __init__(self, msg):
+        super(KeyMaterialError, self).__init__(msg)
+        self.msg = msg
+
+
+class InvalidPrivateKeyError(KeyMaterialError):
+    """The data is not a private key this collection can read."""
+
+
+class InvalidPublicKeyError(KeyMaterialError):
+    """A public key line or blob is malformed."""
+
+
+class PassphraseRequiredError(KeyMaterialError):
+    """The private key is encrypted and no passphrase was given."""
+
+
+class WrongPassphraseError(KeyMaterialError):
+    """The passphrase does not decrypt the private key."""
+
+
+class UnsupportedKeyTypeError(KeyMaterialError):
+    """DSA, unsupported curves, a public key or a certificate given instead of a private key, ..."""
+
+
+# Curves OpenSSH (and KPS) know, by cryptography curve name.
+_EC_KEY_TYPES = {
+    'secp256r1': 'ecdsa-sha2-nistp256',
+    'secp384r1': 'ecdsa-sha2-nistp384',
+    'secp521r1': 'ecdsa-sha2-nistp521',
+}
+
+_OPENSSH_BEGIN = b'-----BEGIN OPENSSH PRIVATE KEY-----'
+_OPENSSH_END = b'-----END OPENSSH PRIVATE KEY-----'
+_OPENSSH_MAGIC = b'openssh-key-v1\x00'
+
+# Markers of things that are not a private key, mapped to what to tell the user.
+_NOT_A_PRIVATE_KEY = (
+    (b'-----BEGIN PUBLIC KEY-----', 'a PEM public key'),
+    (b'-----BEGIN RSA PUBLIC KEY-----', 'a PEM public key'),
+    (b'---- BEGIN SSH2 PUBLIC KEY ----', 'an SSH2 public key'),
+    (b'-----BEGIN CERTIFICATE-----', 'an X.509 certificate'),
+    (b'-----BEGIN CERTIFICATE REQUEST-----', 'a certificate request'),
+)
+
+
+def _to_bytes(data):
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray):
+        return bytes(data)
+    return data.encode('utf-8')
+
+
+def _looks_like_openssh_public_key(data):
+    first = data.strip().split(None, 1)[0] if data.strip() else b''
+    return first.startswith((b'ssh-', b'ecdsa-sha2-', b'sk-ssh-', b'sk-ecdsa-')) or first.endswith(b'-cert-v01@openssh.com')
+
+
+def _openssh_cipher(data):
+    """Return the cipher name of an OpenSSH-format private key (``none`` when unencrypted), or None."""
+    try:
+        start = data.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
+        end = data.index(_OPENSSH_END, start)
+        raw = base64.b64decode(b''.join(data[start:end].split()), validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    if not raw.startswith(_OPENSSH_MAGIC) or len(raw) < len(_OPENSSH_MAGIC) + 4:
+        return None
+    (length,) = struct.unpack('>I', raw[len(_OPENSSH_MAGIC):len(_OPENSSH_MAGIC) + 4])
+    offset = len(_OPENSSH_MAGIC) + 4
+    return raw[offset:offset + length].decode('ascii', 'replace')
+
+
+def _is_encrypted_pem(data):
+    return b'-----BEGIN ENCRYPTED PRIVATE KEY-----' in data or b'Proc-Type: 4,ENCRYPTED' in data
+
+
+def _load(data, password, openssh):
+    if openssh:
+        return serialization.load_ssh_private_key(data, password=password)
+    return serialization.load_pem_private_key(data, password=password)
+
+
+def load_private_key(data, passphrase=None):
+    """Parse a private key given as PEM (PKCS#1, SEC1, PKCS#8) or OpenSSH format text or bytes.
+
+    A passphrase is only used when the key is encrypted; it is ignored for an unencrypted key
+    (``PrivateKey.was_encrypted`` tells the caller, who may want to warn).
+    """
+    if not HAS_CRYPTOGRAPHY:
+        raise KeyMaterialError('The Python library cryptography is required to read private keys.')
+    if data is None or not _to_bytes(data).strip():
+        raise InvalidPrivateKeyError('The private key is empty.')
+    data = _to_bytes(data).strip() + b'\n'
+    password = None if passphrase in (None, '', b'') else _to_bytes(passphrase)
+
+    for marker, what in _NOT_A_PRIVATE_KEY:
+        if marker in data and b'PRIVATE KEY-----' not in data:
+            raise UnsupportedKeyTypeError(
+                'The data given as the private key is %s, not a private key. Give the private key '
+                '(the file without .pub).' % what)
+    if _looks_like_openssh_public_key(data):
+        raise UnsupportedKeyTypeError(
+            'The data given as the private key is an OpenSSH public key. Give the private key '
+            '(the file without .pub).')
+
+    openssh = _OPENSSH_BEGIN in data
+    if openssh:
+        cipher = _openssh_cipher(data)
+        if cipher is None:
+            raise InvalidPrivateKeyError(
+                'The OpenSSH-format private key is malformed or truncated. Check that the whole file was given.')
+        encrypted = cipher != 'none'
+    elif b'-----BEGIN' in data and b'PRIVATE KEY-----' in data:
+        encrypted = _is_encrypted_pem(data)
+    else:
+        raise InvalidPrivateKeyError(
+            'The private key is not in PEM or OpenSSH format (expected a "-----BEGIN ... PRIVATE KEY-----" '
+            'block). Give the key file as text, for example with lookup(\'file\', ...).')
+
+    if encrypted and password is None:
+        raise PassphraseRequiredError(
+            'The private key is encrypted. Give its passphrase (private_key_passphrase).')
+
+    try:
+        key = _load(data, password if encrypted else None, openssh)
+    except UnsupportedAlgorithm as exc:
+        if openssh and encrypted and 'bcrypt' in str(exc):
+            raise UnsupportedKeyTypeError(
+                'Decrypting an encrypted OpenSSH-format private key needs the Python library bcrypt on the host '
+                'running the module. Install bcrypt, or convert the key to PEM first '
+                '(ssh-keygen -p -m PEM -f <file>).')
+        raise UnsupportedKeyTypeError(
+            'The private key uses an algorithm or encryption this host cannot read (%s). '
+            'Use an RSA, ECDSA (P-256/384/521) or ED25519 key.' % exc.__class__.__name__)
+    except TypeError:
+        # cryptography's way of saying the encryption detection above disagrees with the data.
+        raise PassphraseRequiredError(
+            'The private key is encrypted. Give its passphrase (private_key_passphrase).')
+    except ValueError:
+        if encrypted:
+            raise WrongPassphraseError(
+                'Could not decrypt the private key: the passphrase is wrong (or the key file is damaged).')
+        raise InvalidPrivateKeyError(
+            'The private key could not be parsed: it is malformed, truncated or of an unsupported kind. '
+            'Check that the whole file was given.')
+
+    return PrivateKey(key, was_encrypted=encrypted)
+
+
+class PrivateKey(object):
+    """A parsed private key with the values KPS and the modules need.
+
+    ``key_type``: OpenSSH type name ('ssh-rsa', 'ecdsa-sha2-nistp256', 'ssh-ed25519', ...).
+    ``public_key``: '<type> <base64>' (no comment). ``fingerprint``: KPS MD5 colon form.
+    ``pem``: unencrypted PEM text to send to KPS (see the module docstring). ``pkcs8_pem``: always PKCS#8.
+    ``key_size``: bits (RSA / EC) or 256 for ED25519.
+    """
+
+    def __init__(self, key, was_encrypted=False):
+        if isinstance(key, dsa.DSAPrivateKey):
+            raise UnsupportedKeyTypeError(
+                'DSA (ssh-dss) keys are not supported: OpenSSH has removed them. Use an RSA, ECDSA or ED25519 key.')
+        if isinstance(key, rsa.RSAPrivateKey):
+            self.key_type = 'ssh-rsa'
+            self.key_size = key.key_size
+            pem_format = serialization.PrivateFormat.TraditionalOpenSSL
+        elif isinstance(key, ec.EllipticCurvePrivateKey):
+            if key.curve.name not in _EC_KEY_TYPES:
+                raise UnsupportedKeyTypeError(
+                    'ECDSA keys on curve %s are not supported; use P-256, P-384 or P-521.' % key.curve.name)
+            self.key_type = _EC_KEY_TYPES[key.curve.name]
+            self.key_size = key.curve.key_size
+            pem_format = serialization.PrivateFormat.TraditionalOpenSSL
+        elif isinstance(key, ed25519.Ed25519PrivateKey):
+            self.key_type = 'ssh-ed25519'
+            self.key_size = 256
+            pem_format = serialization.PrivateFormat.PKCS8
+        else:
+            raise UnsupportedKeyTypeError(
+                'This kind of private key (%s) is not supported. Use an RSA, ECDSA or ED25519 key.'
+                % key.__class__.__name__.lstrip('_'))
+        self._key = key
+        self._pem_format = pem_format
+        self.was_encrypted = was_encrypted
+        self.public_key = key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode('ascii')
+        self.fingerprint = fingerprint(self.public_key)
+
+    @property
+    def pem(self):
+        return self._private_pem(self._pem_format)
+
+    @property
+    def pkcs8_pem(self):
+        return self._private_pem(serialization.PrivateFormat.PKCS8)
+
+    def _private_pem(self, fmt):
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode('ascii')
+
+    def __repr__(self):
+        # Never show key material, not even in a debugger or a traceback's locals.
+        return '<PrivateKey %s %s>' % (self.key_type, self.fingerprint)
+
+
+def _split_public_key(value):
+    if isinstance(value, PrivateKey):
+        return value.public_key.split()
+    if isinstance(value, bytes):
+        value = value.decode('ascii', 'replace')
+    if not isinstance(value, str):
+        raise InvalidPublicKeyError('A public key must be text like "ssh-rsa AAAA...".')
+    return value.split()
+
+
+def _decode_blob(b64):
+    try:
+        return base64.b64decode(b64.encode('ascii'), validate=True)
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        raise InvalidPublicKeyError('The public key is not valid: its second field is not base64.')
+
+
+def public_key_blob(openssh_line):
+    """Normalise an OpenSSH public key line to '<type> <base64>' (drops the comment and extra whitespace).
+
+    The type named in the line must match the type encoded in the blob.
+    """
+    fields = _split_public_key(openssh_line)
+    if len(fields) < 2:
+        raise InvalidPublicKeyError('The public key is not valid: expected "<type> <base64> [comment]".')
+    key_type, b64 = fields[0], fields[1]
+    raw = _decode_blob(b64)
+    if len(raw) < 4:
+        raise InvalidPublicKeyError('The public key is not valid: its blob is truncated.')
+    (length,) = struct.unpack('>I', raw[:4])
+    if raw[4:4 + length] != key_type.encode('ascii', 'replace'):
+        raise InvalidPublicKeyError(
+            'The public key is not valid: it says "%s" but its blob holds another key type.' % key_type[:40])
+    return '%s %s' % (key_type, b64)
+
+
+def _md5_hex(data):
+    # MD5 is only an identifier here; on FIPS hosts (Python 3.9+) say so, or hashlib refuses it.
+    try:
+        return hashlib.md5(data, usedforsecurity=False).hexdigest()
+    except TypeError:  # Python 3.8
+        return hashlib.md5(data).hexdigest()  # nosec
+
+
+def fingerprint(openssh_line_or_blob):
+    """KPS fingerprint: MD5 of the decoded blob as lowercase colon-separated hex (no 'MD5:' prefix).
+
+    Accepts a PrivateKey, an OpenSSH public key line (comment optional) or the bare base64 blob.
+    """
+    fields = _split_public_key(openssh_line_or_blob)
+    if len(fields) == 1:
+        raw = _decode_blob(fields[0])
+    else:
+        raw = _decode_blob(public_key_blob(openssh_line_or_blob).split()[1])
+    digest = _md5_hex(raw)
+    return ':'.join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def same_key(a, b):
+    """True when a and b (PrivateKey objects or OpenSSH public key lines) have equal public key blobs."""
+    return public_key_blob(a) == public_key_blob(b)

@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""KpsClient: one method per KPS v3 call the modules need. Plain dicts in, plain dicts out.
+
+Never touches files. Raises HuaweiCloudError (or its subclass KpsZipError for a bad batch-export
+archive); no message contains key material.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+import zlib
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError, quote_path_segment
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    KeyMaterialError,
+    fingerprint,
+    load_private_key,
+    public_key_blob,
+)
+
+BATCH_EXPORT_MAX = 10
+# A private key PEM is a few KiB; anything near this is not a key (zip bomb guard).
+MAX_KEY_BYTES = 1024 * 1024
+LIST_PAGE_SIZE = 50
+_MAX_PAGES = 10000
+
+
+class KpsZipError(HuaweiCloudError):
+    """The batch-export archive is corrupt, hostile or does not hold exactly the requested keys."""
+
+    def __init__(self, msg, request_id=None):
+        super(KpsZipError, self).__init__('batch export', reason=msg, request_id=request_id)
+
+
+def _safe_entry_name(name):
+    """Reject names that could escape a directory if anyone ever extracted the archive."""
+    if not name or '\x00' in name or '\\' in name or name.startswith('/') or (len(name) > 1 and name[1] == ':'):
+        return False
+    return '..' not in name.split('/') and posixpath.normpath(name) == name.rstrip('/')
+
+
+def _shown(name):
+    # Entry names come from the server; keep them short and printable in messages.
+    text = ''.join(ch if ch.isprintable() else '?' for ch in name)
+    return repr(text[:80] + ('...' if len(text) > 80 else ''))
+
+
+def parse_batch_export_zip(data, keypairs, request_id=None):
+    """Return {name: PEM bytes} for ``keypairs`` (dicts with name and public_key and/or fingerprint).
+
+    Every file in the archive must be a private key matching exactly one still unmatched requested
+    key pair (by public key blob, else by fingerprint); file names are not trusted.
+    """
+    def fail(msg):
+        raise KpsZipError(msg, request_id=request_id)
+
+    if not isinstance(data, bytes) or not data:
+        fail('KPS answered with an empty archive')
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError) as exc:
+        fail('the archive KPS returned is not a readable zip file (%s); run the task again' % exc.__class__.__name__)
+
+    files = [info for info in infos if not info.is_dir()]
+    if len(infos) > 2 * len(keypairs) + 10:
+        fail('the archive holds %d entries for %d requested key pairs' % (len(infos), len(keypairs)))
+    seen = set()
+    for info in infos:
+        if not _safe_entry_name(info.filename):
+            fail('the archive holds an entry with an unsafe name %s' % _shown(info.filename))
+        if info.filename in seen:
+            fail('the archive holds the entry %s twice' % _shown(info.filename))
+        seen.add(info.filename)
+        if info.flag_bits & 0x1:
+            fail('the archive entry %s is encrypted' % _shown(info.filename))
+
+    wanted = []  # [(name, blob or None, fingerprint or None)] still unmatched
+    for item in keypairs:
+        blob = public_key_blob(item['public_key']) if item.get('public_key') else None
+        fp = item.get('fingerprint') or (fingerprint(blob) if blob else None)
+        if not blob and not fp:
+            raise ValueError('batch export of %s needs its public_key or fingerprint' % item.get('name'))
+        wanted.append((item['name'], blob, fp))
+
+    result = {}
+    total = 0
+    budget = MAX_KEY_BYTES * max(1, len(keypairs))
+    for info in files:
+        try:
+            with archive.open(info) as handle:
+                # Read at most the cap + 1 byte: declared sizes in the header are not trusted.
+                content = handle.read(MAX_KEY_BYTES + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, RuntimeError) as exc:
+            fail('the archive entry %s cannot be read (%s); the archive is corrupt or truncated, run the task again'
+                 % (_shown(info.filename), exc.__class__.__name__))
+        total += len(content)
+        if len(content) > MAX_KEY_BYTES or total > budget:
+            fail('the archive entry %s is larger than any private key (over %d bytes)'
+                 % (_shown(info.filename), MAX_KEY_BYTES))
+        try:
+            key = load_private_key(content)
+        except KeyMaterialError:
+            fail('the archive entry %s is not an unencrypted private key' % _shown(info.filename))
+        blob = public_key_blob(key.public_key)
+        match = next((w for w in wanted if w[1] == blob), None)
+        if match is None:
+            match = next((w for w in wanted if w[1] is None and w[2] == key.fingerprint), None)
+        if match is None:
+            fail('the archive entry %s (fingerprint %s) matches no requested key pair that is still unmatched'
+                 % (_shown(info.filename), key.fingerprint))
+        wanted.remove(match)
+        result[match[0]] = content
+    if wanted:
+        fail('the archive lacks the private key of %s' % ', '.join(w[0] for w in wanted))
+    return result
+
+
+class KpsClient(object):
+    """KPS v3 calls under ``{endpoint}/v3/{project_id}``; ``http`` is an _http.HttpClient."""
+
+    def __init__(self, http, endpoint, project_id):
+        self.http = http
+        self.endpoint = endpoint.rstrip('/')
+        self.project_id = project_id
+        self.base = '%s/v3/%s' % (self.endpoint, quote_path_segment(project_id))
+
+    def _keypair_url(self, name):
+        return '%s/keypairs/%s' % (self.base, quote_path_segment(name))
+
+    def show_keypair(self, name):
+        """The key pair's metadata dict, or None when it does not exist."""
+        try:
+            data = self.http.request('show key pair', 'GET', self._keypair_url(name))
+        except HuaweiCloudError as exc:
+            if exc.not_found:
+                return None
+            raise
+        return _unwrap(data, 'show key pair', 'keypair')
+
+    def list_keypairs(self, limit=LIST_PAGE_SIZE):
+        """All key pairs (metadata dicts), following ``page_info.next_marker``."""
+        result = []
+        marker = None
+        for _page in range(_MAX_PAGES):
+            data = self.http.request('list key pairs', 'GET', self.base + '/keypairs',
+                                     params={'limit': limit, 'marker': marker})
+            if not isinstance(data, dict):
+                raise HuaweiCloudError('list key pairs', reason='KPS answered with an unexpected body')
+            for item in data.get('keypairs') or []:
+                keypair = item.get('keypair') if isinstance(item, dict) and 'keypair' in item else item
+                if isinstance(keypair, dict):
+                    result.append(keypair)
+            next_marker = (data.get('page_info') or {}).get('next_marker')
+            if not next_marker or next_marker == marker:
+                return result
+            marker = next_marker
+        raise HuaweiCloudError('list key pairs', reason='KPS kept returning more pages; giving up')
+
+    @staticmethod
+    def _protection(private_key, encryption_type, kms_key_name, kms_key_id):
+        encryption = {'type': encryption_type or 'default'}
+        if kms_key_name:
+            encryption['kms_key_name'] = kms_key_name
+        if kms_key_id:
+            encryption['kms_key_id'] = kms_key_id
+        return {'private_key': private_key, 'encryption': encryption}
+
+    def create_keypair(self, name, public_key=None, private_key=None, encryption_type=None, kms_key_name=None,
+                       kms_key_id=None, user_id=None, scope=None, key_type='ssh'):
+        """Create a key pair; returns the new key pair dict (with ``private_key`` when KPS generated it).
+
+        Not repeated after a timeout or 5xx (it is not idempotent): the caller re-reads the state.
+        """
+        keypair = {'name': name, 'type': key_type}
+        if public_key:
+            keypair['public_key'] = public_key
+        if scope:
+            keypair['scope'] = scope
+        if user_id:
+            keypair['user_id'] = user_id
+        if private_key:
+            # Server quirk: key_protection without private_key fails with KPS.0002, so only send it here.
+            keypair['key_protection'] = self._protection(private_key, encryption_type, kms_key_name, kms_key_id)
+        data = self.http.request('create key pair', 'POST', self.base + '/keypairs', json={'keypair': keypair},
+                                 idempotent=False)
+        return _unwrap(data, 'create key pair', 'keypair')
+
+    def import_private_key(self, name, private_key, encryption_type='default', kms_key_name=None, kms_key_id=None,
+                           user_id=None):
+        """Host ``private_key`` (unencrypted PEM) for key pair ``name``; overwrites a hosted key.
+
+        Safe to repeat (importing the same key again gives the same state), so it is retried.
+        """
+        keypair = {'name': name,
+                   'key_protection': self._protection(private_key, encryption_type, kms_key_name, kms_key_id)}
+        if user_id:
+            keypair['user_id'] = user_id
+        data = self.http.request('import private key', 'POST', self.base + '/keypairs/private-key/import',
+                                 json={'keypair': keypair}, idempotent=True)
+        return _unwrap(data, 'import private key', 'keypair')
+
+    def export_private_key(self, name):
+        """The hosted private key of ``name`` as PEM text (KPS.6005 when none is hosted)."""
+        data = self.http.request('export private key', 'POST', self.base + '/keypairs/private-key/export',
+                                 json={'keypair': {'name': name}}, idempotent=True)
+        private_key = _unwrap(data, 'export private key', 'keypair').get('private_key')
+        if not isinstance(private_key, str) or not private_key:
+            raise HuaweiCloudError('export private key', reason='KPS answered without a private key for %s' % name)
+        return private_key
+
+    def batch_export_private_keys(self, keypairs):
+        """Export up to 10 key pairs in one call; returns {name: PEM bytes}.
+
+        ``keypairs``: dicts with ``name`` and ``public_key`` (and/or ``fingerprint``), e.g. from
+        show/list; they identify which archive entry belongs to which key pair.
+        """
+        keypairs = list(keypairs)
+        if not 1 <= len(keypairs) <= BATCH_EXPORT_MAX:
+            raise ValueError('batch export takes 1 to %d key pairs, got %d' % (BATCH_EXPORT_MAX, len(keypairs)))
+        names = [item['name'] for item in keypairs]
+        if len(set(names)) != len(names):
+            raise ValueError('batch export got the same key pair name twice')
+        response = self.http.send('batch export', 'POST', self.base + '/keypairs/private-key/batch-export',
+                                  json=[{'keypair': {'name': name}} for name in names], expect='bytes',
+                                  idempotent=True)
+        return parse_batch_export_zip(response.data, keypairs, request_id=response.request_id)
+
+    def clear_private_key(self, name):
+        """Stop hosting the private key of ``name``. True if one was cleared, False if none was hosted."""
+        try:
+            self.http.request('clear private key', 'DELETE', self._keypair_url(name) + '/private-key', expect='none')
+        except HuaweiCloudError as exc:
+            if exc.status == 404 or exc.error_code == 'KPS.6005':
+                return False
+            raise
+        return True
+
+
+def _unwrap(data, call, key):
+    if not isinstance(data, dict) or not isinstance(data.get(key), dict):
+        raise HuaweiCloudError(call, reason='KPS answered without "%s" in the body' % key)
+    return data[key]

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""KpsModule: AnsibleModule plus the common connection options, the KPS client and one error path.
+
+Usage in a module::
+
+    module = KpsModule(argument_spec=KpsModule.generate_argspec(name=dict(type='str', required=True)),
+                       supports_check_mode=True)
+    result = module.run(do_the_work, module)   # failures of any known kind -> one fail_json
+    module.exit_json(**result)
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import (
+    ENV_VARS,
+    CredentialError,
+    connect,
+    resolve_credentials,
+)
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    HttpClient,
+    HuaweiCloudError,
+)
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    CRYPTOGRAPHY_IMPORT_ERROR,
+    HAS_CRYPTOGRAPHY,
+    KeyMaterialError,
+)
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsClient
+
+
+def _env(option):
+    return (env_fallback, list(ENV_VARS[option]))
+
+
+# Documented in plugins/doc_fragments/auth.py; keep the two in step.
+COMMON_ARGSPEC = dict(
+    region=dict(type='str', fallback=_env('region')),
+    project_id=dict(type='str', fallback=_env('project_id')),
+    access_key=dict(type='str', no_log=False, fallback=_env('access_key')),
+    secret_key=dict(type='str', no_log=True, fallback=_env('secret_key')),
+    security_token=dict(type='str', no_log=True, fallback=_env('security_token')),
+    auth_token=dict(type='str', no_log=True, fallback=_env('auth_token')),
+    user_name=dict(type='str', fallback=_env('user_name')),
+    user_password=dict(type='str', no_log=True, fallback=_env('user_password')),
+    domain_name=dict(type='str', fallback=_env('domain_name')),
+    cloud=dict(type='str', default='myhuaweicloud.com', fallback=_env('cloud')),
+    kps_endpoint=dict(type='str', fallback=_env('kps_endpoint')),
+    iam_endpoint=dict(type='str', fallback=_env('iam_endpoint')),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    timeout=dict(type='int', default=DEFAULT_TIMEOUT),
+    retries=dict(type='int', default=DEFAULT_RETRIES),
+)
+
+# Errors that become one fail_json; anything else is a bug and keeps its traceback.
+HANDLED_ERRORS = (HuaweiCloudError, KeyMaterialError, CredentialError, SecretFileError)
+
+
+class KpsModule(AnsibleModule):
+    """AnsibleModule with the collection's common options (hashi_vault style)."""
+
+    @classmethod
+    def generate_argspec(cls, **kwargs):
+        """The common argument spec updated with the module's own options."""
+        argspec = copy.deepcopy(COMMON_ARGSPEC)
+        argspec.update(**kwargs)
+        return argspec
+
+    def __init__(self, *args, **kwargs):
+        super(KpsModule, self).__init__(*args, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        if not HAS_CRYPTOGRAPHY:
+            self.fail_json(msg=missing_required_lib('cryptography'), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+        if self.params.get('timeout') is not None and self.params['timeout'] <= 0:
+            self.fail_json(msg='timeout must be a positive number of seconds.')
+        if self.params.get('retries') is not None and self.params['retries'] < 0:
+            self.fail_json(msg='retries must be 0 (no retries) or more.')
+        self._http = None
+        self._kps = None
+        self.credentials = None
+        self.project_id = None
+
+    @property
+    def http(self):
+        """The HttpClient of this run (one requests.Session), without credentials attached yet."""
+        if self._http is None:
+            if not self.params.get('validate_certs', True):
+                self.warn('huaweicloud.kps: validate_certs is false, TLS certificates of the endpoints are not checked.')
+            self._http = HttpClient(
+                validate_certs=self.params.get('validate_certs', True), ca_path=self.params.get('ca_path'),
+                timeout=self.params.get('timeout') or DEFAULT_TIMEOUT,
+                retries=self.params.get('retries') if self.params.get('retries') is not None else DEFAULT_RETRIES,
+                warn=self.warn)
+        return self._http
+
+    @property
+    def kps(self):
+        """The KpsClient, built on first use: credentials resolved, logged in, project id known.
+
+        Raises CredentialError / HuaweiCloudError: use it inside ``run()``.
+        """
+        if self._kps is None:
+            self.credentials = resolve_credentials(self.params)
+            _auth, self.project_id = connect(self.http, self.credentials)
+            self._kps = KpsClient(self.http, self.credentials.kps_endpoint, self.project_id)
+        return self._kps
+
+    def fail_from(self, exc, **kwargs):
+        """fail_json for a handled exception: msg plus error_code/request_id/status/call when known.
+
+        The exception messages of this collection never hold secrets; kwargs (e.g. ``keypair=name``)
+        are added to the result.
+        """
+        result = dict(kwargs)
+        result['msg'] = str(exc)
+        if isinstance(exc, HuaweiCloudError):
+            result.update(error_code=exc.error_code, request_id=exc.request_id, status=exc.status, call=exc.call)
+        self.fail_json(**result)
+
+    def run(self, fn, *args, **kwargs):
+        """Call ``fn(*args, **kwargs)`` and return its result; known errors become one fail_json."""
+        try:
+            return fn(*args, **kwargs)
+        except HANDLED_ERRORS as exc:
+            self.fail_from(exc)

@@ -1,0 +1,336 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kps_private_key_export
+short_description: Put the private keys that Huawei Cloud KPS hosts into files, one or many, idempotently
+version_added: 1.0.0
+description:
+  - Exports the private key that Huawei Cloud KPS (Key Pair Service) hosts for the key pair O(name), or for
+    each key pair of O(names), into files below O(dest), and touches nothing that is already right.
+  - The module first reads the key pairs' metadata (one call for O(name), a listing of all key pairs for
+    O(names)). A file whose private key belongs to the key pair (same public key, so same fingerprint) is left
+    alone without downloading the private key. Only the key pairs whose files are missing or hold another key
+    are exported, with one export call for a single key and batch export calls of at most 10 key pairs each
+    for several keys.
+  - Every exported private key is checked against the key pair's public key before it is written. A batch
+    archive that lacks a requested key, holds a key that was not asked for, is corrupt or truncated, or has an
+    unsafe entry name fails the task.
+  - Files are written atomically. Each new file is first written to a temporary file in the same directory,
+    which has mode C(0600) before its first byte; the temporary files of all key pairs are complete and
+    synced to disk before the first one replaces its destination. A failed or interrupted run does not leave
+    partial or temporary files behind and does not change any existing file.
+  - A key pair that does not exist, or for which KPS does not host a private key, fails the task before any
+    export call; the message names every such key pair at once.
+  - >-
+    Without O(dest), the module returns the private keys (RV(private_key) or RV(private_keys)) instead of
+    writing them. Set C(no_log: true) on such tasks; the module warns when it is not set.
+author:
+  - huaweicloud.kps contributors (@huaweicloud)
+extends_documentation_fragment:
+  - huaweicloud.kps.auth
+  - huaweicloud.kps.attributes
+  - huaweicloud.kps.attributes.action_group
+  - ansible.builtin.action_common_attributes
+  - action_common_attributes.files  # the FQCN form of this sub-fragment does not resolve in ansible-core 2.19
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode reads the key pairs and the existing files and reports the same RV(ignore:changed),
+        RV(files) and diff as a real run would, but makes no export call and writes nothing.
+      - >-
+        Without O(dest), check mode makes no export call either, so RV(private_key) and the values of
+        RV(private_keys) are V(null). Set C(check_mode: false) on the task to get the keys during a check-mode
+        run; the task changes nothing either way.
+  diff_mode:
+    support: full
+    details:
+      - For each file, the diff shows whether it exists, its mode and the fingerprint of the key it holds,
+        before and after. It never shows key material.
+  idempotent:
+    description: Running the task again with the same options changes nothing and reports no change.
+    support: full
+    details:
+      - With O(force=true) the module exports and rewrites every file on every run and always reports a change.
+  platform:
+    platforms: posix
+  safe_file_operations:
+    support: full
+  vault:
+    support: none
+options:
+  name:
+    description:
+      - Name of the key pair whose private key to export.
+      - Letters, digits, V(_) and V(-), at most 64 characters. It is checked before any API call.
+      - Exactly one of O(name) and O(names) is required.
+    type: str
+  names:
+    description:
+      - Names of the key pairs whose private keys to export, any number of them. Each one must appear only once.
+      - Exactly one of O(name) and O(names) is required.
+    type: list
+    elements: str
+  dest:
+    description:
+      - With O(name), the path of the file to write the private key to.
+      - With O(names), the directory to write the private keys to, one file C(<name>.pem) per key pair.
+      - >-
+        The file is written on the host that runs the module. With the usual C(delegate_to: localhost) that is
+        the controller.
+      - If O(dest) is a symbolic link to a file, the file it points to is written.
+      - When not given, nothing is written and the private keys are returned (RV(private_key) or
+        RV(private_keys)).
+    type: path
+  mode:
+    description:
+      - The permissions of the private key files, like the O(ansible.builtin.file#module:mode) option of
+        M(ansible.builtin.file) (octal or symbolic).
+      - When not given, files get mode C(0600), and an existing file with another mode is changed to C(0600).
+  create_dirs:
+    description:
+      - Create the directory O(dest) (for O(names)) or the parent directory of O(dest) (for O(name)) when it
+        does not exist, with mode C(0700).
+      - With V(false), a missing directory fails the task before any export call.
+    type: bool
+    default: false
+  backup:
+    description:
+      - Keep a copy of a file before replacing it, named C(<file>.<pid>.<timestamp>~), with the same owner and
+        permissions as the file.
+      - Files that only get new attributes (mode, owner, group) are not backed up.
+    type: bool
+    default: false
+  force:
+    description:
+      - Export and rewrite the files even when they already hold the right private key.
+      - The module then reports a change on every run.
+    type: bool
+    default: false
+notes:
+  - The module decides whether a file holds the key pair's private key by deriving the public key from it and
+    comparing it with the key pair's public key, so an unchanged run downloads no private key at all. A file
+    that cannot be read as an unencrypted private key (for example an encrypted one) is replaced.
+  - The file holds the private key exactly as KPS returns it, as unencrypted PEM.
+  - For O(names), the module lists all key pairs of the project (one call per 50 key pairs) instead of reading
+    each key pair on its own.
+  - >-
+    Run the module on the controller (C(delegate_to: localhost), C(run_once: true)) and copy the keys on with
+    C(no_log: true), or use the role P(huaweicloud.kps.kps_key_distribution#role), which does that.
+seealso:
+  - module: huaweicloud.kps.kps_private_key_import
+  - name: Huawei Cloud KPS private key export API
+    description: The API call used for a single key pair.
+    link: https://support.huaweicloud.com/intl/en-us/api-dew/ExportPrivateKey.html
+  - name: Huawei Cloud KPS batch private key export API
+    description: The API call used for several key pairs, at most 10 at a time.
+    link: https://support.huaweicloud.com/intl/en-us/api-dew/BatchExportPrivateKey.html
+"""
+
+EXAMPLES = r"""
+- name: Put the private key of key pair "web" into a file on the controller
+  huaweicloud.kps.kps_private_key_export:
+    name: web
+    dest: "{{ playbook_dir }}/keys/web.pem"
+    create_dirs: true
+    region: cn-north-4
+    access_key: "{{ hw_access_key }}"
+    secret_key: "{{ hw_secret_key }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Set the credentials once for every module of the collection
+  module_defaults:
+    group/huaweicloud.kps.kps:
+      region: cn-north-4
+      project_id: "{{ hw_project_id }}"
+      access_key: "{{ hw_access_key }}"
+      secret_key: "{{ hw_secret_key }}"
+  delegate_to: localhost
+  run_once: true
+  block:
+    - name: Export many key pairs into /srv/keys/<name>.pem (batch calls of at most 10 keys)
+      huaweicloud.kps.kps_private_key_export:
+        names: "{{ query('sequence', 'start=1 end=25 format=node-%02d') }}"
+        dest: /srv/keys
+        create_dirs: true
+        owner: deploy
+        group: deploy
+        backup: true
+
+    - name: Get the private keys as values, without writing any file (never log them)
+      huaweicloud.kps.kps_private_key_export:
+        names:
+          - web
+          - db
+      register: exported
+      no_log: true
+
+    - name: Install the private key of "web" on the web servers
+      ansible.builtin.copy:
+        content: "{{ exported.private_keys['web'] }}"
+        dest: /home/deploy/.ssh/id_web
+        owner: deploy
+        mode: "0600"
+      delegate_to: "{{ item }}"
+      loop: "{{ groups['web'] }}"
+      no_log: true
+
+    - name: Rewrite the file even if it already holds the right key
+      huaweicloud.kps.kps_private_key_export:
+        name: web
+        dest: /srv/keys/web.pem
+        force: true
+
+# Ad hoc, with the credentials in HW_REGION_NAME, HW_ACCESS_KEY and HW_SECRET_KEY:
+#   ansible localhost -m huaweicloud.kps.kps_private_key_export -a 'name=web dest=/tmp/web.pem'
+"""
+
+RETURN = r"""
+changed:
+  description:
+    - Whether any file was (or, in check mode, would be) created, replaced or given new attributes.
+    - Always V(false) without O(dest).
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: What the module did, or in check mode would do, in words.
+  returned: always
+  type: str
+  sample: Wrote 2 of 3 private key files (1 batch export call); 1 already up to date.
+files:
+  description:
+    - One entry per key pair, in the order of O(name) or O(names).
+  returned: when O(dest) is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the key pair.
+      returned: always
+      type: str
+      sample: web
+    path:
+      description: Path of the file.
+      returned: always
+      type: str
+      sample: /srv/keys/web.pem
+    fingerprint:
+      description: Fingerprint of the key pair (MD5, lowercase hex, colon separated), which the file holds after the run.
+      returned: always
+      type: str
+      sample: 3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41
+    action:
+      description:
+        - What was (or in check mode would be) done to the file.
+        - V(create) writes a missing file, V(replace) rewrites a file that holds another key or none,
+          V(rewrite) rewrites a right file because of O(force), V(attributes) only fixes mode, owner or group,
+          V(none) leaves the file alone.
+      returned: always
+      type: str
+      choices: [create, replace, rewrite, attributes, none]
+      sample: create
+    changed:
+      description: Whether the file was (or would be) changed.
+      returned: always
+      type: bool
+      sample: true
+    backup_file:
+      description: Path of the backup copy made because of O(backup), or V(null).
+      returned: always
+      type: str
+      sample: /srv/keys/web.pem.2842.2025-11-23@12:30:01~
+keypairs:
+  description: The metadata of the key pairs, in the order of O(name) or O(names). Never holds a private key.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the key pair.
+      returned: always
+      type: str
+      sample: web
+    type:
+      description: Type of the key pair, V(ssh) or V(x509).
+      returned: always
+      type: str
+      sample: ssh
+    scope:
+      description: V(domain) (usable by every user of the account) or V(user).
+      returned: always
+      type: str
+      sample: user
+    public_key:
+      description: The public key as C(<type> <base64>), without a comment.
+      returned: always
+      type: str
+      sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFoAyG4hNGl7rDnxNFnOQWnd3YqcpMD4tRUTomW5Z2Ts
+    fingerprint:
+      description: MD5 fingerprint of the public key, lowercase hex, colon separated, as KPS reports it.
+      returned: always
+      type: str
+      sample: 3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41
+    is_key_protection:
+      description: Whether KPS hosts the private key of the key pair (always V(true) in a successful run).
+      returned: always
+      type: bool
+      sample: true
+    frozen_state:
+      description: Freeze state of the key pair (V(0) means not frozen).
+      returned: always
+      type: int
+      sample: 0
+private_key:
+  description:
+    - "The private key of O(name), as unencrypted PEM. A secret; set C(no_log: true) on the task."
+    - V(null) in check mode.
+  returned: when O(name) is given without O(dest)
+  type: str
+  sample: "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n"
+private_keys:
+  description:
+    - >-
+      The private keys of O(names) as a dictionary from key pair name to unencrypted PEM. Secrets; set
+      C(no_log: true) on the task.
+    - The values are V(null) in check mode.
+  returned: when O(names) is given without O(dest)
+  type: dict
+  sample:
+    web: "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n"
+    db: "-----BEGIN PRIVATE KEY-----\nMC4CAQ...\n-----END PRIVATE KEY-----\n"
+"""
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._export_runner import ExportRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
+
+
+def main():
+    argument_spec = KpsModule.generate_argspec(
+        name=dict(type='str'),
+        names=dict(type='list', elements='str'),
+        dest=dict(type='path'),
+        create_dirs=dict(type='bool', default=False),
+        backup=dict(type='bool', default=False),
+        force=dict(type='bool', default=False),
+    )
+    module = KpsModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[('name', 'names')],
+        required_one_of=[('name', 'names')],
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    ExportRunner(module).execute()
+
+
+if __name__ == '__main__':
+    main()

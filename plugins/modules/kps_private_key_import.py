@@ -1,0 +1,330 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kps_private_key_import
+short_description: Make Huawei Cloud KPS host the private key of an SSH key pair
+version_added: 1.0.0
+description:
+  - Makes sure that Huawei Cloud KPS (Key Pair Service) hosts (escrows) a given private key for the key pair
+    O(name), or that it hosts none (O(state=absent)).
+  - With O(state=present) the module derives the public key from the private key locally and reads the key
+    pair once. If the key pair does not exist, it is created from that public key with the private key hosted,
+    in one call. If it exists and does not host a private key yet, the private key is imported. If it already
+    hosts this very key, nothing is sent. If its public key is a different key, the module fails before any write.
+  - KPS only accepts unencrypted PEM. Encrypted keys are decrypted locally with O(private_key_passphrase) and
+    OpenSSH-format keys are converted locally. What is sent is PKCS#1 PEM for RSA, SEC1 PEM for ECDSA and PKCS#8
+    PEM for ED25519, over TLS, encrypted at rest by KPS as O(encryption_type) says.
+  - KPS does not report which O(encryption_type) or KMS key protects a hosted private key, so the module
+    cannot see when they differ from the task. Use O(force=true) to re-import the key with new encryption
+    settings.
+  - O(state=absent) clears the hosted private key; the key pair itself and its public key stay.
+  - The private key, its passphrase and the credentials never appear in the result, in diffs, in warnings or in
+    error messages.
+author:
+  - huaweicloud.kps contributors (@huaweicloud)
+extends_documentation_fragment:
+  - huaweicloud.kps.auth
+  - huaweicloud.kps.attributes
+  - huaweicloud.kps.attributes.action_group
+  - huaweicloud.kps.attributes.check_mode
+  - huaweicloud.kps.attributes.diff_mode
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode reads the key pair and reports the same RV(ignore:changed) and RV(keypair) as a real run
+        would, but sends no write. Fields that only KPS assigns (for example RV(keypair.id) of a key pair to be
+        created) are V(null).
+  diff_mode:
+    support: full
+    details:
+      - The diff shows whether the key pair exists, whether KPS hosts its private key and its fingerprint.
+        It never shows key material.
+  idempotent:
+    description: When run twice in a row with the same options, the second run reports no change.
+    support: full
+    details:
+      - With O(force=true) the module re-imports the private key on every run and always reports a change.
+options:
+  name:
+    description:
+      - Name of the SSH key pair in KPS.
+      - Letters, digits, V(_) and V(-), at most 64 characters. It is checked before any API call.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes KPS host the private key for the key pair O(name), creating the key pair when it is
+        missing and O(create=true).
+      - V(absent) clears the private key that KPS hosts for O(name). The key pair itself is kept. A key pair
+        that hosts no private key, or that does not exist, is left alone.
+    type: str
+    choices: [present, absent]
+    default: present
+  private_key:
+    description:
+      - The private key, as text. PEM (PKCS#1, SEC1 or PKCS#8, encrypted or not) and OpenSSH formats are
+        accepted; RSA, ECDSA (P-256, P-384, P-521) and ED25519 keys.
+      - Mutually exclusive with O(private_key_path). One of them is required when O(state=present).
+      - Not used when O(state=absent).
+    type: str
+  private_key_path:
+    description:
+      - Path to a file holding the private key, in the formats O(private_key) accepts.
+      - The file is read on the host that runs the module. With the usual C(delegate_to=localhost) that is the
+        controller; without it, the managed host.
+      - Mutually exclusive with O(private_key). Not used when O(state=absent).
+    type: path
+  private_key_passphrase:
+    description:
+      - Passphrase that decrypts an encrypted O(private_key) or O(private_key_path). The key is decrypted
+        locally; KPS never sees the passphrase.
+      - Without it an encrypted key fails with a message saying so. It is ignored for an unencrypted key.
+      - Decrypting an encrypted OpenSSH-format key needs the Python library C(bcrypt) on the host running the
+        module.
+    type: str
+  encryption_type:
+    description:
+      - How KPS encrypts the hosted private key at rest.
+      - V(default) uses the KPS default key. V(kms) uses the KMS key O(kms_key_name) or O(kms_key_id).
+      - KPS does not report this setting back. Changing it on a key that KPS already hosts needs O(force=true).
+    type: str
+    choices: [default, kms]
+    default: default
+  kms_key_name:
+    description:
+      - Name (alias) of the KMS key that encrypts the private key, for example V(kps/default).
+      - Required, or O(kms_key_id), when O(encryption_type=kms). Mutually exclusive with O(kms_key_id).
+    type: str
+  kms_key_id:
+    description:
+      - ID of the KMS key that encrypts the private key.
+      - Required, or O(kms_key_name), when O(encryption_type=kms). Mutually exclusive with O(kms_key_name).
+    type: str
+  user_id:
+    description:
+      - ID of the IAM user the key pair belongs to, for key pairs of user scope.
+      - Sent with the create and import calls; not used to compare key pairs.
+    type: str
+  create:
+    description:
+      - Whether to create the key pair O(name) when it does not exist.
+      - With V(false), a missing key pair is an error.
+    type: bool
+    default: true
+  force:
+    description:
+      - Re-import the private key even when KPS already hosts this very key, for example to move it to another
+        O(encryption_type) or KMS key. The module then reports a change on every run.
+      - It never overrides a public key mismatch.
+    type: bool
+    default: false
+notes:
+  - An unchanged run makes one KPS call, a read of the key pair (plus one IAM call to find the project when
+    O(project_id) is not given, and the token call of a password login). A run that writes reads the key pair
+    once more afterwards, to return what KPS holds.
+  - KPS decides whether a private key belongs to a key pair by its public key; so does this module. The
+    fingerprint (MD5, colon separated) is shown in messages and results.
+  - The private key is read and decrypted by the host that runs the module, which also talks to KPS. Run the
+    module on the controller (C(delegate_to=localhost), C(run_once=true)) to keep key files off managed hosts.
+  - Set C(no_log=true) on tasks that template the private key from variables, so that it does not show up in
+    the task's own output (O(private_key) and O(private_key_passphrase) are hidden by the module either way).
+seealso:
+  - module: huaweicloud.kps.kps_private_key_export
+  - name: Huawei Cloud KPS private key import API
+    description: The API call this module uses for existing key pairs.
+    link: https://support.huaweicloud.com/intl/en-us/api-dew/ImportPrivateKey.html
+"""
+
+EXAMPLES = r"""
+- name: Let KPS host the private key of key pair "web" (AK/SK from the task)
+  huaweicloud.kps.kps_private_key_import:
+    name: web
+    private_key_path: ~/.ssh/web_id_ed25519
+    region: cn-north-4
+    access_key: "{{ hw_access_key }}"
+    secret_key: "{{ hw_secret_key }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Temporary credentials (AK/SK + security token), for example from an STS call
+  huaweicloud.kps.kps_private_key_import:
+    name: web
+    private_key_path: files/web.pem
+    region: cn-north-4
+    access_key: "{{ sts.access_key }}"
+    secret_key: "{{ sts.secret_key }}"
+    security_token: "{{ sts.security_token }}"
+  delegate_to: localhost
+
+- name: Token login with an IAM user name and password
+  huaweicloud.kps.kps_private_key_import:
+    name: web
+    private_key_path: files/web.pem
+    region: cn-north-4
+    domain_name: my-account
+    user_name: deploy
+    user_password: "{{ iam_password }}"
+  delegate_to: localhost
+
+- name: Set the credentials once for every module of the collection
+  module_defaults:
+    group/huaweicloud.kps.kps:
+      region: cn-north-4
+      project_id: "{{ hw_project_id }}"
+      access_key: "{{ hw_access_key }}"
+      secret_key: "{{ hw_secret_key }}"
+  delegate_to: localhost
+  run_once: true
+  block:
+    - name: Host a private key given as text (a vaulted variable)
+      huaweicloud.kps.kps_private_key_import:
+        name: db
+        private_key: "{{ vault_db_private_key }}"
+      no_log: true
+
+    - name: Host an encrypted private key, decrypted locally with its passphrase
+      huaweicloud.kps.kps_private_key_import:
+        name: backup
+        private_key_path: files/backup_rsa.pem
+        private_key_passphrase: "{{ vault_backup_passphrase }}"
+
+    - name: Fail instead of creating the key pair when it does not exist
+      huaweicloud.kps.kps_private_key_import:
+        name: legacy
+        private_key_path: files/legacy.pem
+        create: false
+
+    - name: Encrypt the hosted key with a KMS key (force moves an already hosted key to it)
+      huaweicloud.kps.kps_private_key_import:
+        name: web
+        private_key_path: ~/.ssh/web_id_ed25519
+        encryption_type: kms
+        kms_key_name: kps/default
+        force: true
+
+    - name: Stop hosting the private key of "old"; the key pair itself stays
+      huaweicloud.kps.kps_private_key_import:
+        name: old
+        state: absent
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the private key was (or, in check mode, would be) created, imported or cleared.
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: What the module did, or in check mode would do, in words.
+  returned: always
+  type: str
+  sample: Imported the private key into key pair web.
+keypair:
+  description:
+    - The key pair after the run, as KPS describes it. Never holds the private key.
+    - In check mode, fields that KPS would assign to a key pair it has not created yet are V(null).
+    - V(null) when O(state=absent) and the key pair does not exist.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the key pair.
+      returned: always
+      type: str
+      sample: web
+    id:
+      description: ID KPS assigned to the key pair.
+      returned: always
+      type: int
+      sample: 1234
+    type:
+      description: Type of the key pair, V(ssh) or V(x509).
+      returned: always
+      type: str
+      sample: ssh
+    scope:
+      description: V(domain) (usable by every user of the account) or V(user).
+      returned: always
+      type: str
+      sample: user
+    user_id:
+      description: ID of the user the key pair belongs to.
+      returned: always
+      type: str
+      sample: 0a1b2c3d4e5f60718293a4b5c6d7e8f9
+    public_key:
+      description: The public key as C(<type> <base64>), without a comment.
+      returned: always
+      type: str
+      sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFoAyG4hNGl7rDnxNFnOQWnd3YqcpMD4tRUTomW5Z2Ts
+    fingerprint:
+      description: MD5 fingerprint of the public key, lowercase hex, colon separated, as KPS reports it.
+      returned: always
+      type: str
+      sample: 3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41
+    is_key_protection:
+      description: Whether KPS hosts the private key of the key pair.
+      returned: always
+      type: bool
+      sample: true
+    frozen_state:
+      description: Freeze state of the key pair (V(0) means not frozen).
+      returned: always
+      type: int
+      sample: 0
+    description:
+      description: Description of the key pair.
+      returned: always
+      type: str
+      sample: ''
+    create_time:
+      description: When the key pair was created, in milliseconds since the epoch.
+      returned: always
+      type: int
+      sample: 1763891234000
+    update_time:
+      description: When the key pair was last changed, in milliseconds since the epoch.
+      returned: always
+      type: int
+      sample: 1763891234000
+"""
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import ImportRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
+
+
+def main():
+    argument_spec = KpsModule.generate_argspec(
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        private_key=dict(type='str', no_log=True),
+        private_key_path=dict(type='path', no_log=False),
+        private_key_passphrase=dict(type='str', no_log=True),
+        encryption_type=dict(type='str', default='default', choices=['default', 'kms']),
+        kms_key_name=dict(type='str', no_log=False),
+        kms_key_id=dict(type='str', no_log=False),
+        user_id=dict(type='str'),
+        create=dict(type='bool', default=True),
+        force=dict(type='bool', default=False),
+    )
+    module = KpsModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[('private_key', 'private_key_path'), ('kms_key_name', 'kms_key_id')],
+        required_if=[
+            ('state', 'present', ('private_key', 'private_key_path'), True),
+            ('encryption_type', 'kms', ('kms_key_name', 'kms_key_id'), True),
+        ],
+        supports_check_mode=True,
+    )
+    ImportRunner(module).execute()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,108 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Galaxy readiness: the built tarball installs, and the installed copy works on its own.
+
+The collection is built with ``ansible-galaxy collection build`` and installed with ``ansible-galaxy collection
+install`` into a temporary directory, which is then the ONLY entry of ANSIBLE_COLLECTIONS_PATH: ansible-doc
+finds every module (with the doc fragments) and role there, and a playbook using both modules runs against the
+emulator from that copy (credentials from the HW_* environment only).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+import pytest
+import yaml
+
+from integration.harness import secret_forms
+from kps_emulator import keys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN_DIR = os.path.dirname(sys.executable)
+FORBIDDEN_PARTS = ('.venv', 'build', 'dist', '__pycache__', '.pytest_cache', '.hypothesis', '.cache', 'output',
+                   'artifacts')
+
+
+@pytest.fixture(scope='module')
+def installed(tmp_path_factory):
+    """(tarball, collections dir holding only the installed copy)."""
+    base = tmp_path_factory.mktemp('galaxy')
+    env = dict(os.environ, ANSIBLE_LOCAL_TEMP=str(base / 'tmp'), ANSIBLE_REMOTE_TMP=str(base / 'tmp'))
+    subprocess.run([os.path.join(BIN_DIR, 'ansible-galaxy'), 'collection', 'build', ROOT, '--output-path',
+                    str(base / 'dist')], check=True, capture_output=True, env=env)
+    [tarball] = glob.glob(str(base / 'dist' / 'huaweicloud-kps-*.tar.gz'))
+    subprocess.run([os.path.join(BIN_DIR, 'ansible-galaxy'), 'collection', 'install', tarball, '-p',
+                    str(base / 'installed')], check=True, capture_output=True, env=env)
+    return tarball, str(base / 'installed')
+
+
+def clean_env(collections_dir, tmp):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(('HW_', 'HUAWEICLOUD_', 'ANSIBLE_'))}
+    env.update(PATH=BIN_DIR + os.pathsep + env.get('PATH', ''), ANSIBLE_COLLECTIONS_PATH=collections_dir,
+               ANSIBLE_LOCAL_TEMP=tmp, ANSIBLE_REMOTE_TMP=tmp, ANSIBLE_NOCOLOR='1',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    return env
+
+
+def test_tarball_holds_no_build_or_test_output(installed):
+    with tarfile.open(installed[0]) as archive:
+        names = archive.getnames()
+    bad = [name for name in names if set(name.split('/')) & set(FORBIDDEN_PARTS) or name.endswith('.pyc')]
+    assert not bad
+    assert 'meta/runtime.yml' in names and 'meta/execution-environment.yml' in names
+    assert 'requirements.txt' in names and 'bindep.txt' in names
+
+
+def test_ansible_doc_finds_everything_in_the_installed_copy(installed, tmp_path):
+    collections_dir = installed[1]
+    root = os.path.join(collections_dir, 'ansible_collections', 'huaweicloud', 'kps')
+    env = clean_env(collections_dir, str(tmp_path))
+    modules = sorted(name[:-3] for name in os.listdir(os.path.join(root, 'plugins', 'modules')) if name.endswith('.py'))
+    assert modules == ['kps_private_key_export', 'kps_private_key_import']
+    for module in modules:
+        proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-doc'), '--json', 'huaweicloud.kps.' + module],
+                              env=env, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        doc = json.loads(proc.stdout)['huaweicloud.kps.' + module]['doc']
+        assert doc['filename'].startswith(root)
+        # The auth doc fragment made it into the module's documentation.
+        assert {'access_key', 'secret_key', 'security_token', 'kps_endpoint', 'validate_certs'} <= set(doc['options'])
+    roles_dir = os.path.join(root, 'roles')
+    for role in sorted(os.listdir(roles_dir)) if os.path.isdir(roles_dir) else []:
+        proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-doc'), '-t', 'role', 'huaweicloud.kps.' + role],
+                              env=env, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+
+
+def test_modules_and_role_run_from_the_installed_copy(installed, emulator, tmp_path):
+    collections_dir = installed[1]
+    private_key, _public_key = keys.generate('ed25519')
+    key_file = tmp_path / 'key.pem'
+    key_file.write_text(private_key)
+    plays = [{'name': 'installed copy', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'name': 'import', 'huaweicloud.kps.kps_private_key_import': {'name': 'installed', 'private_key_path': str(key_file)},
+         'register': 'imported'},
+        {'name': 'export', 'huaweicloud.kps.kps_private_key_export': {
+            'names': ['installed'], 'dest': str(tmp_path / 'out'), 'create_dirs': True}},
+        {'name': 'check', 'ansible.builtin.assert': {'that': ['imported is changed']}},
+    ]}, {'name': 'installed role', 'hosts': 'localhost', 'roles': [{
+        'role': 'huaweicloud.kps.kps_key_distribution',
+        'kps_key_distribution_keys': [{'name': 'installed', 'private_key': {'path': str(tmp_path / 'role' / 'id_installed')}}],
+    }]}]
+    (tmp_path / 'role').mkdir()
+    playbook = tmp_path / 'site.yml'
+    playbook.write_text(yaml.safe_dump(plays))
+    env = dict(clean_env(collections_dir, str(tmp_path / 'tmp')), **emulator.module_env())
+    proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-playbook'), str(playbook), '-i', 'localhost,', '-c', 'local'],
+                          env=env, capture_output=True, text=True, check=False, cwd=str(tmp_path))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-5000:]
+    assert not [form for form in secret_forms(emulator.secret_key) | secret_forms(private_key) if form in output]
+    for exported in (tmp_path / 'out' / 'installed.pem', tmp_path / 'role' / 'id_installed'):
+        assert keys.same_public_key(keys.public_key_of(exported.read_text()), keys.public_key_of(private_key))
+        assert exported.stat().st_mode & 0o777 == 0o600

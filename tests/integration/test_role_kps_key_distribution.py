@@ -1,0 +1,236 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role kps_key_distribution against real SSH hosts (network namespaces, one sshd each) and the emulator.
+
+What a user would check by hand: the keys land on every host with the right owner and modes, they are the
+keys KPS holds, the hosts let each other in with them (and not with a key they were not told to trust),
+a second run changes nothing and costs the same KPS calls for one host as for three, state=absent takes a
+key away again, and no private key shows up in the output, even at -vvvv, or stays on the controller's disk.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import stat
+
+import pytest
+
+from integration.ssh_hosts import ssh_hosts
+from kps_emulator import keys
+
+ROLE = 'huaweicloud.kps.kps_key_distribution'
+COMMENT = 'huaweicloud.kps:%s'
+RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
+# fleet: installed on every host and trusted by root everywhere; deploy: only trusted (its private key
+# never goes to the hosts); solo: installed, trusted nowhere; unused: in KPS, not asked for.
+KEY_PAIRS = ('fleet', 'deploy', 'solo', 'unused')
+FOREIGN_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzZXJzIG93biBrZXkgdGhhdCB3ZSBtdXN0IG5vdCB0b3VjaA someone@else'
+
+
+def _keys(fleet_state='present'):
+    return [
+        {'name': 'fleet', 'state': fleet_state, 'authorized_users': ['root']},
+        {'name': 'deploy', 'private_key': {'install': False}, 'authorized_users': ['root'],
+         'authorized_key_options': 'restrict'},
+        {'name': 'solo'},
+    ]
+
+
+def _play(keys_list, auth_in_role=True):
+    """The playbook a user would write; credentials either as a role variable or as play module_defaults."""
+    auth = {'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
+            'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}',
+            'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}'}
+    role = {'role': ROLE, 'kps_key_distribution_keys': keys_list}
+    play = {'name': 'distribute KPS keys', 'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [role]}
+    if auth_in_role:
+        role['kps_key_distribution_auth'] = auth
+    else:
+        play['module_defaults'] = {'group/huaweicloud.kps.kps': auth}
+    return [play]
+
+
+def _recap(result):
+    return {host: {'ok': int(ok), 'changed': int(changed), 'unreachable': int(unreachable), 'failed': int(failed)}
+            for host, ok, changed, unreachable, failed in RECAP_RE.findall(result.stdout)}
+
+
+def _changed(result, hosts):
+    recap = _recap(result)
+    assert sorted(recap) == sorted(hosts.names if hasattr(hosts, 'names') else hosts), result.stdout[-3000:]
+    assert all(row['failed'] == 0 and row['unreachable'] == 0 for row in recap.values()), result.stdout[-3000:]
+    return {host: row['changed'] for host, row in recap.items()}
+
+
+def _kps_calls(emulator):
+    return [(entry['method'], entry['call']) for entry in emulator.requests()]
+
+
+def _blob(public_key):
+    return ' '.join(public_key.split()[:2])
+
+
+def _md5(public_key):
+    digest = hashlib.md5(base64.b64decode(public_key.split()[1])).hexdigest()  # KPS fingerprint form
+    return ':'.join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def _stat(host, path):
+    """(octal mode, owner, group) of a path on the host, or None when it does not exist."""
+    proc = host.run(['stat', '-c', '%a %U %G', path], check=False)
+    return tuple(proc.stdout.split()) if proc.returncode == 0 else None
+
+
+def _authorized_keys(host):
+    proc = host.run(['cat', '/root/.ssh/authorized_keys'], check=False)
+    return proc.stdout.splitlines() if proc.returncode == 0 else []
+
+
+@pytest.fixture
+def kps_keys(emulator, ansible):
+    """RSA key pairs in the emulator with hosted private keys (RSA PEM is what KPS returns and what every
+    OpenSSH reads; Debian 12's OpenSSH cannot load an Ed25519 key in PKCS#8 PEM). Returns name -> metadata."""
+    client = emulator.client()
+    created = {}
+    for name in KEY_PAIRS:
+        private_key, public_key = keys.generate('rsa')
+        ansible.add_secret(private_key)
+        client.json('POST', client.kps(), {'keypair': {'name': name, 'public_key': public_key, 'key_protection': {
+            'private_key': private_key, 'encryption': {'type': 'default'}}}}, expect=200)
+        _status, _headers, body = client.json('GET', client.kps('/' + name), expect=200)
+        created[name] = dict(body['keypair'], private_key=private_key)
+    return created
+
+
+@pytest.fixture
+def hosts(tmp_path_factory):
+    """Three SSH hosts; stopped and removed after the test, also when it fails."""
+    with ssh_hosts(3, tmp_path_factory.mktemp('ssh-hosts')) as started:
+        started[2].run(['sh', '-c', 'mkdir -m 700 /root/.ssh && echo "$0" > /root/.ssh/authorized_keys',
+                        FOREIGN_LINE])
+        for host in started:
+            host.run(['sh', '-c', 'echo "$0" > /root/whoami', host.name])
+        yield started
+
+
+def _ssh(from_host, to_host, identity):
+    """Log in from one host to another with a key file that lives on the first host."""
+    return from_host.run(to_host.ssh_argv(identity, command=['cat', '/root/whoami']), check=False)
+
+
+def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys, hosts, tmp_path):
+    inventory = ('-i', hosts.inventory)
+
+    # 1. Check mode reports changes on every host and changes nothing.
+    result = ansible.playbook(_play(_keys()), *inventory, '--check', '--diff')
+    assert all(changed > 0 for changed in _changed(result, hosts).values())
+    for host in hosts:
+        assert _stat(host, '/root/.ssh/id_fleet') is None
+    assert _authorized_keys(hosts[2]) == [FOREIGN_LINE]
+
+    # The real run, at -vvvv: the secret guard of the runner fails the test if any private key shows up.
+    emulator.clear_requests()
+    result = ansible.playbook(_play(_keys()), *inventory, '-vvvv')
+    assert all(changed > 0 for changed in _changed(result, hosts).values())
+    assert 'censored' in result.stdout
+    first_run_calls = _kps_calls(emulator)
+    assert first_run_calls.count(('POST', 'batch_export_private_keys')) == 1, first_run_calls
+
+    # 2. Files, contents, owners, modes and authorized_keys lines on every host.
+    fleet, deploy, solo = kps_keys['fleet'], kps_keys['deploy'], kps_keys['solo']
+    expected_lines = ['%s %s' % (_blob(fleet['public_key']), COMMENT % 'fleet'),
+                      'restrict %s %s' % (_blob(deploy['public_key']), COMMENT % 'deploy')]
+    for host in hosts:
+        assert _stat(host, '/root/.ssh') == ('700', 'root', 'root')
+        for keypair in (fleet, solo):
+            path = '/root/.ssh/id_' + keypair['name']
+            assert _stat(host, path) == ('600', 'root', 'root')
+            derived = host.run(['ssh-keygen', '-y', '-f', path]).stdout  # OpenSSH itself reads the key
+            assert _blob(derived) == _blob(keypair['public_key'])
+            assert _md5(derived) == keypair['fingerprint']
+            assert host.run(['cat', path]).stdout.strip() == keypair['private_key'].strip()
+        assert _stat(host, '/root/.ssh/id_deploy') is None  # only trusted, never installed
+        assert _stat(host, '/root/.ssh/authorized_keys') == ('600', 'root', 'root')
+        foreign = [FOREIGN_LINE] if host is hosts[2] else []
+        assert _authorized_keys(host) == foreign + expected_lines
+
+    # 3. The keys work: A logs in to B with the distributed key that B trusts; not with one B does not trust.
+    for source, target in ((hosts[0], hosts[1]), (hosts[1], hosts[2]), (hosts[2], hosts[0])):
+        login = _ssh(source, target, '/root/.ssh/id_fleet')
+        assert login.returncode == 0, login.stderr
+        assert login.stdout.strip() == target.name
+        assert _ssh(source, target, '/root/.ssh/id_solo').returncode == 255
+    deploy_key = tmp_path / 'deploy-key'  # the deploy key's private key stays with its real owner
+    deploy_key.write_text(deploy['private_key'])
+    deploy_key.chmod(0o600)
+    for host in hosts:
+        proc = host.run(host.ssh_argv(str(deploy_key), command=['cat', '/root/whoami']), check=False)
+        assert proc.stdout.strip() == host.name, proc.stderr
+    deploy_key.unlink()
+
+    # 4. Check mode again and a repeat run change nothing; KPS calls are the same for 1 host and for 3 hosts.
+    result = ansible.playbook(_play(_keys()), *inventory, '--check')
+    assert set(_changed(result, hosts).values()) == {0}
+    emulator.clear_requests()
+    result = ansible.playbook(_play(_keys()), *inventory)
+    assert set(_changed(result, hosts).values()) == {0}
+    calls_for_three = _kps_calls(emulator)
+    emulator.clear_requests()
+    result = ansible.playbook(_play(_keys()), *inventory, '--limit', hosts[0].name)
+    assert _changed(result, [hosts[0].name]) == {hosts[0].name: 0}
+    calls_for_one = _kps_calls(emulator)
+    assert calls_for_one == calls_for_three == first_run_calls
+    assert calls_for_three.count(('POST', 'batch_export_private_keys')) == 1
+
+    # 5. state=absent removes the key file and its authorized_keys line, and leaves everything else alone;
+    #    this time the credentials come from the play's module_defaults.
+    absent_play = _play(_keys(fleet_state='absent'), auth_in_role=False)
+    result = ansible.playbook(absent_play, *inventory)
+    assert set(_changed(result, hosts).values()) == {2}  # the file and the line
+    for host in hosts:
+        assert _stat(host, '/root/.ssh/id_fleet') is None
+        assert _stat(host, '/root/.ssh/id_solo') == ('600', 'root', 'root')
+        foreign = [FOREIGN_LINE] if host is hosts[2] else []
+        assert _authorized_keys(host) == foreign + expected_lines[1:]
+    result = ansible.playbook(absent_play, *inventory)
+    assert set(_changed(result, hosts).values()) == {0}
+
+    # 6. No private key stayed on the controller's disk (work dir, Ansible's local temp dir, host dirs).
+    leftovers = []
+    for directory in (str(tmp_path), os.path.dirname(hosts.inventory)):
+        for root, _dirs, files in os.walk(directory):
+            for name in files:
+                path = os.path.join(root, name)
+                if not stat.S_ISREG(os.lstat(path).st_mode):  # ssh control sockets
+                    continue
+                with open(path, 'rb') as handle:
+                    data = handle.read().decode('utf-8', 'replace')
+                if any(_private_body(keypair) in data for keypair in kps_keys.values()):
+                    leftovers.append(path)
+    assert leftovers == []
+
+
+def _private_body(keypair):
+    """A line from the middle of the private key's PEM body: enough to recognise it anywhere."""
+    lines = keypair['private_key'].strip().splitlines()
+    return lines[len(lines) // 2]
+
+
+def test_role_fails_clearly_for_a_key_pair_without_hosted_private_key(emulator, ansible, hosts):
+    """A key pair whose private key KPS does not host: the role fails on every host with the module's message,
+    before anything is written."""
+    client = emulator.client()
+    _private_key, public_key = keys.generate('rsa')
+    client.json('POST', client.kps(), {'keypair': {'name': 'nokey', 'public_key': public_key}}, expect=200)
+    result = ansible.playbook(_play([{'name': 'nokey', 'authorized_users': ['root']}]), '-i', hosts.inventory,
+                              check=False)
+    assert result.returncode != 0
+    recap = _recap(result)
+    assert sorted(recap) == hosts.names and all(row['failed'] == 1 for row in recap.values())
+    assert 'exporting the key pairs from KPS failed' in result.stdout
+    assert 'nokey' in result.stdout
+    for host in hosts:
+        assert _stat(host, '/root/.ssh/id_nokey') is None
+        assert _authorized_keys(host) == ([FOREIGN_LINE] if host is hosts[2] else [])

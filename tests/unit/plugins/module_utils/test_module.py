@@ -1,0 +1,143 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""KpsModule: merged argspec, missing libraries, lazy client, one error path without secrets."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _module
+from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import CredentialError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import WrongPassphraseError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC, KpsModule
+
+from http_stub import reply, stub_session
+
+
+class Exit(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def exits(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise Exit(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Fail(kwargs)
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    for names in _module.ENV_VARS.values():
+        for name in names:
+            monkeypatch.delenv(name, raising=False)
+
+
+def make_module(args, **spec):
+    with patch_module_args(args):
+        return KpsModule(argument_spec=KpsModule.generate_argspec(**spec), supports_check_mode=True)
+
+
+def test_generate_argspec_merges_without_touching_the_common_spec():
+    spec = KpsModule.generate_argspec(name=dict(type='str', required=True), timeout=dict(type='int', default=5))
+    assert spec['name']['required'] and spec['timeout']['default'] == 5
+    assert COMMON_ARGSPEC['timeout']['default'] == 30 and 'name' not in COMMON_ARGSPEC
+    assert set(COMMON_ARGSPEC) == {
+        'region', 'project_id', 'access_key', 'secret_key', 'security_token', 'auth_token', 'user_name',
+        'user_password', 'domain_name', 'cloud', 'kps_endpoint', 'iam_endpoint', 'validate_certs', 'ca_path',
+        'timeout', 'retries'}
+
+
+def test_defaults():
+    module = make_module({'name': 'x'}, name=dict(type='str'))
+    assert module.params['validate_certs'] is True and module.params['retries'] == 3
+    assert module.params['timeout'] == 30 and module.params['cloud'] == 'myhuaweicloud.com'
+
+
+@pytest.mark.parametrize('lib, flag', [('requests', 'HAS_REQUESTS'), ('cryptography', 'HAS_CRYPTOGRAPHY')])
+def test_missing_libraries(monkeypatch, lib, flag):
+    monkeypatch.setattr(_module, flag, False)
+    with pytest.raises(Fail) as exc:
+        make_module({})
+    assert 'Failed to import the required Python library (%s)' % lib in exc.value.args[0]['msg']
+
+
+@pytest.mark.parametrize('args, needle', [({'timeout': 0}, 'timeout'), ({'retries': -1}, 'retries')])
+def test_bad_numbers(args, needle):
+    with pytest.raises(Fail) as exc:
+        make_module(args)
+    assert needle in exc.value.args[0]['msg']
+
+
+def test_fail_from_http_error():
+    module = make_module({})
+    err = HuaweiCloudError('show key pair', status=400, error_code='KPS.6004', error_msg='No Keypair find',
+                           request_id='rid-1')
+
+    def boom():
+        raise err
+    with pytest.raises(Fail) as exc:
+        module.run(boom)
+    result = exc.value.args[0]
+    assert result == {'msg': str(err), 'error_code': 'KPS.6004', 'request_id': 'rid-1', 'status': 400,
+                      'call': 'show key pair'}
+
+
+@pytest.mark.parametrize('error', [CredentialError('no credentials'), WrongPassphraseError('bad passphrase')])
+def test_run_catches_other_known_errors(error):
+    module = make_module({})
+
+    def boom():
+        raise error
+    with pytest.raises(Fail) as exc:
+        module.run(boom)
+    assert exc.value.args[0] == {'msg': str(error)}
+
+
+def test_run_returns_value_and_lets_bugs_through():
+    module = make_module({})
+    assert module.run(lambda a, b=0: a + b, 1, b=2) == 3
+    with pytest.raises(ZeroDivisionError):
+        module.run(lambda: 1 / 0)
+
+
+def test_kps_client_is_built_lazily_and_once(monkeypatch):
+    module = make_module({'region': 'cn-north-4', 'access_key': 'AK', 'secret_key': 'SK-SECRET-VALUE',
+                          'retries': 1, 'validate_certs': False})
+    session, adapter = stub_session([
+        reply(200, {'projects': [{'id': 'pid', 'name': 'cn-north-4'}]}),
+        reply(503, None), reply(200, {'keypair': {'name': 'a'}})])
+    warnings = []
+    monkeypatch.setattr(module, 'warn', warnings.append)
+    module._http = None
+    real = _module.HttpClient
+
+    def client(**kwargs):
+        kwargs['session'] = session
+        kwargs['sleep'] = lambda s: None
+        return real(**kwargs)
+    monkeypatch.setattr(_module, 'HttpClient', client)
+    assert adapter.sent == []
+    kps = module.kps
+    assert kps is module.kps and module.project_id == 'pid'
+    assert kps.base == 'https://kms.cn-north-4.myhuaweicloud.com/v3/pid'
+    assert module.run(kps.show_keypair, 'a') == {'name': 'a'}
+    assert warnings[0].startswith('huaweicloud.kps: validate_certs is false')
+    assert warnings[1] == "huaweicloud.kps: retrying 'show key pair' after HTTP 503 (attempt 2 of 2)"
+    assert adapter.sent[-1]['headers']['X-Project-Id'] == 'pid'
+    assert adapter.sent[-1]['kwargs']['verify'] is False
+
+
+def test_credential_failure_through_run_has_no_secrets():
+    module = make_module({'region': 'cn-north-4', 'secret_key': 'SK-SECRET-VALUE'})
+    with pytest.raises(Fail) as exc:
+        module.run(lambda: module.kps)
+    text = json.dumps(exc.value.args[0])
+    assert 'needs access_key' in text and 'SK-SECRET-VALUE' not in text

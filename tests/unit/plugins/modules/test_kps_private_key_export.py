@@ -1,0 +1,710 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kps_private_key_export without a network: the decisions, the call counts and the files it writes.
+
+The KPS client is replaced by ``FakeKps``, which keeps its key pairs in memory, counts calls and builds
+real batch-export zip archives that go through the collection's own archive parser, so hostile archives
+are tested end to end (module -> runner -> parser -> nothing written).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import stat
+import zipfile
+from unittest import mock
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _export_runner as runner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import parse_batch_export_zip
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
+from ansible_collections.huaweicloud.kps.plugins.modules import kps_private_key_export
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
+
+_KEYS = {}
+
+
+def make_keypair(name, kind='ed25519'):
+    """(private PEM, public key line) for ``name``, generated once per session."""
+    if name not in _KEYS:
+        if kind == 'rsa':
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            fmt = serialization.PrivateFormat.TraditionalOpenSSL
+        else:
+            key = ed25519.Ed25519PrivateKey.generate()
+            fmt = serialization.PrivateFormat.PKCS8
+        private = key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                               serialization.PublicFormat.OpenSSH).decode()
+        _KEYS[name] = (private, public)
+    return _KEYS[name]
+
+
+def pem_body(private):
+    return ''.join(line for line in private.splitlines() if not line.startswith('-----'))
+
+
+class FakeKps(object):
+    """In-memory KPS with the KpsClient interface; ``zip_hook`` may rewrite batch archives."""
+
+    def __init__(self):
+        self.keypairs = {}
+        self.calls = []
+        self.zip_hook = None
+        self.fail_batch_call = None  # 1-based number of the batch call that fails
+
+    def add(self, name, hosted=True, kind='ed25519', comment=' Generated-by-Nova\n'):
+        private, public = make_keypair(name, kind)
+        self.keypairs[name] = {'name': name, 'type': 'ssh', 'scope': 'user', 'public_key': public + comment,
+                               'fingerprint': fingerprint(public), 'is_key_protection': hosted, 'frozen_state': 0,
+                               '_private': private}
+        return private
+
+    def count(self, call):
+        return sum(1 for item in self.calls if item[0] == call)
+
+    @staticmethod
+    def _public(record):
+        return dict((k, v) for k, v in record.items() if not k.startswith('_'))
+
+    def show_keypair(self, name):
+        self.calls.append(('show', name))
+        record = self.keypairs.get(name)
+        return self._public(record) if record else None
+
+    def list_keypairs(self):
+        self.calls.append(('list', None))
+        return [self._public(record) for _name, record in sorted(self.keypairs.items())]
+
+    def export_private_key(self, name):
+        self.calls.append(('export', name))
+        record = self.keypairs.get(name)
+        if not record or not record['is_key_protection']:
+            raise HuaweiCloudError('export private key', status=400, error_code='KPS.6005',
+                                   error_msg='No private key managed: %s' % name)
+        return record['_private']
+
+    def batch_export_private_keys(self, keypairs):
+        names = [item['name'] for item in keypairs]
+        self.calls.append(('batch', names))
+        assert 1 <= len(names) <= 10
+        if self.fail_batch_call == self.count('batch'):
+            raise HuaweiCloudError('batch export', status=500, error_code='KPS.0003', error_msg='boom', attempts=3)
+        entries = [('%s.pem' % name, self.keypairs[name]['_private'].encode()) for name in names]
+        if self.zip_hook:
+            data = self.zip_hook(entries)
+        else:
+            data = build_zip(entries)
+        return parse_batch_export_zip(data, keypairs, request_id='req-1')
+
+    @property
+    def exports(self):
+        return self.count('export') + self.count('batch')
+
+
+def build_zip(entries, compression=zipfile.ZIP_STORED):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', compression) as archive:
+        for name, data in entries:
+            archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def kps():
+    fake = FakeKps()
+    with mock.patch.object(KpsModule, 'kps', new_callable=mock.PropertyMock, return_value=fake):
+        yield fake
+
+
+def run(args, check_mode=False, diff=False, no_log=False, fail=False):
+    args = dict(args)
+    args.update(_ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_no_log=no_log)
+    with set_module_args(args):
+        return run_module(kps_private_key_export.main, fail=fail)
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def dir_listing(path):
+    return sorted(os.listdir(path))
+
+
+def snapshot(directory):
+    """Every file below ``directory`` with its bytes and mode: proves a failed run changed nothing."""
+    result = {}
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, 'rb') as handle:
+                result[path] = (handle.read(), mode_of(path))
+    return result
+
+
+# ----- pure helpers ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('name, names, expected', [
+    ('web', None, ['web']),
+    (None, ['a', 'b-1', 'C_2'], ['a', 'b-1', 'C_2']),
+    (None, ['x' * 64], ['x' * 64]),
+])
+def test_requested_names_ok(name, names, expected):
+    assert runner.requested_names(name, names) == expected
+
+
+@pytest.mark.parametrize('name, names, message', [
+    (None, [], 'at least one'),
+    ('../etc/passwd', None, 'Invalid key pair name'),
+    (None, ['ok', 'a b', 'x' * 65], 'Invalid key pair names'),
+    (None, ['a.pem'], 'Invalid key pair name'),
+    (None, ['a', 'b', 'a', 'b', 'c'], 'a, b more than once'),
+])
+def test_requested_names_refused(name, names, message):
+    with pytest.raises(runner.ExportError, match=message):
+        runner.requested_names(name, names)
+
+
+@pytest.mark.parametrize('count, sizes', [
+    (0, []), (1, [1]), (9, [9]), (10, [10]), (11, [10, 1]), (25, [10, 10, 5]), (30, [10, 10, 10]),
+])
+def test_chunked_respects_the_batch_limit(count, sizes):
+    chunks = runner.chunked(range(count))
+    assert [len(chunk) for chunk in chunks] == sizes
+    assert [item for chunk in chunks for item in chunk] == list(range(count))
+
+
+@pytest.mark.parametrize('count, calls', [(0, 0), (1, 1), (2, 1), (10, 1), (11, 2), (25, 3), (100, 10)])
+def test_export_calls_needed(count, calls):
+    assert runner.export_calls_needed(count) == calls
+
+
+class TestKeyMatching(object):
+
+    def setup_method(self):
+        private, public = make_keypair('match-a')
+        self.key = load_private_key(private)
+        self.public = public
+        self.other_public = make_keypair('match-b')[1]
+
+    def test_same_public_key_with_comment_and_newline(self):
+        assert runner.key_matches({'public_key': self.public + ' Generated-by-Nova\n'}, self.key)
+
+    def test_other_public_key(self):
+        assert not runner.key_matches({'public_key': self.other_public, 'fingerprint': self.key.fingerprint},
+                                      self.key)
+
+    def test_fingerprint_only_when_no_public_key(self):
+        assert runner.key_matches({'fingerprint': self.key.fingerprint.upper()}, self.key)
+        assert not runner.key_matches({'fingerprint': fingerprint(self.other_public)}, self.key)
+        assert not runner.key_matches({}, self.key)
+
+    def test_unusable_public_key_falls_back_to_fingerprint(self):
+        assert runner.key_matches({'public_key': 'ssh-ed25519 !!!', 'fingerprint': self.key.fingerprint}, self.key)
+
+    def test_rsa(self):
+        private, public = make_keypair('match-rsa', 'rsa')
+        assert runner.key_matches({'public_key': public}, load_private_key(private))
+
+
+class TestInspectFile(object):
+
+    def test_missing(self, tmp_path):
+        state = runner.inspect_file(str(tmp_path / 'none.pem'))
+        assert (state.exists, state.key, state.mode) == (False, None, None)
+
+    def test_missing_parent(self, tmp_path):
+        assert not runner.inspect_file(str(tmp_path / 'no' / 'dir' / 'k.pem')).exists
+
+    def test_key_file(self, tmp_path):
+        private, public = make_keypair('inspect')
+        path = tmp_path / 'k.pem'
+        path.write_text(private)
+        path.chmod(0o640)
+        state = runner.inspect_file(str(path))
+        assert state.exists and state.mode == 0o640 and state.fingerprint == fingerprint(public)
+        assert 'PRIVATE' not in repr(state)
+
+    @pytest.mark.parametrize('content', [b'', b'not a key\n', b'\x00' * 10, b'-----BEGIN PRIVATE KEY-----\nAAAA\n'])
+    def test_not_a_key(self, tmp_path, content):
+        path = tmp_path / 'k.pem'
+        path.write_bytes(content)
+        state = runner.inspect_file(str(path))
+        assert state.exists and state.key is None
+
+    def test_encrypted_key_is_not_readable(self, tmp_path):
+        key = ed25519.Ed25519PrivateKey.generate()
+        path = tmp_path / 'k.pem'
+        path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.BestAvailableEncryption(b'secret')))
+        assert runner.inspect_file(str(path)).key is None
+
+    def test_huge_file_is_not_parsed(self, tmp_path):
+        path = tmp_path / 'k.pem'
+        path.write_bytes(make_keypair('huge')[0].encode() + b'#' * runner.MAX_KEY_FILE_BYTES)
+        with mock.patch.object(runner, 'load_private_key') as load:
+            assert runner.inspect_file(str(path)).key is None
+        assert load.call_count == 0
+
+    def test_symlink_is_followed(self, tmp_path):
+        target = tmp_path / 'real.pem'
+        target.write_text(make_keypair('link')[0])
+        link = tmp_path / 'link.pem'
+        link.symlink_to(target)
+        state = runner.inspect_file(str(link))
+        assert state.real_path == str(target) and state.key is not None
+
+    def test_directory_is_refused(self, tmp_path):
+        with pytest.raises(runner.ExportError, match='not a regular file'):
+            runner.inspect_file(str(tmp_path))
+
+
+@pytest.mark.parametrize('exists, right_key, force, action', [
+    (False, False, False, 'create'),
+    (False, False, True, 'create'),
+    (True, False, False, 'replace'),
+    (True, False, True, 'replace'),
+    (True, True, False, 'none'),
+    (True, True, True, 'rewrite'),
+])
+def test_decision_table(exists, right_key, force, action):
+    private, public = make_keypair('decide')
+    other = make_keypair('decide-other')[0]
+    key = load_private_key(private if right_key else other) if exists else None
+    state = runner.FileState('/x', '/x', exists=exists, mode=0o600 if exists else None, key=key)
+    assert runner.decide(state, {'public_key': public}, force) == action
+
+
+def test_file_that_is_not_a_key_is_replaced():
+    state = runner.FileState('/x', '/x', exists=True, mode=0o600, key=None)
+    assert runner.decide(state, {'public_key': make_keypair('decide')[1]}) == 'replace'
+
+
+# ----- single key pair -------------------------------------------------------------------------------------
+
+class TestSingle(object):
+
+    def test_check_real_check_repeat(self, kps, tmp_path):
+        private = kps.add('web', kind='rsa')
+        dest = str(tmp_path / 'web.pem')
+        args = {'name': 'web', 'dest': dest}
+
+        check = run(args, check_mode=True)
+        assert check['changed'] and check['files'][0]['action'] == 'create'
+        assert kps.exports == 0 and not os.path.exists(dest)
+
+        real = run(args)
+        assert real['changed'] and real['files'] == check['files']
+        assert (kps.count('export'), kps.count('batch'), kps.count('show'), kps.count('list')) == (1, 0, 2, 0)
+        assert read(dest).strip() == private.strip() and mode_of(dest) == 0o600
+        assert dir_listing(str(tmp_path)) == ['web.pem']
+
+        again = run(args, check_mode=True)
+        repeat = run(args)
+        for result in (again, repeat):
+            assert not result['changed'] and result['files'][0]['action'] == 'none'
+        assert kps.exports == 1, 'an unchanged run must not download any private key'
+
+    def test_result_shape_and_no_key_material(self, kps, tmp_path):
+        private = kps.add('web')
+        public = make_keypair('web')[1]
+        result = run({'name': 'web', 'dest': str(tmp_path / 'web.pem')}, diff=True)
+        assert set(result['files'][0]) == {'name', 'path', 'fingerprint', 'action', 'changed', 'backup_file'}
+        assert result['keypairs'] == [{'name': 'web', 'type': 'ssh', 'scope': 'user', 'public_key': public,
+                                       'fingerprint': fingerprint(public), 'is_key_protection': True,
+                                       'frozen_state': 0}]
+        assert 'private_key' not in result and 'private_keys' not in result
+        text = json.dumps(result)
+        assert pem_body(private) not in text and 'PRIVATE KEY' not in text
+        for line in private.splitlines()[1:-1]:
+            assert line not in text
+
+    def test_diff_before_after(self, kps, tmp_path):
+        kps.add('web')
+        kps.add('other')
+        dest = tmp_path / 'web.pem'
+        dest.write_text(make_keypair('other')[0])
+        dest.chmod(0o644)
+        result = run({'name': 'web', 'dest': str(dest)}, check_mode=True, diff=True)
+        assert result['diff'] == [{
+            'before_header': str(dest), 'after_header': str(dest),
+            'before': {'exists': True, 'mode': '0644', 'fingerprint': fingerprint(make_keypair('other')[1])},
+            'after': {'exists': True, 'mode': '0600', 'fingerprint': fingerprint(make_keypair('web')[1])},
+        }]
+        assert read(str(dest)) == make_keypair('other')[0]
+
+    def test_wrong_key_is_replaced_with_backup(self, kps, tmp_path):
+        private = kps.add('web')
+        kps.add('other')
+        dest = tmp_path / 'web.pem'
+        dest.write_text(make_keypair('other')[0])
+        dest.chmod(0o600)
+        args = {'name': 'web', 'dest': str(dest), 'backup': True}
+        assert run(args, check_mode=True)['files'][0]['action'] == 'replace'
+        result = run(args)
+        entry = result['files'][0]
+        assert entry['action'] == 'replace' and entry['changed'] and entry['backup_file']
+        assert read(entry['backup_file']) == make_keypair('other')[0]
+        assert read(str(dest)).strip() == private.strip()
+        assert not run(args)['changed']
+
+    def test_garbage_file_is_replaced(self, kps, tmp_path):
+        kps.add('web')
+        dest = tmp_path / 'web.pem'
+        dest.write_text('hello\n')
+        assert run({'name': 'web', 'dest': str(dest)})['files'][0]['action'] == 'replace'
+        assert load_private_key(read(str(dest))).public_key == make_keypair('web')[1]
+
+    def test_wrong_mode_is_fixed_without_export(self, kps, tmp_path):
+        kps.add('web')
+        dest = tmp_path / 'web.pem'
+        dest.write_text(make_keypair('web')[0])
+        dest.chmod(0o644)
+        args = {'name': 'web', 'dest': str(dest)}
+        check = run(args, check_mode=True)
+        assert check['changed'] and check['files'][0]['action'] == 'attributes'
+        assert mode_of(str(dest)) == 0o644
+        real = run(args)
+        assert real['changed'] and real['files'][0]['action'] == 'attributes' and mode_of(str(dest)) == 0o600
+        assert kps.exports == 0
+        assert not run(args)['changed']
+
+    @pytest.mark.parametrize('mode, expected', [('0640', 0o640), ('u=rw,g=r', 0o640), (0o400, 0o400)])
+    def test_mode_option(self, kps, tmp_path, mode, expected):
+        kps.add('web')
+        dest = str(tmp_path / 'web.pem')
+        args = {'name': 'web', 'dest': dest, 'mode': mode}
+        check = run(args, check_mode=True, diff=True)
+        assert check['diff'][0]['after']['mode'] == '0%03o' % expected
+        run(args)
+        assert mode_of(dest) == expected
+        assert not run(args)['changed']
+
+    def test_invalid_mode_fails_before_any_call(self, kps, tmp_path):
+        kps.add('web')
+        result = run({'name': 'web', 'dest': str(tmp_path / 'w.pem'), 'mode': 'rwx-nonsense'}, fail=True)
+        assert 'mode' in result['msg'] and kps.calls == []
+
+    def test_force_rewrites(self, kps, tmp_path):
+        kps.add('web')
+        dest = tmp_path / 'web.pem'
+        dest.write_text(make_keypair('web')[0])
+        dest.chmod(0o600)
+        args = {'name': 'web', 'dest': str(dest), 'force': True}
+        assert run(args, check_mode=True)['files'][0]['action'] == 'rewrite'
+        assert kps.exports == 0
+        result = run(args)
+        assert result['changed'] and result['files'][0]['action'] == 'rewrite' and kps.count('export') == 1
+
+    def test_symlink_dest_writes_its_target(self, kps, tmp_path):
+        kps.add('web')
+        target = tmp_path / 'real.pem'
+        target.write_text('old\n')
+        link = tmp_path / 'web.pem'
+        link.symlink_to(target)
+        run({'name': 'web', 'dest': str(link)})
+        assert link.is_symlink() and load_private_key(read(str(target))).public_key == make_keypair('web')[1]
+
+    def test_missing_parent_dir_fails_before_any_call(self, kps, tmp_path):
+        kps.add('web')
+        result = run({'name': 'web', 'dest': str(tmp_path / 'no' / 'web.pem')}, fail=True)
+        assert 'does not exist' in result['msg'] and 'create_dirs' in result['msg']
+        assert kps.calls == []
+
+    def test_create_dirs(self, kps, tmp_path):
+        kps.add('web')
+        dest = tmp_path / 'a' / 'b' / 'web.pem'
+        args = {'name': 'web', 'dest': str(dest), 'create_dirs': True}
+        assert run(args, check_mode=True)['changed'] and not (tmp_path / 'a').exists()
+        assert run(args)['changed']
+        assert mode_of(str(tmp_path / 'a' / 'b')) == 0o700 and mode_of(str(dest)) == 0o600
+        assert not run(args)['changed']
+
+    def test_dest_is_a_directory(self, kps, tmp_path):
+        kps.add('web')
+        result = run({'name': 'web', 'dest': str(tmp_path)}, fail=True)
+        assert 'is a directory' in result['msg'] and kps.calls == []
+
+    @pytest.mark.parametrize('hosted', [False, None])
+    def test_not_hosted_or_missing_fails_before_export(self, kps, tmp_path, hosted):
+        if hosted is not None:
+            kps.add('web', hosted=hosted)
+        result = run({'name': 'web', 'dest': str(tmp_path / 'web.pem')}, fail=True)
+        assert ('hosts no private key' if hosted is False else 'does not exist') in result['msg']
+        assert kps.exports == 0 and dir_listing(str(tmp_path)) == []
+
+    def test_export_returning_another_key_writes_nothing(self, kps, tmp_path):
+        kps.add('web')
+        kps.keypairs['web']['_private'] = make_keypair('intruder')[0]
+        dest = tmp_path / 'web.pem'
+        result = run({'name': 'web', 'dest': str(dest)}, fail=True)
+        assert 'is not the key pair' in result['msg'] and dir_listing(str(tmp_path)) == []
+        assert pem_body(make_keypair('intruder')[0]) not in json.dumps(result)
+
+    def test_api_error_is_reported_with_code(self, kps, tmp_path):
+        kps.add('web')
+        with mock.patch.object(FakeKps, 'export_private_key', side_effect=HuaweiCloudError(
+                'export private key', status=403, error_code='KPS.9003', error_msg='denied', request_id='r-9')):
+            result = run({'name': 'web', 'dest': str(tmp_path / 'web.pem')}, fail=True)
+        assert (result['error_code'], result['request_id']) == ('KPS.9003', 'r-9')
+        assert dir_listing(str(tmp_path)) == []
+
+
+# ----- many key pairs --------------------------------------------------------------------------------------
+
+def _seed(kps, count, prefix='k'):
+    names = ['%s%02d' % (prefix, index) for index in range(count)]
+    for name in names:
+        kps.add(name)
+    return names
+
+
+class TestBatch(object):
+
+    @pytest.mark.parametrize('count, batches', [(2, [2]), (10, [10]), (11, [10, 1]), (25, [10, 10, 5])])
+    def test_check_real_check_repeat(self, kps, tmp_path, count, batches):
+        names = _seed(kps, count)
+        kps.add('unrelated')
+        args = {'names': names, 'dest': str(tmp_path)}
+
+        check = run(args, check_mode=True)
+        assert check['changed'] and kps.exports == 0 and dir_listing(str(tmp_path)) == []
+        assert [item['action'] for item in check['files']] == ['create'] * count
+
+        real = run(args)
+        assert real['changed'] and real['files'] == check['files']
+        assert [len(call[1]) for call in kps.calls if call[0] == 'batch'] == batches
+        assert kps.count('export') == 0 and kps.count('show') == 0 and kps.count('list') == 2
+        assert dir_listing(str(tmp_path)) == sorted('%s.pem' % name for name in names)
+        for name in names:
+            path = str(tmp_path / ('%s.pem' % name))
+            assert mode_of(path) == 0o600
+            assert load_private_key(read(path)).public_key == make_keypair(name)[1]
+
+        for result in (run(args, check_mode=True), run(args)):
+            assert not result['changed'] and {item['action'] for item in result['files']} == {'none'}
+        assert kps.exports == len(batches)
+        assert [item['name'] for item in real['keypairs']] == names
+
+    def test_only_missing_or_wrong_files_are_exported(self, kps, tmp_path):
+        names = _seed(kps, 5)
+        for name in names[:3]:
+            (tmp_path / ('%s.pem' % name)).write_text(make_keypair(name)[0])
+            (tmp_path / ('%s.pem' % name)).chmod(0o600)
+        (tmp_path / 'k03.pem').write_text(make_keypair('k00')[0])  # another key pair's key
+        result = run({'names': names, 'dest': str(tmp_path)})
+        assert [item['action'] for item in result['files']] == ['none', 'none', 'none', 'replace', 'create']
+        assert [call for call in kps.calls if call[0] == 'batch'] == [('batch', ['k03', 'k04'])]
+
+    def test_one_file_to_write_uses_the_single_export_call(self, kps, tmp_path):
+        names = _seed(kps, 3)
+        for name in names[1:]:
+            (tmp_path / ('%s.pem' % name)).write_text(make_keypair(name)[0])
+            (tmp_path / ('%s.pem' % name)).chmod(0o600)
+        result = run({'names': names, 'dest': str(tmp_path)})
+        assert (kps.count('export'), kps.count('batch')) == (1, 0)
+        assert '1 export call' in result['msg']
+
+    def test_problems_are_all_named_before_any_export(self, kps, tmp_path):
+        _seed(kps, 3)
+        kps.add('cold1', hosted=False)
+        kps.add('cold2', hosted=False)
+        result = run({'names': ['k00', 'gone1', 'cold1', 'k01', 'gone2', 'cold2'], 'dest': str(tmp_path)}, fail=True)
+        assert result['missing'] == ['gone1', 'gone2'] and result['not_hosted'] == ['cold1', 'cold2']
+        for name in ('gone1', 'gone2', 'cold1', 'cold2'):
+            assert name in result['msg']
+        assert kps.exports == 0 and dir_listing(str(tmp_path)) == []
+
+    def test_duplicate_names_fail_before_any_call(self, kps, tmp_path):
+        result = run({'names': ['a', 'b', 'a'], 'dest': str(tmp_path)}, fail=True)
+        assert 'more than once' in result['msg'] and kps.calls == []
+
+    def test_name_and_names_are_exclusive(self, kps, tmp_path):
+        result = run({'name': 'a', 'names': ['b'], 'dest': str(tmp_path)}, fail=True)
+        assert 'mutually exclusive' in result['msg']
+
+    def test_dest_must_be_a_directory(self, kps, tmp_path):
+        _seed(kps, 2)
+        (tmp_path / 'file').write_text('x')
+        result = run({'names': ['k00', 'k01'], 'dest': str(tmp_path / 'file')}, fail=True)
+        assert 'not a directory' in result['msg'] and kps.calls == []
+
+    def test_missing_dir_and_create_dirs(self, kps, tmp_path):
+        names = _seed(kps, 3)
+        dest = tmp_path / 'keys'
+        failed = run({'names': names, 'dest': str(dest)}, fail=True)
+        assert 'does not exist' in failed['msg'] and kps.calls == []
+        args = {'names': names, 'dest': str(dest), 'create_dirs': True}
+        assert run(args, check_mode=True)['changed'] and not dest.exists()
+        assert run(args)['changed'] and mode_of(str(dest)) == 0o700 and len(dir_listing(str(dest))) == 3
+
+    def test_owner_of_a_replaced_file_is_kept(self, kps, tmp_path):
+        names = _seed(kps, 2)
+        (tmp_path / 'k00.pem').write_text('old')
+        with mock.patch.object(KpsModule, 'set_fs_attributes_if_different', autospec=True,
+                               return_value=True) as set_attrs:
+            run({'names': names, 'dest': str(tmp_path)})
+        by_path = dict((call.args[1]['path'], call.args[1]) for call in set_attrs.call_args_list)
+        replaced = by_path[str(tmp_path / 'k00.pem')]
+        assert (replaced['owner'], replaced['group'], replaced['mode']) == (os.getuid(), os.getgid(), 0o600)
+        assert by_path[str(tmp_path / 'k01.pem')]['owner'] is None
+
+
+# ----- hostile or broken archives: fail, write nothing -----------------------------------------------------
+
+def _truncated(entries):
+    return build_zip(entries)[:-40]
+
+
+def _corrupt(entries):
+    data = bytearray(build_zip(entries, zipfile.ZIP_DEFLATED))
+    data[60:80] = b'\xff' * 20
+    return bytes(data)
+
+
+def _renamed(new_name):
+    def hook(entries):
+        return build_zip([(new_name, entries[0][1])] + entries[1:])
+    return hook
+
+
+def _extra_entry(entries):
+    return build_zip(entries + [('intruder.pem', make_keypair('intruder')[0].encode())])
+
+
+def _lacks_one(entries):
+    return build_zip(entries[:-1])
+
+
+def _duplicate(entries):
+    return build_zip(entries + [entries[0]])
+
+
+def _bomb(entries):
+    return build_zip([(entries[0][0], entries[0][1] + b'\n' * (2 * 1024 * 1024))] + entries[1:], zipfile.ZIP_DEFLATED)
+
+
+def _not_a_zip(_entries):
+    return b'{"error_code": "KPS.0003"}'
+
+
+@pytest.mark.filterwarnings('ignore:Duplicate name')
+@pytest.mark.parametrize('hook, message', [
+    (_truncated, 'not a readable zip|corrupt or truncated'),
+    (_corrupt, 'not a readable zip|corrupt or truncated'),
+    (_not_a_zip, 'not a readable zip'),
+    (_renamed('../k00.pem'), 'unsafe name'),
+    (_renamed('/etc/k00.pem'), 'unsafe name'),
+    (_extra_entry, 'matches no requested key pair'),
+    (_lacks_one, 'lacks the private key of'),
+    (_duplicate, 'twice'),
+    (_bomb, 'larger than any private key'),
+])
+def test_hostile_archive_writes_nothing(kps, tmp_path, hook, message):
+    names = _seed(kps, 12)
+    (tmp_path / 'k00.pem').write_text('previous content\n')
+    (tmp_path / 'k00.pem').chmod(0o640)
+    before = snapshot(str(tmp_path))
+    kps.zip_hook = hook
+    result = run({'names': names, 'dest': str(tmp_path)}, fail=True)
+    assert re.search(message, result['msg']), result['msg']
+    assert snapshot(str(tmp_path)) == before
+    assert 'PRIVATE KEY' not in json.dumps(result)
+
+
+def test_failure_in_a_later_batch_writes_nothing_at_all(kps, tmp_path):
+    names = _seed(kps, 25)
+    (tmp_path / 'k01.pem').write_text(make_keypair('k02')[0])
+    before = snapshot(str(tmp_path))
+    kps.fail_batch_call = 3
+    result = run({'names': names, 'dest': str(tmp_path)}, fail=True)
+    assert result['error_code'] == 'KPS.0003'
+    assert kps.count('batch') == 3
+    assert snapshot(str(tmp_path)) == before
+
+
+def test_disk_failure_while_staging_changes_no_file(kps, tmp_path):
+    names = _seed(kps, 4)
+    for name in names:
+        (tmp_path / ('%s.pem' % name)).write_text('old %s\n' % name)
+    before = snapshot(str(tmp_path))
+    real_fsync = os.fsync
+    calls = []
+
+    def flaky_fsync(fd):
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(28, 'No space left on device')
+        return real_fsync(fd)
+
+    with mock.patch.object(runner.os, 'fsync', side_effect=flaky_fsync):
+        result = run({'names': names, 'dest': str(tmp_path)}, fail=True)
+    assert 'No space left on device' in result['msg']
+    assert snapshot(str(tmp_path)) == before, 'no file replaced and no temp file left behind'
+
+
+def test_replace_failure_removes_temp_files(kps, tmp_path):
+    names = _seed(kps, 3)
+    with mock.patch.object(runner.os, 'replace', side_effect=OSError(13, 'Permission denied')):
+        result = run({'names': names, 'dest': str(tmp_path)}, fail=True)
+    assert 'Permission denied' in result['msg'] and dir_listing(str(tmp_path)) == []
+
+
+def test_temp_file_is_0600_before_the_first_byte(kps, tmp_path):
+    kps.add('web')
+    seen = []
+    real_fdopen = os.fdopen
+
+    def spy(fd, *args, **kwargs):
+        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_fdopen(fd, *args, **kwargs)
+
+    with mock.patch.object(runner.os, 'fdopen', side_effect=spy), mock.patch('os.umask', return_value=0):
+        run({'name': 'web', 'dest': str(tmp_path / 'web.pem'), 'mode': '0644'})
+    assert seen == [0o600]
+    assert mode_of(str(tmp_path / 'web.pem')) == 0o644
+
+
+# ----- without dest: values, not files ---------------------------------------------------------------------
+
+class TestNoDest(object):
+
+    def test_single_key_is_returned_with_a_warning(self, kps):
+        private = kps.add('web')
+        result = run({'name': 'web'})
+        assert result['private_key'] == private and not result['changed']
+        assert any('no_log' in warning for warning in result['warnings'])
+        assert not any(pem_body(private) in warning for warning in result['warnings'])
+        assert kps.count('export') == 1 and 'files' not in result
+
+    def test_many_keys_no_warning_with_no_log(self, kps):
+        names = _seed(kps, 12)
+        result = run({'names': names}, no_log=True)
+        assert result['private_keys'] == dict((name, make_keypair(name)[0]) for name in names)
+        assert result['warnings'] == [] and not result['changed']
+        assert [len(call[1]) for call in kps.calls if call[0] == 'batch'] == [10, 2]
+
+    def test_check_mode_exports_nothing(self, kps):
+        names = _seed(kps, 3)
+        result = run({'names': names}, check_mode=True, no_log=True)
+        assert result['private_keys'] == dict((name, None) for name in names)
+        assert kps.exports == 0 and not result['changed']
+        assert run({'name': 'k00'}, check_mode=True, no_log=True)['private_key'] is None
+
+    def test_not_hosted_fails(self, kps):
+        kps.add('cold', hosted=False)
+        result = run({'name': 'cold'}, fail=True, no_log=True)
+        assert 'hosts no private key' in result['msg'] and kps.exports == 0
