@@ -114,8 +114,10 @@ demo: venv
 emulator: venv
 	$(BIN)/python tests/kps_emulator --port 8443 --state $(BUILD)/emulator-state.json
 
+# matplotlib draws the chart; it is not part of the test tool chain. BENCH_ARGS: e.g. --only per-task --runs 7.
 bench: venv system-deps
-	$(BIN)/python tests/bench/run_bench.py
+	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/bench/requirements.txt
+	$(BIN)/python tests/bench/run_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) tests/output

@@ -1,6 +1,549 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The demo: placeholder until the modules land (issue 7 fills it in)."""
+"""`make demo`: the whole story of huaweicloud.kps, end to end, against the local KPS emulator.
+
+1. start the emulator; 2. generate test keys; 3. start hosts (SSH hosts in network namespaces as root,
+otherwise ``ansible_connection: local`` hosts with their own directories); 4. run demo/demo.yml; 5. prove
+the distributed keys work; 6. run demo/demo.yml again (must report changed=0); 7. stop everything (also
+on failure or Ctrl-C) and print a summary. Exit code 0 only if every step worked.
+
+    python demo/run_demo.py [--workdir DIR] [--hosts auto|ssh|local]
+
+The work dir (default ``demo-output/``, or ``$KPS_DEMO_WORKDIR``) is emptied first; it keeps the emulator's
+state, the generated and exported keys, the inventory and the logs of both runs afterwards.
+"""
 from __future__ import annotations
 
-print('huaweicloud.kps demo: the modules are not there yet.')
+import argparse
+import base64
+import collections
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+DEMO_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(DEMO_DIR)
+sys.path.insert(0, os.path.join(REPO, 'tests'))
+
+from integration import ssh_hosts  # noqa: E402  pylint: disable=wrong-import-position
+from kps_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
+
+PLAYBOOK = os.path.join(DEMO_DIR, 'demo.yml')
+MARKER = '.kps-demo'
+GROUP = 'demo_hosts'
+HOST_COUNT = 3
+FLEET = ['fleet-%02d' % index for index in range(1, 13)]
+DISTRIBUTED = ('web', 'backup')
+RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
+ANSI_RE = re.compile(r'\x1b\[[0-9;]*m')
+WRITE_CALLS = ('create_keypair', 'update_keypair', 'delete_keypair', 'import_private_key', 'clear_private_key')
+ERROR_MEANINGS = {'KPS.6004': ' (no such key pair yet: the import module then creates it)'}
+
+
+class DemoError(Exception):
+    """A step failed; the message says which and why."""
+
+
+def _sigterm(signum, _frame):
+    raise SystemExit(128 + signum)  # run the finally blocks: stop the emulator, tear down the hosts
+
+
+# ----- output ------------------------------------------------------------------------------------------------
+
+class Story:
+    """Numbered step headers, elapsed time, and the list of problems that make the demo fail."""
+
+    def __init__(self, steps):
+        self.steps = steps
+        self.number = 0
+        self.start = time.monotonic()
+        self.problems = []
+
+    def step(self, title):
+        self.number += 1
+        print('\n== %d/%d %s  [%.0f s]' % (self.number, self.steps, title, time.monotonic() - self.start),
+              flush=True)
+
+    @staticmethod
+    def say(text=''):
+        print(text, flush=True)
+
+    def problem(self, text):
+        self.problems.append(text)
+        print('PROBLEM: ' + text, flush=True)
+
+
+def rel(path):
+    """A path as a person would type it from the repository root."""
+    relative = os.path.relpath(path, REPO)
+    return path if relative.startswith('..') else relative
+
+
+def mode_of(path):
+    return '%04o' % stat.S_IMODE(os.stat(path).st_mode)
+
+
+# ----- keys --------------------------------------------------------------------------------------------------
+
+def _write_secret(path, data):
+    """Write a file that is 0600 from its first byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'wb') as handle:
+        handle.write(data)
+
+
+def _all_forms(key):
+    """Every unencrypted serialization of a private key: what a leak in the output could look like."""
+    forms = []
+    for fmt in (serialization.PrivateFormat.TraditionalOpenSSL, serialization.PrivateFormat.PKCS8,
+                serialization.PrivateFormat.OpenSSH):
+        with contextlib.suppress(ValueError):
+            forms.append(key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode())
+    return forms
+
+
+def fingerprint_of(private_pem):
+    """KPS's fingerprint (MD5 of the public key blob, colon separated) of an unencrypted PEM private key."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    digest = hashlib.md5(base64.b64decode(line.split()[1])).hexdigest()  # nosec: the format KPS reports
+    return ':'.join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def generate_keys(keys_dir):
+    """Write the demo's private keys; returns (description lines, secrets that must never be printed)."""
+    os.makedirs(os.path.join(keys_dir, 'fleet'), mode=0o700)
+    passphrase = secrets.token_urlsafe(18)
+    web = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    backup = ec.generate_private_key(ec.SECP256R1())
+    _write_secret(os.path.join(keys_dir, 'web.pem'), web.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    encrypted = backup.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.BestAvailableEncryption(passphrase.encode()))
+    _write_secret(os.path.join(keys_dir, 'backup.pem'), encrypted)
+    _write_secret(os.path.join(keys_dir, 'backup.passphrase'), passphrase.encode())
+    hidden = [passphrase, encrypted.decode()] + _all_forms(web) + _all_forms(backup)
+    for name in FLEET:
+        key = ed25519.Ed25519PrivateKey.generate()
+        _write_secret(os.path.join(keys_dir, 'fleet', name), key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()))
+        hidden += _all_forms(key)
+    lines = [
+        '%s  RSA 2048, unencrypted PEM (PKCS#1), %s' % (rel(os.path.join(keys_dir, 'web.pem')), '0600'),
+        '%s  ECDSA P-256, PEM encrypted with the passphrase in backup.passphrase, 0600'
+        % rel(os.path.join(keys_dir, 'backup.pem')),
+        '%s/fleet-01 .. fleet-12  Ed25519, OpenSSH format, 0600 each' % rel(os.path.join(keys_dir, 'fleet')),
+    ]
+    return lines, hidden
+
+
+def secret_forms(texts):
+    """The strings whose presence in the output would be a leak: whole secrets and each PEM body line."""
+    forms = set()
+    for text in texts:
+        text = text.strip()
+        if '-----BEGIN' not in text:
+            forms.add(text)
+            continue
+        body = [line for line in text.splitlines() if line and not line.startswith('-----') and ':' not in line]
+        forms.update(line for line in body if len(line) >= 16)
+        forms.add(''.join(body))
+    return {form for form in forms if len(form) >= 8}
+
+
+# ----- hosts -------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def local_hosts(workdir):
+    """HOST_COUNT ``ansible_connection: local`` hosts, each with its own key directory under the work dir."""
+    hosts = {}
+    for index in range(1, HOST_COUNT + 1):
+        name = 'node%d' % index
+        hosts[name] = {
+            'ansible_connection': 'local',
+            'ansible_python_interpreter': sys.executable,
+            'demo_ssh_dir': os.path.join(workdir, 'hosts', name, '.ssh'),
+            # Local hosts are this machine: leave your own users' authorized_keys alone.
+            'demo_authorized_users': [],
+        }
+    yield hosts
+
+
+@contextlib.contextmanager
+def namespace_hosts(workdir, started):
+    """HOST_COUNT real SSH hosts (tests/integration/ssh_hosts.py), each with its own /root; torn down after."""
+    with ssh_hosts.ssh_hosts(HOST_COUNT, os.path.join(workdir, 'hosts'), group=GROUP, name_prefix='node') as hosts:
+        started.append(hosts)
+        with open(hosts.inventory) as handle:
+            inventory = yaml.safe_load(handle)
+        entries = inventory['all']['children'][GROUP]['hosts']
+        for name in entries:
+            entries[name].update({'demo_ssh_dir': '/root/.ssh', 'demo_authorized_users': ['root']})
+        yield entries
+
+
+def write_inventory(path, hosts):
+    data = {'all': {'children': {GROUP: {'hosts': hosts}}}}
+    with open(path, 'w') as handle:
+        handle.write('# Written by demo/run_demo.py: the hosts the role distributes keys to.\n')
+        yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=False)
+
+
+# ----- ansible -----------------------------------------------------------------------------------------------
+
+def ansible_env(workdir, emulator):
+    """A clean environment: no HW_* / ANSIBLE_* of the caller, this work tree as the collection, the emulator."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(('HW_', 'HUAWEICLOUD_', 'ANSIBLE_'))}
+    tmp = os.path.join(workdir, 'ansible-tmp')
+    color = sys.stdout.isatty() and 'NO_COLOR' not in os.environ
+    env.update({
+        'PATH': os.path.dirname(sys.executable) + os.pathsep + env.get('PATH', ''),
+        'ANSIBLE_CONFIG': os.path.join(workdir, 'ansible.cfg'),  # empty: no ansible.cfg of the caller's
+        'ANSIBLE_COLLECTIONS_PATH': os.path.join(workdir, 'collections'),
+        'ANSIBLE_LOCAL_TEMP': tmp,
+        'ANSIBLE_REMOTE_TMP': tmp,
+        'ANSIBLE_HOST_KEY_CHECKING': 'False',
+        'ANSIBLE_RETRY_FILES_ENABLED': 'False',
+        'ANSIBLE_DEPRECATION_WARNINGS': 'False',
+        'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'False',
+        'ANSIBLE_PIPELINING': 'True',  # modules and their arguments go through stdin: fewer temp files and forks
+        'ANSIBLE_FORCE_COLOR' if color else 'ANSIBLE_NOCOLOR': '1',
+    })
+    env.update(emulator.module_env())  # HW_KPS_ENDPOINT, HW_IAM_ENDPOINT, HW_REGION_NAME, HW_PROJECT_ID, HW_*_KEY
+    return env
+
+
+def collection_dir(workdir):
+    """ANSIBLE_COLLECTIONS_PATH entry: <workdir>/collections/ansible_collections/huaweicloud/kps -> this tree."""
+    namespace = os.path.join(workdir, 'collections', 'ansible_collections', 'huaweicloud')
+    os.makedirs(namespace)
+    os.symlink(REPO, os.path.join(namespace, 'kps'))
+
+
+def run_playbook(argv, env, log_path, hidden):
+    """Run ansible-playbook, echoing its output as it comes; returns (rc, output without colors, leaks).
+
+    ansible-playbook runs in a process group of its own, so that stopping the demo stops its forked workers too.
+    """
+    lines = []
+    leaks = 0
+    with open(log_path, 'w') as log:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        try:
+            for line in proc.stdout:
+                plain = ANSI_RE.sub('', line)
+                if any(form in plain for form in hidden):  # never happens; if it does, do not show it
+                    line = plain = '[line withheld by run_demo.py: it held a secret]\n'
+                    leaks += 1
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                log.write(plain)
+                lines.append(plain)
+            proc.wait(timeout=600)
+        finally:
+            if proc.poll() is None:
+                _stop_group(proc)
+            proc.stdout.close()
+    return proc.returncode, ''.join(lines), leaks
+
+
+def _stop_group(proc):
+    """SIGTERM the process group of ``proc`` (ansible-playbook and its workers), then SIGKILL what is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    # A process group id is not reused while any member lives, so this only reaches leftover workers.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def recap(output):
+    return {host: {'ok': int(ok), 'changed': int(changed), 'unreachable': int(unreachable), 'failed': int(failed)}
+            for host, ok, changed, unreachable, failed in RECAP_RE.findall(output)}
+
+
+def api_calls(entries):
+    calls = collections.Counter(entry['call'] or 'unknown' for entry in entries)
+    text = ', '.join('%s %d' % item for item in sorted(calls.items(), key=lambda item: (-item[1], item[0])))
+    errors = collections.Counter(entry['error_code'] for entry in entries if entry['error_code'])
+    if errors:
+        text += '; error answers: ' + ', '.join('%d %s%s' % (count, code, ERROR_MEANINGS.get(code, ''))
+                                                for code, count in sorted(errors.items()))
+    return len(entries), text
+
+
+# ----- the story ---------------------------------------------------------------------------------------------
+
+def prepare_workdir(workdir):
+    """Empty the work dir (only one that a demo made: it has the marker file) and lay out its fixed parts."""
+    if os.path.lexists(workdir):
+        if not os.path.isdir(workdir) or (os.listdir(workdir) and not os.path.exists(os.path.join(workdir, MARKER))):
+            raise DemoError('%s exists and is not a demo work dir (no %s in it): choose another --workdir'
+                            % (workdir, MARKER))
+        shutil.rmtree(workdir)  # symlinks inside are removed, not followed
+    os.makedirs(workdir)
+    with open(os.path.join(workdir, MARKER), 'w') as handle:
+        handle.write('Work dir of demo/run_demo.py; emptied at the start of every demo run.\n')
+    with open(os.path.join(workdir, 'ansible.cfg'), 'w') as handle:
+        handle.write('# Empty on purpose: run_demo.py sets what it needs in the environment of ansible-playbook.\n')
+    os.makedirs(os.path.join(workdir, 'ansible-tmp'), mode=0o700)
+    collection_dir(workdir)
+
+
+def _read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+class Demo:
+    """The demo's steps, in order; ``run()`` returns the exit code."""
+
+    def __init__(self, workdir, mode, why_local=None):
+        self.workdir = workdir
+        self.mode = mode  # 'ssh' or 'local'
+        self.why_local = why_local
+        self.story = Story(steps=8)
+        self.emulator = None
+        self.ssh = []  # the SshHosts, once started
+        self.hosts = {}  # inventory name -> host vars
+        self.hidden = set()
+        self.summary = {}
+        self.interrupted = False
+
+    def path(self, *parts):
+        return os.path.join(self.workdir, *parts)
+
+    def run(self):
+        say = self.story.say
+        say('huaweicloud.kps demo: private keys into KPS, back into files and onto hosts, twice (the second run '
+            'must change nothing).')
+        try:
+            self.start()
+            hosts = namespace_hosts(self.workdir, self.ssh) if self.mode == 'ssh' else local_hosts(self.workdir)
+            with hosts as self.hosts:
+                self.show_hosts()
+                self.playbook(1)
+                self.check_hosts()
+                self.playbook(2)
+                self.story.step('Stop the emulator%s' % (' and the SSH hosts' if self.mode == 'ssh' else ''))
+        except DemoError as exc:
+            self.story.problem(str(exc))
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.story.problem('interrupted (Ctrl-C)')
+        except SystemExit as exc:  # SIGTERM, see _sigterm
+            self.story.problem('stopped by a signal (exit code %s)' % exc.code)
+        except Exception as exc:  # pylint: disable=broad-except  # report it, clean up, exit non-zero
+            self.story.problem('%s: %s' % (type(exc).__name__, exc))
+        finally:
+            self.stop()
+        self.print_summary()
+        return 1 if self.story.problems else 0
+
+    def start(self):
+        step, say = self.story.step, self.story.say
+        step('Set up the work dir')
+        prepare_workdir(self.workdir)
+        say('%s (emptied); ANSIBLE_COLLECTIONS_PATH=%s, where ansible_collections/huaweicloud/kps is this work tree'
+            % (rel(self.workdir), rel(self.path('collections'))))
+
+        step('Start the local KPS emulator')
+        os.makedirs(self.path('emulator'), mode=0o700)
+        self.emulator = EmulatorProcess(self.path('emulator', 'state.json')).start()
+        say('KPS + IAM emulator listening on %s (state in %s)' % (self.emulator.url, rel(self.emulator.state_file)))
+        say('ansible-playbook gets HW_KPS_ENDPOINT, HW_IAM_ENDPOINT (the emulator), HW_REGION_NAME=%s, HW_PROJECT_ID, '
+            'HW_ACCESS_KEY and HW_SECRET_KEY in its environment: the playbook holds no credentials.'
+            % self.emulator.region)
+
+        step('Generate test private keys (made now, never committed)')
+        lines, hidden = generate_keys(self.path('keys'))
+        for line in lines:
+            say(line)
+        self.hidden = secret_forms(hidden + [self.emulator.secret_key])
+
+        step('Start %d hosts (%s)' % (HOST_COUNT, 'SSH hosts in network namespaces' if self.mode == 'ssh'
+                                      else 'ansible_connection: local'))
+
+    def show_hosts(self):
+        say = self.story.say
+        write_inventory(self.path('inventory.yml'), self.hosts)
+        for name, hostvars in self.hosts.items():
+            say('%-6s %s' % (name, '%s, its own sshd and /root' % hostvars['ansible_host'] if self.mode == 'ssh'
+                             else 'its keys go to ' + rel(hostvars['demo_ssh_dir'])))
+        if self.why_local:
+            say('(local hosts because %s)' % self.why_local)
+        say('inventory: %s' % rel(self.path('inventory.yml')))
+
+    def playbook(self, run):
+        what = 'first time: everything is new' if run == 1 else 'second time: nothing may change'
+        self.story.step('Run the playbook, ' + what)
+        self.story.say('$ ansible-playbook -i %s %s -e demo_dir=%s'
+                       % (rel(self.path('inventory.yml')), rel(PLAYBOOK), rel(self.workdir)))
+        argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', self.path('inventory.yml'),
+                PLAYBOOK, '-e', 'demo_dir=' + self.workdir]
+        log = self.path('run-%d.log' % run)
+        self.emulator.clear_requests()
+        started = time.monotonic()
+        code, output, leaks = run_playbook(argv, ansible_env(self.workdir, self.emulator), log, self.hidden)
+        counts = recap(output)
+        self.summary[run] = {'rc': code, 'recap': counts, 'calls': self.emulator.requests(),
+                             'seconds': time.monotonic() - started}
+        if leaks:
+            self.story.problem('run %d printed %d lines holding a secret (withheld above)' % (run, leaks))
+        if code != 0 or set(counts) != {'localhost'} | set(self.hosts) or any(
+                row['failed'] or row['unreachable'] for row in counts.values()):
+            raise DemoError('run %d of the playbook failed (rc=%d); its output is in %s' % (run, code, rel(log)))
+        if run == 2 and any(row['changed'] for row in counts.values()):
+            self.story.problem('the second run changed something: %s' % ', '.join(
+                '%s changed=%d' % (host, row['changed']) for host, row in counts.items()))
+        writes = [entry['call'] for entry in self.summary[run]['calls'] if entry['call'] in WRITE_CALLS]
+        if run == 2 and writes:
+            self.story.problem('the second run wrote to KPS: %s' % ', '.join(writes))
+
+    def read_host_file(self, name, path):
+        """(content, 'MODE OWNER:GROUP') of a file on a demo host."""
+        if self.mode == 'ssh':
+            host = next(host for host in self.ssh[0] if host.name == name)
+            content = host.run(['cat', path]).stdout
+            octal, owner = host.run(['stat', '-c', '%a %U:%G', path]).stdout.split()
+            return content, '%04o %s' % (int(octal, 8), owner)
+        return _read(path), '%s uid=%d' % (mode_of(path), os.stat(path).st_uid)
+
+    def check_hosts(self):
+        """Every host holds the keys KPS hosts, in 0600 files; SSH hosts log in to each other with the web key."""
+        say = self.story.say
+        self.story.step('Check the hosts: the keys that KPS hosts, in 0600 files%s'
+                        % (', and SSH logins with them' if self.mode == 'ssh' else ''))
+        client = self.emulator.client()
+        for key_name in DISTRIBUTED:
+            keypair = client.json('GET', client.kps('/' + key_name), expect=200)[2]['keypair']
+            say('KPS key pair %-7s fingerprint %s' % (key_name, keypair['fingerprint']))
+            for name, hostvars in self.hosts.items():
+                path = os.path.join(hostvars['demo_ssh_dir'], 'id_' + key_name)
+                content, info = self.read_host_file(name, path)
+                same = fingerprint_of(content) == keypair['fingerprint']
+                shown = path if self.mode == 'ssh' else rel(path)
+                say('  %-6s %s  %s  %s' % (name, shown, info, 'same key' if same else 'ANOTHER KEY'))
+                if not same or not info.startswith('0600'):
+                    self.story.problem('%s:%s is not the private key of %s with mode 0600' % (name, path, key_name))
+                self.summary['host_files'] = (path, info)
+        if self.mode != 'ssh':
+            say('(local hosts are this machine: no SSH login to show. As root, with sshd and ip installed, the demo '
+                'uses real SSH hosts)')
+            return
+        ring = list(self.ssh[0])
+        logins = []
+        command = 'set -- $SSH_CONNECTION; echo "logged in as $(id -un) on $3 (from $1)"'
+        for source, target in zip(ring, ring[1:] + ring[:1]):
+            argv = target.ssh_argv('/root/.ssh/id_web', command=[command])
+            say('%s$ ssh -i /root/.ssh/id_web root@%s \'%s\'' % (source.name, target.address, command))
+            proc = source.run(argv, check=False, timeout=30)
+            say('  ' + (proc.stdout.strip() or proc.stderr.strip()))
+            if proc.returncode == 0:
+                logins.append('%s -> %s' % (source.name, target.name))
+            else:
+                self.story.problem('ssh from %s to %s with the distributed web key failed (rc=%d)'
+                                   % (source.name, target.name, proc.returncode))
+        self.summary['logins'] = logins
+
+    def stop(self):
+        if self.emulator is not None and self.emulator.proc is not None:
+            with contextlib.suppress(Exception):
+                self.summary['keypairs'] = self.emulator.health()['keypairs']
+            code = self.emulator.stop()
+            self.story.say('emulator stopped (exit code %s)' % code)
+            # Ctrl-C reaches the emulator too (same process group): then it may end on its own, or by our SIGTERM.
+            if code not in (0, None) and not self.interrupted:
+                self.story.problem('the emulator exited with %s: %s' % (code, self.emulator.stderr_text()[-2000:]))
+        if self.ssh:
+            self.story.say('SSH hosts torn down (their sshd, namespaces and bridge)')
+
+    def print_summary(self):
+        say = self.story.say
+        summary = self.summary
+        say('\n== Summary')
+        if self.emulator is not None and self.emulator.url:
+            say('KPS emulator:   %s, stopped; its state is in %s' % (self.emulator.url, rel(self.emulator.state_file)))
+        if summary.get(1, {}).get('rc') == 0:
+            say('Key pairs:      %s in KPS, all created by kps_private_key_import from the keys in %s:'
+                % (summary.get('keypairs', '?'), rel(self.path('keys'))))
+            say('                web (RSA, PEM file), backup (ECDSA, passphrase-encrypted PEM), fleet-01..fleet-12 '
+                '(Ed25519, OpenSSH format)')
+        web, fleet = self.path('exported', 'web.pem'), self.path('exported', 'fleet')
+        if os.path.isfile(web):
+            say('Exported:       %s (%s)' % (rel(web), mode_of(web)))
+        if os.path.isdir(fleet) and os.listdir(fleet):
+            files = sorted(os.listdir(fleet))
+            modes = '/'.join(sorted({mode_of(os.path.join(fleet, name)) for name in files}))
+            say('                %s/ (%s): %d files %s .. %s (%s each)'
+                % (rel(fleet), mode_of(fleet), len(files), files[0], files[-1], modes))
+        if 'host_files' in summary:
+            path, info = summary['host_files']
+            if self.mode == 'ssh':
+                where = '%s/id_web and id_backup on each host (%s), gone with the hosts' % (os.path.dirname(path), info)
+            else:
+                where = '%s/<host>/.ssh/id_web and id_backup (%s)' % (rel(self.path('hosts')), info.split()[0])
+            say('Distributed:    web and backup to %d %s by the role kps_key_distribution: %s'
+                % (len(self.hosts), 'SSH hosts' if self.mode == 'ssh' else 'local hosts', where))
+        if summary.get('logins'):
+            say('SSH logins:     %s, with the distributed web key' % ', '.join(summary['logins']))
+        for run in (1, 2):
+            if run in summary:
+                info = summary[run]
+                changed = ', '.join('%s=%d' % (host, row['changed']) for host, row in sorted(info['recap'].items()))
+                say('Run %d:          changed: %s (%.0f s)' % (run, changed or 'no recap', info['seconds']))
+                say('                %d KPS API calls: %s' % api_calls(info['calls']))
+        second = summary.get(2)
+        if (second and second['rc'] == 0 and set(second['recap']) == {'localhost'} | set(self.hosts)
+                and not any(row['changed'] for row in second['recap'].values())
+                and not any(entry['call'] in WRITE_CALLS for entry in second['calls'])):
+            say('Second run:     changed=0 on every host, and no write call to KPS: the modules only read, the role '
+                'reads the keys it distributes (one batch export)')
+        if 1 in summary:
+            say('Logs:           %s' % ', '.join(rel(self.path('run-%d.log' % run)) for run in (1, 2) if run in summary))
+        total = time.monotonic() - self.story.start
+        if self.story.problems:
+            say('Demo FAILED after %.0f s:' % total)
+            for problem in self.story.problems:
+                say('  - ' + problem)
+        else:
+            say('No private key, passphrase or secret key appeared in the output.')
+            say('Demo OK in %.0f s.' % total)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
+    parser.add_argument('--workdir', default=os.environ.get('KPS_DEMO_WORKDIR') or os.path.join(REPO, 'demo-output'),
+                        help='work dir, emptied first (default: demo-output/, or $KPS_DEMO_WORKDIR)')
+    parser.add_argument('--hosts', choices=('auto', 'ssh', 'local'), default=os.environ.get('KPS_DEMO_HOSTS', 'auto'),
+                        help='auto (default): SSH hosts in network namespaces when this machine can (root, sshd, '
+                             'ip), else local hosts')
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
+    reason = ssh_hosts.unavailable_reason()
+    if args.hosts == 'ssh' and reason:
+        print('--hosts ssh: %s' % reason, file=sys.stderr)
+        return 2
+    mode = args.hosts if args.hosts != 'auto' else ('local' if reason else 'ssh')
+    why_local = reason if args.hosts == 'auto' and mode == 'local' else None
+    return Demo(os.path.abspath(args.workdir), mode, why_local).run()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -115,5 +115,7 @@ notes:
   - Environment variables are read on the host that runs the module (with C(delegate_to) that host, usually the
     controller), not from the controller's environment when the module runs on a managed node.
   - Use C(module_defaults) with C(group/huaweicloud.kps.kps) to set these options once for every module of the collection.
+  - Do not pass secrets through the task's C(environment) keyword; at C(-vvvv) Ansible prints a task's environment.
+    Set secrets as options (they are C(no_log)) or in the environment of the process that runs the module.
   - The HTTP(S) proxy is taken from the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment variables.
 """

@@ -15,6 +15,10 @@ stage every new file (temp file, 0600, fsync) -> replace the destinations -> fix
 Everything that can fail for a reason outside our control (API, archive, disk) happens before the
 first destination is replaced, so a failed run leaves existing files as they were. Check mode walks
 the same path and stops before the export.
+
+Temp files are named by ``_files.temp_prefix``. A run that is killed (SIGKILL, power loss) cannot remove
+its own; every later run that is not in check mode removes those of its destinations that ``_files``
+finds stale (their process is gone), and warns about them.
 """
 
 from __future__ import annotations
@@ -22,25 +26,21 @@ from __future__ import annotations
 import collections
 import errno
 import os
-import re
 import stat
 import tempfile
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import backup_file
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import backup_file, stale_temp_files, temp_prefix
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
     load_private_key,
     public_key_blob,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import BATCH_EXPORT_MAX
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import BATCH_EXPORT_MAX, NAME_RE, keypair_summary
 
-# KPS key pair names: letters, digits, '_' and '-', at most 64 bytes. Such names are also safe file names.
-NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
 # A private key file is a few KiB; a bigger file is not one of ours and is simply replaced.
 MAX_KEY_FILE_BYTES = 1024 * 1024
 DEFAULT_MODE = 0o600
 DIR_MODE = 0o700
-KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_protection', 'frozen_state')
 
 CREATE = 'create'
 REPLACE = 'replace'
@@ -91,17 +91,6 @@ def export_calls_needed(count):
     if count <= 1:
         return count
     return len(chunked(range(count)))
-
-
-def keypair_summary(keypair):
-    """The documented metadata fields of a key pair; the public key without its comment."""
-    summary = dict((field, keypair.get(field)) for field in KEYPAIR_FIELDS)
-    if summary['public_key']:
-        try:
-            summary['public_key'] = public_key_blob(summary['public_key'])
-        except KeyMaterialError:
-            pass  # keep what KPS said; matching then falls back to the fingerprint
-    return summary
 
 
 def key_matches(keypair, key):
@@ -247,6 +236,8 @@ class ExportRunner(object):
         actions = dict((name, decide(states[name], keypairs[name], self.params['force'])) for name in names)
         to_export = [keypairs[name] for name in names if actions[name] in WRITE_ACTIONS]
 
+        if not self.module.check_mode:
+            self._remove_stale_temp_files(states[name].real_path for name in names)
         backups = {}
         if not self.module.check_mode and to_export:
             pems = self._export(to_export)
@@ -329,12 +320,7 @@ class ExportRunner(object):
 
         Fails, before any export, naming every key pair that is missing or has no hosted private key.
         """
-        kps = self.module.kps
-        if len(names) == 1:
-            found = {names[0]: kps.show_keypair(names[0])}
-        else:
-            wanted = set(names)
-            found = dict((kp.get('name'), kp) for kp in kps.list_keypairs() if kp.get('name') in wanted)
+        found = self.module.kps.find_keypairs(names)
         missing = [name for name in names if not found.get(name)]
         not_hosted = [name for name in names if found.get(name) and not found[name].get('is_key_protection')]
         if missing or not_hosted:
@@ -376,6 +362,21 @@ class ExportRunner(object):
         return pems
 
     # ----- files -----------------------------------------------------------------------------------------
+
+    def _remove_stale_temp_files(self, real_paths):
+        """Remove the temp files that killed runs left next to our destinations; warn about them."""
+        removed = []
+        for real_path in real_paths:
+            for path in stale_temp_files(real_path):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    continue
+                removed.append(path)
+        if removed:
+            self.module.warn('huaweicloud.kps.kps_private_key_export: removed %d temporary file%s left by an '
+                             'interrupted run: %s' % (len(removed), 's' if len(removed) > 1 else '',
+                                                      ', '.join(removed)))
 
     def _mode(self, base_mode):
         """The numeric mode a file should get; symbolic modes apply to ``base_mode``."""
@@ -431,8 +432,7 @@ class ExportRunner(object):
         directory = os.path.dirname(os.path.abspath(state.real_path))
         try:
             # mkstemp: O_EXCL and mode 0600 whatever the umask, before the first byte.
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(state.real_path),
-                                       suffix='.tmp')
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(state.real_path), suffix='.tmp')
         except OSError as exc:
             raise ExportError('Cannot create a temporary file in %s: %s.' % (directory, exc.strerror or exc))
         self.module.add_cleanup_file(tmp)

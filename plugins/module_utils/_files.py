@@ -15,17 +15,81 @@ is flushed and fsynced, gets its final mode, and only then replaces the destinat
 ``os.replace`` (atomic on POSIX). Readers see either the old file or the complete new one; a
 failure at any point removes the temporary file and leaves the old file untouched.
 
+Temp files are named ``.<file>.kps-<host tag>-<pid>.<random>.tmp`` (``temp_prefix``). SIGKILL or a power
+loss leaves no chance to remove them; ``stale_temp_files`` finds those whose process is gone on this host
+(or that are over an hour old, for directories shared between hosts), and writers remove them.
+
 Owner, group, SELinux context etc. are left to the module (``set_fs_attributes_if_different``
 after the write): the new file is owned by the user running the module.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
+import socket
 import stat
 import tempfile
 import time
+
+
+# Temp files: '.<file>.kps-<host tag>-<pid>.<random>.tmp'.
+TEMP_TAG = 'kps'
+STALE_TEMP_AGE = 3600
+_TEMP_RE = re.compile(r'^\.(?P<file>.+)\.%s-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)\.[A-Za-z0-9_]+\.tmp$' % TEMP_TAG)
+
+
+def host_tag():
+    """8 hex digits naming this host in temp file names (process ids are only meaningful per host)."""
+    return hashlib.sha256(socket.gethostname().encode('utf-8', 'replace')).hexdigest()[:8]
+
+
+def temp_prefix(real_path):
+    """The mkstemp prefix of a temp file for ``real_path``, written by this process."""
+    return '.%s.%s-%s-%d.' % (os.path.basename(real_path), TEMP_TAG, host_tag(), os.getpid())
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # exists, owned by someone else
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'  # a zombie writes nothing more
+    except (IOError, OSError, IndexError):
+        return True
+
+
+def stale_temp_files(real_path, now=None):
+    """Temp files of ``real_path`` left by runs that were killed: their process is gone, or they are old."""
+    directory, base = os.path.split(os.path.abspath(real_path))
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return []
+    now = time.time() if now is None else now
+    stale = []
+    for entry in entries:
+        match = _TEMP_RE.match(entry)
+        if not match or match.group('file') != base:
+            continue
+        path = os.path.join(directory, entry)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        pid = int(match.group('pid'))
+        ours = match.group('host') == host_tag()
+        if (ours and pid != os.getpid() and not _pid_alive(pid)) or now - st.st_mtime > STALE_TEMP_AGE:
+            stale.append(path)
+    return sorted(stale)
 
 
 class SecretFileError(Exception):
@@ -103,10 +167,15 @@ def write_secret_file(path, content, mode=0o600, backup=False):
     try:
         # mkstemp creates the file O_EXCL with mode 0600 regardless of umask: no other user can
         # ever open it, not even between creation and the first byte.
-        fd, tmp = tempfile.mkstemp(dir=dirname, prefix='.%s.' % os.path.basename(dest), suffix='.tmp')
+        fd, tmp = tempfile.mkstemp(dir=dirname, prefix=temp_prefix(dest), suffix='.tmp')
     except OSError as exc:
         raise SecretFileError('Cannot create a temporary file in %s: %s' % (dirname, exc.strerror or exc))
 
+    for stale in stale_temp_files(dest):
+        try:
+            os.unlink(stale)  # left by a killed writer of this file: ours by its name, and its process is gone
+        except OSError:
+            pass
     backup_path = None
     done = False
     try:

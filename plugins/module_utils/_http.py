@@ -179,6 +179,8 @@ def error_from_response(call, response, service='KPS'):
     if isinstance(body, dict):
         inner = body.get('error') if isinstance(body.get('error'), dict) else body
         code = inner.get('error_code') or inner.get('code')
+        if isinstance(code, int):
+            code = None  # Keystone-style IAM errors repeat the HTTP status as 'code': it is no error code
         msg = inner.get('error_msg') or inner.get('message')
         if not code and not msg and isinstance(body.get('error'), str):
             msg = body['error']

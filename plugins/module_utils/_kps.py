@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import zipfile
 import zlib
 
@@ -28,10 +29,14 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 
 BATCH_EXPORT_MAX = 10
+# KPS key pair names: letters, digits, '_' and '-', at most 64 bytes. Such names are also safe file names.
+NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,64}\Z')
 # A private key PEM is a few KiB; anything near this is not a key (zip bomb guard).
 MAX_KEY_BYTES = 1024 * 1024
 LIST_PAGE_SIZE = 50
 _MAX_PAGES = 10000
+# The metadata fields every listing and show of a key pair reports; what the modules return as `keypairs`.
+KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_protection', 'frozen_state')
 
 
 class KpsZipError(HuaweiCloudError):
@@ -166,6 +171,19 @@ class KpsClient(object):
             marker = next_marker
         raise HuaweiCloudError('list key pairs', reason='KPS kept returning more pages; giving up')
 
+    def find_keypairs(self, names=None):
+        """Metadata of key pairs by name, as ``{name: metadata}``; key pairs that do not exist are left out.
+
+        One show call for a single name, otherwise one listing (all its pages), which is cheaper than a show
+        per name. ``names=None`` returns every key pair of the project.
+        """
+        if names is not None and len(names) == 1:
+            keypair = self.show_keypair(names[0])
+            return {names[0]: keypair} if keypair else {}
+        wanted = None if names is None else set(names)
+        return dict((keypair.get('name'), keypair) for keypair in self.list_keypairs()
+                    if keypair.get('name') and (wanted is None or keypair.get('name') in wanted))
+
     @staticmethod
     def _protection(private_key, encryption_type, kms_key_name, kms_key_id):
         encryption = {'type': encryption_type or 'default'}
@@ -244,6 +262,17 @@ class KpsClient(object):
                 return False
             raise
         return True
+
+
+def keypair_summary(keypair):
+    """The documented metadata fields of a key pair (KEYPAIR_FIELDS); the public key without its comment."""
+    summary = dict((field, keypair.get(field)) for field in KEYPAIR_FIELDS)
+    if summary['public_key']:
+        try:
+            summary['public_key'] = public_key_blob(summary['public_key'])
+        except KeyMaterialError:
+            pass  # keep what KPS said; matching then falls back to the fingerprint
+    return summary
 
 
 def _unwrap(data, call, key):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.harness import AnsibleRunner, start_emulator
+from integration.harness import REPORTS, AnsibleRunner, start_emulator
 
 
 @pytest.fixture
@@ -19,3 +19,11 @@ def emulator(tmp_path_factory):
 def ansible(emulator, tmp_path):
     """Run ``ansible-playbook``/``ansible`` against the test's emulator, with the secret guard on."""
     return AnsibleRunner(emulator, tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the reports tests left in integration.harness.REPORTS (e.g. the fault matrix table)."""
+    for title, lines in REPORTS:
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -21,11 +21,15 @@ from integration.ssh_hosts import ssh_hosts
 from kps_emulator import keys
 
 ROLE = 'huaweicloud.kps.kps_key_distribution'
+# sitecustomize.py there copies every file Ansible deletes from its local temp dir (see the module docstring).
+LOCAL_TEMP_CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'local_temp_capture')
 COMMENT = 'huaweicloud.kps:%s'
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 # fleet: installed on every host and trusted by root everywhere; deploy: only trusted (its private key
-# never goes to the hosts); solo: installed, trusted nowhere; unused: in KPS, not asked for.
+# never goes to the hosts); solo: installed, trusted nowhere; unused: in KPS, not asked for. All four have
+# their private keys hosted in KPS. trusted (TRUSTED_ONLY): only trusted, and KPS has its public key only.
 KEY_PAIRS = ('fleet', 'deploy', 'solo', 'unused')
+TRUSTED_ONLY = 'trusted'
 FOREIGN_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzZXJzIG93biBrZXkgdGhhdCB3ZSBtdXN0IG5vdCB0b3VjaA someone@else'
 
 
@@ -35,6 +39,7 @@ def _keys(fleet_state='present'):
         {'name': 'deploy', 'private_key': {'install': False}, 'authorized_users': ['root'],
          'authorized_key_options': 'restrict'},
         {'name': 'solo'},
+        {'name': TRUSTED_ONLY, 'private_key': {'install': False}, 'authorized_users': ['root']},
     ]
 
 
@@ -101,6 +106,13 @@ def kps_keys(emulator, ansible):
             'private_key': private_key, 'encryption': {'type': 'default'}}}}, expect=200)
         _status, _headers, body = client.json('GET', client.kps('/' + name), expect=200)
         created[name] = dict(body['keypair'], private_key=private_key)
+    # A key pair whose private key KPS does not host: its owner keeps it (here: the test), hosts only trust it.
+    private_key, public_key = keys.generate('rsa')
+    ansible.add_secret(private_key)
+    client.json('POST', client.kps(), {'keypair': {'name': TRUSTED_ONLY, 'public_key': public_key}}, expect=200)
+    _status, _headers, body = client.json('GET', client.kps('/' + TRUSTED_ONLY), expect=200)
+    assert body['keypair']['is_key_protection'] is False
+    created[TRUSTED_ONLY] = dict(body['keypair'], private_key=private_key)
     return created
 
 
@@ -121,10 +133,19 @@ def _ssh(from_host, to_host, identity):
 
 
 def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys, hosts, tmp_path):
+    # Every file the runs below create and delete in Ansible's local temp dir is kept in `captured`, which step 6
+    # scans for private keys: the hosts' inventory turns pipelining on, so the keys must never be in one.
+    captured = tmp_path / 'local-temp-capture'
+    ansible_run = ansible.playbook
+
+    def playbook(*args, **kwargs):
+        kwargs['env'] = {'PYTHONPATH': LOCAL_TEMP_CAPTURE, 'KPS_LOCAL_TEMP_CAPTURE': str(captured)}
+        return ansible_run(*args, **kwargs)
+
     inventory = ('-i', hosts.inventory)
 
     # 1. Check mode reports changes on every host and changes nothing.
-    result = ansible.playbook(_play(_keys()), *inventory, '--check', '--diff')
+    result = playbook(_play(_keys()), *inventory, '--check', '--diff')
     assert all(changed > 0 for changed in _changed(result, hosts).values())
     for host in hosts:
         assert _stat(host, '/root/.ssh/id_fleet') is None
@@ -132,16 +153,21 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
 
     # The real run, at -vvvv: the secret guard of the runner fails the test if any private key shows up.
     emulator.clear_requests()
-    result = ansible.playbook(_play(_keys()), *inventory, '-vvvv')
+    result = playbook(_play(_keys()), *inventory, '-vvvv')
     assert all(changed > 0 for changed in _changed(result, hosts).values())
     assert 'censored' in result.stdout
     first_run_calls = _kps_calls(emulator)
-    assert first_run_calls.count(('POST', 'batch_export_private_keys')) == 1, first_run_calls
+    # One export of the installed key pairs (fleet, solo: a listing, then one batch export) and one lookup of the
+    # key pairs that are only trusted (deploy, trusted: a listing). Exporting `trusted` would fail: KPS has no
+    # private key for it.
+    assert sorted(first_run_calls) == sorted([('GET', 'list_keypairs'), ('POST', 'batch_export_private_keys'),
+                                              ('GET', 'list_keypairs')]), first_run_calls
 
     # 2. Files, contents, owners, modes and authorized_keys lines on every host.
-    fleet, deploy, solo = kps_keys['fleet'], kps_keys['deploy'], kps_keys['solo']
+    fleet, deploy, solo, trusted = (kps_keys[name] for name in ('fleet', 'deploy', 'solo', TRUSTED_ONLY))
     expected_lines = ['%s %s' % (_blob(fleet['public_key']), COMMENT % 'fleet'),
-                      'restrict %s %s' % (_blob(deploy['public_key']), COMMENT % 'deploy')]
+                      'restrict %s %s' % (_blob(deploy['public_key']), COMMENT % 'deploy'),
+                      '%s %s' % (_blob(trusted['public_key']), COMMENT % TRUSTED_ONLY)]
     for host in hosts:
         assert _stat(host, '/root/.ssh') == ('700', 'root', 'root')
         for keypair in (fleet, solo):
@@ -152,6 +178,7 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
             assert _md5(derived) == keypair['fingerprint']
             assert host.run(['cat', path]).stdout.strip() == keypair['private_key'].strip()
         assert _stat(host, '/root/.ssh/id_deploy') is None  # only trusted, never installed
+        assert _stat(host, '/root/.ssh/id_' + TRUSTED_ONLY) is None
         assert _stat(host, '/root/.ssh/authorized_keys') == ('600', 'root', 'root')
         foreign = [FOREIGN_LINE] if host is hosts[2] else []
         assert _authorized_keys(host) == foreign + expected_lines
@@ -162,23 +189,26 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
         assert login.returncode == 0, login.stderr
         assert login.stdout.strip() == target.name
         assert _ssh(source, target, '/root/.ssh/id_solo').returncode == 255
-    deploy_key = tmp_path / 'deploy-key'  # the deploy key's private key stays with its real owner
-    deploy_key.write_text(deploy['private_key'])
-    deploy_key.chmod(0o600)
-    for host in hosts:
-        proc = host.run(host.ssh_argv(str(deploy_key), command=['cat', '/root/whoami']), check=False)
-        assert proc.stdout.strip() == host.name, proc.stderr
-    deploy_key.unlink()
+    # The private keys of deploy and trusted stay with their real owners (here: the test); KPS does not even
+    # host the one of trusted. Both let their owners in everywhere.
+    for keypair in (deploy, trusted):
+        owner_key = tmp_path / ('owner-key-' + keypair['name'])
+        owner_key.write_text(keypair['private_key'])
+        owner_key.chmod(0o600)
+        for host in hosts:
+            proc = host.run(host.ssh_argv(str(owner_key), command=['cat', '/root/whoami']), check=False)
+            assert proc.stdout.strip() == host.name, proc.stderr
+        owner_key.unlink()
 
     # 4. Check mode again and a repeat run change nothing; KPS calls are the same for 1 host and for 3 hosts.
-    result = ansible.playbook(_play(_keys()), *inventory, '--check')
+    result = playbook(_play(_keys()), *inventory, '--check')
     assert set(_changed(result, hosts).values()) == {0}
     emulator.clear_requests()
-    result = ansible.playbook(_play(_keys()), *inventory)
+    result = playbook(_play(_keys()), *inventory)
     assert set(_changed(result, hosts).values()) == {0}
     calls_for_three = _kps_calls(emulator)
     emulator.clear_requests()
-    result = ansible.playbook(_play(_keys()), *inventory, '--limit', hosts[0].name)
+    result = playbook(_play(_keys()), *inventory, '--limit', hosts[0].name)
     assert _changed(result, [hosts[0].name]) == {hosts[0].name: 0}
     calls_for_one = _kps_calls(emulator)
     assert calls_for_one == calls_for_three == first_run_calls
@@ -187,17 +217,26 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
     # 5. state=absent removes the key file and its authorized_keys line, and leaves everything else alone;
     #    this time the credentials come from the play's module_defaults.
     absent_play = _play(_keys(fleet_state='absent'), auth_in_role=False)
-    result = ansible.playbook(absent_play, *inventory)
+    result = playbook(absent_play, *inventory)
     assert set(_changed(result, hosts).values()) == {2}  # the file and the line
     for host in hosts:
         assert _stat(host, '/root/.ssh/id_fleet') is None
         assert _stat(host, '/root/.ssh/id_solo') == ('600', 'root', 'root')
         foreign = [FOREIGN_LINE] if host is hosts[2] else []
         assert _authorized_keys(host) == foreign + expected_lines[1:]
-    result = ansible.playbook(absent_play, *inventory)
+    result = playbook(absent_play, *inventory)
     assert set(_changed(result, hosts).values()) == {0}
 
-    # 6. No private key stayed on the controller's disk (work dir, Ansible's local temp dir, host dirs).
+    # Only the calls that are needed: when every key pair is installed somewhere, there is no lookup, and a
+    # single key pair takes one read and one export.
+    emulator.clear_requests()
+    result = playbook(_play([{'name': 'solo'}]), *inventory)
+    assert set(_changed(result, hosts).values()) == {0}
+    assert _kps_calls(emulator) == [('GET', 'show_keypair'), ('POST', 'export_private_key')]
+
+    # 6. No private key stayed on the controller's disk (work dir, Ansible's local temp dir, host dirs), nor was
+    #    one there for a moment (the files Ansible deleted from its local temp dir, copied into `captured`).
+    assert len(os.listdir(str(captured))) > 0  # the capture worked: Ansible does use its local temp dir
     leftovers = []
     for directory in (str(tmp_path), os.path.dirname(hosts.inventory)):
         for root, _dirs, files in os.walk(directory):
@@ -233,4 +272,16 @@ def test_role_fails_clearly_for_a_key_pair_without_hosted_private_key(emulator, 
     assert 'nokey' in result.stdout
     for host in hosts:
         assert _stat(host, '/root/.ssh/id_nokey') is None
+        assert _authorized_keys(host) == ([FOREIGN_LINE] if host is hosts[2] else [])
+
+    # Only trusting it works (KPS need not host the private key for that), but a key pair KPS does not have
+    # fails on every host that asks for it, naming it, before anything is written.
+    result = ansible.playbook(_play([{'name': 'nokey', 'private_key': {'install': False}, 'authorized_users': ['root']},
+                                     {'name': 'ghost', 'private_key': {'install': False}, 'authorized_users': ['root']}]),
+                              '-i', hosts.inventory, check=False)
+    assert result.returncode != 0
+    recap = _recap(result)
+    assert sorted(recap) == hosts.names and all(row['failed'] == 1 for row in recap.values())
+    assert 'no such key pair in KPS: ghost' in result.stdout
+    for host in hosts:
         assert _authorized_keys(host) == ([FOREIGN_LINE] if host is hosts[2] else [])

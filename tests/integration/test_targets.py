@@ -3,7 +3,8 @@
 """Run every integration target (tests/integration/targets/*) as a real ansible-playbook process.
 
 Targets are ansible-test style roles; each one runs its cases in the order check mode, real run, check
-mode again, repeat run, and asserts on results and on what the emulator holds. Targets whose ``aliases``
+mode again, repeat run, and asserts on results and on what the emulator holds. Each target runs once, at
+-vvvv, through the secret guard of tests/integration/harness.py. Targets whose ``aliases``
 file says ``needs/root`` or ``disabled`` are run by their own tests, not here.
 """
 from __future__ import annotations
@@ -31,11 +32,7 @@ TARGETS = list(_targets())
 
 @pytest.mark.parametrize('target', TARGETS)
 def test_target(ansible, target):
-    ansible.target(target)
-
-
-@pytest.mark.parametrize('target', TARGETS)
-def test_target_vvvv_leaks_no_secret(ansible, target):
-    """The secret guard checks every line of -vvvv output, including module invocation dumps."""
+    """One run at -vvvv: the target's own asserts decide success, and the secret guard reads every line of the
+    most verbose output (module invocations, results, diffs) for any secret of the run."""
     result = ansible.target(target, '-vvvv')
-    assert 'huaweicloud.kps' in result.stdout
+    assert 'PLAY RECAP' in result.stdout

@@ -200,6 +200,20 @@ def test_list_keypairs_follows_markers():
         {'limit': 50, 'marker': None}, {'limit': 50, 'marker': 'b'}, {'limit': 50, 'marker': 'c'}]
 
 
+def test_find_keypairs_shows_one_name_and_lists_otherwise():
+    pages = ({'keypairs': [{'keypair': {'name': 'a'}}, {'keypair': {'name': 'b'}}], 'page_info': {'next_marker': 'b'}},
+             {'keypairs': [{'keypair': {'name': 'c'}}], 'page_info': {'next_marker': None}})
+    http = FakeHttp({'keypair': {'name': 'a'}}, HuaweiCloudError('show key pair', status=400, error_code='KPS.6004'),
+                    *(pages + pages))
+    client = KpsClient(http, ENDPOINT, 'p1')
+    assert client.find_keypairs(['a']) == {'a': {'name': 'a'}}
+    assert client.find_keypairs(['zz']) == {}
+    assert [c['call'] for c in http.calls] == ['show key pair'] * 2
+    assert sorted(client.find_keypairs(['c', 'a', 'zz'])) == ['a', 'c']  # one listing, all its pages
+    assert sorted(client.find_keypairs()) == ['a', 'b', 'c']  # None: every key pair
+    assert [c['call'] for c in http.calls[2:]] == ['list key pairs'] * 4
+
+
 def test_create_keypair_bodies():
     http = FakeHttp({'keypair': {'name': 'a'}}, {'keypair': {'name': 'b'}})
     client = KpsClient(http, ENDPOINT, 'p1')

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _export_runner as runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import parse_batch_export_zip
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsClient, parse_batch_export_zip
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_private_key_export
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
@@ -82,6 +82,9 @@ class FakeKps(object):
     def list_keypairs(self):
         self.calls.append(('list', None))
         return [self._public(record) for _name, record in sorted(self.keypairs.items())]
+
+    # The real lookup (a show for one name, else a listing), on top of the fake calls above.
+    find_keypairs = KpsClient.find_keypairs
 
     def export_private_key(self, name):
         self.calls.append(('export', name))

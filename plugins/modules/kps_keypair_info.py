@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kps_keypair_info
+short_description: Read the metadata and public keys of Huawei Cloud KPS key pairs
+version_added: 1.0.0
+description:
+  - Returns the metadata of the key pairs O(names), or of every key pair of the project when O(names) is not
+    given, from Huawei Cloud KPS (Key Pair Service). For each key pair that is its name, type, scope, public key,
+    fingerprint, whether KPS hosts its private key and its freeze state.
+  - Works for every key pair, whether or not KPS hosts its private key. Use it to authorize a key pair's public
+    key on hosts (C(authorized_keys)) without the private key going anywhere.
+  - Never exports or returns a private key, and changes nothing.
+  - Key pairs of O(names) that do not exist are listed in RV(missing); with O(fail_on_missing=true) the task
+    fails and names all of them at once.
+author:
+  - huaweicloud.kps contributors (@huaweicloud)
+extends_documentation_fragment:
+  - huaweicloud.kps.auth
+  - huaweicloud.kps.attributes
+  - huaweicloud.kps.attributes.action_group
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads, so check mode makes the same call and returns the same result.
+  diff_mode:
+    support: none
+  idempotent:
+    description: Running the task again with the same options changes nothing and reports no change.
+    support: full
+  platform:
+    platforms: posix
+options:
+  names:
+    description:
+      - Names of the key pairs to read. A name given more than once is reported once.
+      - Letters, digits, V(_) and V(-), at most 64 characters each. They are checked before any API call.
+      - When not given, the module returns every key pair of the project.
+      - An empty list returns no key pairs and makes no API call.
+    type: list
+    elements: str
+  fail_on_missing:
+    description:
+      - Fail when a key pair of O(names) does not exist in KPS. The message names every missing key pair.
+      - With V(false), missing key pairs are only listed in RV(missing).
+    type: bool
+    default: false
+notes:
+  - One API call per run, whatever the number of names. For a single name it reads that key pair; otherwise it
+    lists the key pairs of the project (one call per 50 key pairs) and keeps the ones asked for. This is the same
+    read that M(huaweicloud.kps.kps_private_key_export) makes before it exports.
+  - The KPS listing does not report the owner (C(user_id)) or the creation time of a key pair, so neither is
+    returned.
+  - >-
+    Run the module on the controller (C(delegate_to: localhost), C(run_once: true)); it needs C(requests) and
+    C(cryptography) on the host that runs it.
+seealso:
+  - module: huaweicloud.kps.kps_private_key_export
+  - module: huaweicloud.kps.kps_private_key_import
+  - name: Huawei Cloud KPS key pair list API
+    description: The API call used for several names or for all key pairs.
+    link: https://support.huaweicloud.com/intl/en-us/api-dew/ListKeypairs.html
+  - name: Huawei Cloud KPS key pair details API
+    description: The API call used for a single name.
+    link: https://support.huaweicloud.com/intl/en-us/api-dew/ListKeypairDetail.html
+"""
+
+EXAMPLES = r"""
+- name: Read the public key of key pair "ci-deploy"
+  huaweicloud.kps.kps_keypair_info:
+    names:
+      - ci-deploy
+    fail_on_missing: true
+    region: cn-north-4
+    access_key: "{{ hw_access_key }}"
+    secret_key: "{{ hw_secret_key }}"
+  delegate_to: localhost
+  run_once: true
+  register: ci_deploy
+
+- name: Let the CI system in as git, without its private key going anywhere
+  ansible.builtin.lineinfile:
+    path: /home/git/.ssh/authorized_keys
+    line: "restrict {{ ci_deploy.keypairs[0].public_key }} ci-deploy"
+    create: true
+    owner: git
+    mode: "0600"
+
+- name: List every key pair of the project (credentials from module_defaults or HW_* variables)
+  huaweicloud.kps.kps_keypair_info:
+  delegate_to: localhost
+  run_once: true
+  register: all_keypairs
+
+- name: Show the key pairs whose private keys KPS does not host
+  ansible.builtin.debug:
+    msg: "{{ all_keypairs.keypairs | rejectattr('is_key_protection') | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+keypairs:
+  description:
+    - The metadata of the key pairs that exist, in the order of O(names), or sorted by name when O(names) is
+      not given. Never holds a private key.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the key pair.
+      returned: always
+      type: str
+      sample: ci-deploy
+    type:
+      description: Type of the key pair, V(ssh) or V(x509).
+      returned: always
+      type: str
+      sample: ssh
+    scope:
+      description: V(domain) (usable by every user of the account) or V(user).
+      returned: always
+      type: str
+      sample: user
+    public_key:
+      description: The public key as C(<type> <base64>), without a comment, ready for C(authorized_keys).
+      returned: always
+      type: str
+      sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFoAyG4hNGl7rDnxNFnOQWnd3YqcpMD4tRUTomW5Z2Ts
+    fingerprint:
+      description: MD5 fingerprint of the public key, lowercase hex, colon separated, as KPS reports it.
+      returned: always
+      type: str
+      sample: 3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41
+    is_key_protection:
+      description: Whether KPS hosts the private key of the key pair.
+      returned: always
+      type: bool
+      sample: false
+    frozen_state:
+      description: Freeze state of the key pair (V(0) means not frozen).
+      returned: always
+      type: int
+      sample: 0
+missing:
+  description: The names of O(names) that KPS has no key pair for, in the order of O(names).
+  returned: always
+  type: list
+  elements: str
+  sample: [old-deploy-key]
+"""
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._info_runner import InfoRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
+
+
+def main():
+    argument_spec = KpsModule.generate_argspec(
+        names=dict(type='list', elements='str'),
+        fail_on_missing=dict(type='bool', default=False),
+    )
+    module = KpsModule(argument_spec=argument_spec, supports_check_mode=True)
+    InfoRunner(module).execute()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,281 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``make bench``: API calls per operation, per-task cost and scaling of huaweicloud.kps, against the emulator.
+
+    .venv/bin/python tests/bench/run_bench.py [--only calls,per-task,scaling] [--runs 5] [--quick] [--keep]
+
+Starts and stops its own emulators (one per section, loopback only), prints the tables, and writes
+``tests/bench/results/bench-<time>.json``, ``latest.json``, ``latest.md`` (the tables as Markdown) and
+``bench.png``. Exit code 0 when every call count matches its expectation, 1 when one does not (the time goals
+are reported, never enforced: they depend on the machine), 2 when a measured run failed. See README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+
+from benchlib import ROOT, BenchError, collections_dir, remove_tree, tempdir
+
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
+SECTIONS = ('calls', 'per-task', 'scaling')
+GOAL_PING_RATIO = 1.25
+GOAL_URI_RATIO = 1.0
+GOAL_EXPORT_1000_SECONDS = 10.0
+
+
+def log(text):
+    print(text, flush=True)
+
+
+def _meta():
+    def git(*args):
+        proc = subprocess.run(['git', '-C', ROOT] + list(args), capture_output=True, text=True, check=False)
+        return proc.stdout.strip()
+
+    from ansible.release import __version__ as ansible_version  # pylint: disable=import-outside-toplevel
+    return {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'commit': git('rev-parse', '--short', 'HEAD'), 'dirty': bool(git('status', '--porcelain', '--', 'plugins')),
+            'python': platform.python_version(), 'ansible_core': ansible_version, 'cpus': os.cpu_count(),
+            'load_before': os.getloadavg()}
+
+
+# ----- tables ------------------------------------------------------------------------------------------------
+
+def table(headers, rows):
+    """A plain-text table and its Markdown form."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(headers[i]), *(len(row[i]) for row in cells)) if cells else len(headers[i])
+              for i in range(len(headers))]
+    lines = ['  '.join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip(),
+             '  '.join('-' * width for width in widths)]
+    lines += ['  '.join(row[i].ljust(widths[i]) for i in range(len(headers))).rstrip() for row in cells]
+    markdown = ['| %s |' % ' | '.join(headers), '|%s|' % '|'.join('---' for _header in headers)]
+    markdown += ['| %s |' % ' | '.join(row) for row in cells]
+    return '\n'.join(lines), '\n'.join(markdown)
+
+
+def _calls_text(calls):
+    short = {'show_keypair': 'show', 'list_keypairs': 'list', 'create_keypair': 'create',
+             'import_private_key': 'import', 'export_private_key': 'export', 'batch_export_private_keys': 'batch',
+             'clear_private_key': 'clear', 'iam_projects': 'iam-projects', 'iam_token': 'iam-token'}
+    order = list(short)
+    names = sorted(calls, key=lambda call: order.index(call) if call in order else len(order))
+    return ' '.join('%s:%d' % (short.get(call, call), calls[call]) for call in names if calls[call]) or '-'
+
+
+def calls_table(rows):
+    body = [[row['operation'], row['case'], 'yes' if row['project_id'] else 'no', row['state'], row['kps_calls'],
+             row['iam_calls'], row['export_calls'], _calls_text(row['calls']), _calls_text(row['expected']),
+             'ok' if row['match'] else 'MISMATCH'] for row in rows]
+    return table(['operation', 'case', 'project_id', 'state', 'KPS', 'IAM', 'export calls', 'measured',
+                  'expected', 'check'], body)
+
+
+def _ms(seconds):
+    return '-' if seconds is None else '%.0f ms' % (seconds * 1000)
+
+
+def per_task_table(result):
+    body = []
+    for variant, row in result['per_task'].items():
+        module = result['modules'][variant]
+        imports = module['imports']
+        body.append([variant, _ms(row['wall']), _ms(row['cpu']), '%.2fx' % row['wall_vs_ping'],
+                     '%.2fx' % row['wall_vs_uri'], '%.2fx' % row['cpu_vs_ping'], '%.2fx' % row['cpu_vs_uri'],
+                     _ms(module['wall']), '%.1f MiB' % (module['peak_rss_kib'] / 1024.0), _ms(module['import_total']),
+                     ', '.join('%s %s' % (label, _ms(value)) for label, value in imports.items()) or '-'])
+    headers = ['task', 'wall/task', 'CPU/task', 'wall vs ping', 'wall vs uri', 'CPU vs ping', 'CPU vs uri',
+               'module process', 'peak RSS', 'imports', 'imports by package (cumulative)']
+    text, markdown = table(headers, body)
+    note = ('%d tasks per playbook, median of %d runs; baseline (playbook with no task) %s wall, %s CPU, '
+            'subtracted before dividing by %d.' % (result['tasks'], result['runs'], _ms(result['baseline']['wall']),
+                                                   _ms(result['baseline']['cpu']), result['tasks']))
+    return text + '\n' + note, markdown + '\n\n' + note
+
+
+def scaling_table(rows):
+    body = []
+    for row in rows:
+        body.append([row['style'], row['n'], row['state'], '%.2f s' % row['wall'], '%.2f s' % row['cpu'],
+                     '%.0f' % row['kps_calls'], '%.0f' % row['export_calls'],
+                     '%.1f ms' % (1000.0 * row['wall'] / row['n']),
+                     'extrapolated' if row['extrapolated'] else _calls_text(row['calls'])])
+    return table(['style', 'N', 'state', 'wall', 'CPU', 'KPS calls', 'export calls', 'wall per key', 'calls / note'],
+                 body)
+
+
+def goals(results):
+    out = []
+    per_task = results.get('per_task')
+    if per_task:
+        for variant in ('import', 'export'):
+            row = per_task['per_task'][variant]
+            out.append(['unchanged %s wall per task <= %.2fx ping' % (variant, GOAL_PING_RATIO),
+                        '%.2fx' % row['wall_vs_ping'], 'met' if row['wall_vs_ping'] <= GOAL_PING_RATIO else
+                        'missed by %.0f%%' % (100 * (row['wall_vs_ping'] / GOAL_PING_RATIO - 1))])
+            out.append(['unchanged %s wall per task <= uri' % variant, '%.2fx' % row['wall_vs_uri'],
+                        'met' if row['wall_vs_uri'] <= GOAL_URI_RATIO else
+                        'missed by %.0f%%' % (100 * (row['wall_vs_uri'] / GOAL_URI_RATIO - 1))])
+    for row in results.get('scaling') or []:
+        if row['style'] == 'names' and row['n'] == 1000 and row['state'] == 'changed':
+            out.append(['export of 1000 keys in one task < %.0f s (whole playbook)' % GOAL_EXPORT_1000_SECONDS,
+                        '%.2f s' % row['wall'], 'met' if row['wall'] < GOAL_EXPORT_1000_SECONDS else
+                        'missed by %.0f%%' % (100 * (row['wall'] / GOAL_EXPORT_1000_SECONDS - 1))])
+    calls = results.get('calls')
+    if calls:
+        bad = [row for row in calls if not row['match']]
+        out.append(['call counts as expected (%d operations)' % len(calls), '%d mismatch(es)' % len(bad),
+                    'met' if not bad else 'MISSED'])
+    return table(['goal', 'measured', 'status'], out) if out else None
+
+
+# ----- chart -------------------------------------------------------------------------------------------------
+
+def chart(results, path):
+    try:
+        import matplotlib  # pylint: disable=import-outside-toplevel
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        log('matplotlib is not installed: no chart (make bench installs tests/bench/requirements.txt)')
+        return None
+    panels = [name for name in ('per_task', 'scaling') if results.get(name)]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), dpi=100, squeeze=False)
+    axes = axes[0]
+    if 'per_task' in panels:
+        ax = axes[panels.index('per_task')]
+        per_task = results['per_task']['per_task']
+        names = list(per_task)
+        xs = range(len(names))
+        ax.bar([x - 0.2 for x in xs], [per_task[n]['wall'] * 1000 for n in names], 0.4, label='wall')
+        ax.bar([x + 0.2 for x in xs], [per_task[n]['cpu'] * 1000 for n in names], 0.4, label='CPU')
+        ax.axhline(per_task['ping']['wall'] * 1000 * GOAL_PING_RATIO, color='grey', linestyle=':', linewidth=1,
+                   label='goal: %.2fx ping wall' % GOAL_PING_RATIO)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(names)
+        ax.set_ylabel('ms per task')
+        ax.set_title('Cost of one task (unchanged)')
+        ax.legend(fontsize=8)
+    if 'scaling' in panels:
+        ax = axes[panels.index('scaling')]
+        for style, state, marker in (('names', 'changed', 'o'), ('names', 'unchanged', 's'),
+                                     ('loop', 'changed', '^'), ('loop', 'unchanged', 'v')):
+            rows = sorted((row for row in results['scaling'] if row['style'] == style and row['state'] == state),
+                          key=lambda row: row['n'])
+            measured = [row for row in rows if not row['extrapolated']]
+            line = ax.plot([row['n'] for row in measured], [row['wall'] for row in measured], marker=marker,
+                           label='%s, %s' % (style, state))[0]
+            if len(rows) > len(measured) and measured:
+                tail = [measured[-1]] + [row for row in rows if row['extrapolated']]
+                ax.plot([row['n'] for row in tail], [row['wall'] for row in tail], linestyle='--',
+                        color=line.get_color())
+        ax.axhline(GOAL_EXPORT_1000_SECONDS, color='grey', linestyle=':', linewidth=1, label='goal: 1000 keys < 10 s')
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_xlabel('key pairs exported (N)')
+        ax.set_ylabel('playbook wall time (s)')
+        ax.set_title('names task vs loop of name (dashed: extrapolated)')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+# ----- main --------------------------------------------------------------------------------------------------
+
+def _terminate(signum, _frame):
+    raise SystemExit(128 + signum)  # runs the finally blocks: emulators and SSH hosts are stopped
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
+    parser.add_argument('--only', default=','.join(SECTIONS), help='comma-separated sections: %s' % ', '.join(SECTIONS))
+    parser.add_argument('--runs', type=int, default=5, help='rounds of the per-task playbooks (default 5)')
+    parser.add_argument('--quick', action='store_true', help='small sizes and 5 tasks per playbook (a smoke run)')
+    parser.add_argument('--keep', action='store_true', help='keep the work directory (playbooks, emulator state)')
+    parser.add_argument('--output', default=RESULTS_DIR, help='where to write the JSON, Markdown and PNG')
+    options = parser.parse_args(argv)
+    sections = [name.strip() for name in options.only.split(',') if name.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error('unknown section(s): %s' % ', '.join(unknown))
+
+    signal.signal(signal.SIGTERM, _terminate)
+    workdir = tempdir('kps-bench-')
+    # A given KPS_TEST_COLLECTIONS_DIR (e.g. a copy of an older tree, for before/after figures) is used as is.
+    os.environ.setdefault('KPS_TEST_COLLECTIONS_DIR', collections_dir(os.path.join(workdir, 'collections')))
+    # pylint: disable=import-outside-toplevel
+    import bench_calls as calls_section
+    import bench_per_task as per_task_section
+    import bench_scaling as scaling_section
+
+    results = {'meta': _meta()}
+    started = time.monotonic()
+    status = 0
+    try:
+        if 'calls' in sections:
+            log('== 1. KPS and IAM calls per operation')
+            results['calls'] = calls_section.measure(workdir, log, quick=options.quick)
+        if 'per-task' in sections:
+            log('== 2. Cost per task (%d rounds)' % options.runs)
+            results['per_task'] = per_task_section.measure(workdir, log, runs=options.runs, quick=options.quick)
+        if 'scaling' in sections:
+            log('== 3. Scaling: one names task vs a loop of single-name calls')
+            results['scaling'] = scaling_section.measure(workdir, log, quick=options.quick)
+    except BenchError as exc:
+        log('benchmark run failed: %s' % exc)
+        status = 2
+    finally:
+        if options.keep:
+            log('work directory kept: %s' % workdir)
+        else:
+            remove_tree(workdir)
+    results['meta']['seconds'] = time.monotonic() - started
+    results['meta']['load_after'] = os.getloadavg()
+
+    markdown = []
+    for key, title, render in (('calls', '1. KPS and IAM calls per operation', calls_table),
+                               ('per_task', '2. Cost per task (unchanged runs)', per_task_table),
+                               ('scaling', '3. Scaling: names task vs loop of name', scaling_table)):
+        if results.get(key):
+            text, md = render(results[key])
+            log('\n%s\n%s' % (title, text))
+            markdown.append('### %s\n\n%s\n' % (title, md))
+    goal_tables = goals(results)
+    if goal_tables:
+        log('\nGoals\n%s' % goal_tables[0])
+        markdown.append('### Goals\n\n%s\n' % goal_tables[1])
+    meta = results['meta']
+    footer = ('commit %s%s, Python %s, ansible-core %s, %s CPUs, load average %.1f before / %.1f after, '
+              'bench took %.0f s' % (meta['commit'], ' (plugins/ modified)' if meta['dirty'] else '', meta['python'],
+                                     meta['ansible_core'], meta['cpus'], meta['load_before'][0], meta['load_after'][0],
+                                     meta['seconds']))
+    log('\n' + footer)
+    markdown.append(footer + '\n')
+
+    os.makedirs(options.output, exist_ok=True)
+    stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+    for name in ('bench-%s.json' % stamp, 'latest.json'):
+        with open(os.path.join(options.output, name), 'w') as handle:
+            json.dump(results, handle, indent=1, sort_keys=True)
+    with open(os.path.join(options.output, 'latest.md'), 'w') as handle:
+        handle.write('\n'.join(markdown))
+    png = chart(results, os.path.join(options.output, 'bench.png'))
+    log('results: %s%s' % (os.path.join(options.output, 'latest.json'), ', ' + png if png else ''))
+    if status == 0 and any(not row['match'] for row in results.get('calls') or []):
+        status = 1
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,224 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SIGKILL kps_private_key_export while it writes a batch of 30 files into a directory of old files.
+
+The playbook runs in its own process group; the test kills the whole group (ansible-playbook, its worker and
+the module) at three points, found with inotify on the destination directory or with the emulator's request
+log: while the module waits for a batch export, right after it created its first temp file, and after it
+replaced the first destinations. After each kill, every file holds either its old content or the complete new
+key. SIGKILL leaves no chance to remove temp files; the module names them
+``.<file>.kps-<host tag>-<pid>.<random>.tmp`` and the next run removes the ones whose process is gone (with a
+warning), so after the next run no temp file remains and every file is right.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+import select
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from kps_emulator import keys
+from kps_emulator.testing import seed_keypairs
+
+from integration.harness import REPORTS
+
+COUNT = 30
+BATCH = 'batch_export_private_keys'
+IN_CREATE = 0x100
+IN_MOVED_TO = 0x80
+TEMP_RE = re.compile(r'^\.(?P<file>.+)\.kps-[0-9a-f]{8}-[0-9]+\.[A-Za-z0-9_]+\.tmp$')
+
+
+class Inotify:
+    """The few lines of inotify this test needs (Linux): created and moved-in names of one directory."""
+
+    def __init__(self, path):
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            pytest.skip('inotify is not available')
+        if self._libc.inotify_add_watch(self.fd, os.fsencode(path), IN_CREATE | IN_MOVED_TO) < 0:
+            pytest.skip('inotify_add_watch failed')
+
+    def events(self, timeout):
+        """[(mask, name)] that arrived within ``timeout`` seconds."""
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return []
+        data = os.read(self.fd, 1 << 16)
+        events, offset = [], 0
+        while offset < len(data):
+            _wd, mask, _cookie, length = struct.unpack_from('iIII', data, offset)
+            name = data[offset + 16:offset + 16 + length].rstrip(b'\0').decode()
+            events.append((mask, name))
+            offset += 16 + length
+        return events
+
+    def close(self):
+        os.close(self.fd)
+
+
+@pytest.fixture
+def seeded(ansible):
+    keypairs = seed_keypairs(ansible.emulator.client(), COUNT, prefix='int-')
+    for private in keypairs.values():
+        ansible.add_secret(private)
+    return keypairs
+
+
+@pytest.fixture
+def old_contents(ansible, seeded):
+    """An old content for every file: another valid private key, so that every file must be replaced."""
+    olds = {}
+    for name in seeded:
+        old = keys.generate('ed25519')[0]
+        ansible.add_secret(old)
+        olds[name] = old
+    return olds
+
+
+def reset(directory, olds):
+    for entry in os.listdir(directory):
+        os.unlink(os.path.join(directory, entry))
+    for name, old in olds.items():
+        path = os.path.join(directory, name + '.pem')
+        with open(path, 'w') as handle:
+            handle.write(old)
+        os.chmod(path, 0o600)
+
+
+def inspect(directory, seeded, olds):
+    """(new, old, temp files); fails on any file that is neither the old content nor the complete new key."""
+    new = old = 0
+    temps = []
+    for entry in sorted(os.listdir(directory)):
+        path = os.path.join(directory, entry)
+        if TEMP_RE.match(entry):
+            temps.append(entry)
+            continue
+        assert entry.endswith('.pem') and entry[:-4] in seeded, 'unexpected file %s' % entry
+        with open(path) as handle:
+            content = handle.read()
+        name = entry[:-4]
+        if content == seeded[name] or content == seeded[name] + '\n':
+            new += 1
+            assert os.stat(path).st_mode & 0o777 == 0o600
+        else:
+            assert content == olds[name], '%s is neither its old content nor the new key' % entry
+            old += 1
+    assert new + old == len(seeded), 'a destination disappeared'
+    return new, old, temps
+
+
+def export_play(names, dest):
+    return [{'name': 'export', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'name': 'export the batch', 'huaweicloud.kps.kps_private_key_export': {
+            'names': names, 'dest': str(dest), 'kps_endpoint': '{{ kps_emulator_url }}',
+            'iam_endpoint': '{{ kps_emulator_url }}', 'access_key': '{{ kps_access_key }}',
+            'secret_key': '{{ kps_secret_key }}', 'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}'},
+         'register': 'exported'},
+        {'name': 'show the warnings', 'ansible.builtin.debug': {'msg': '{{ exported.warnings | default([]) }}'}}]}]
+
+
+def kill_when(ansible, play, directory, condition, timeout=120):
+    """Run the play and SIGKILL its process group as soon as ``condition(events so far)`` holds."""
+    watch = Inotify(directory)
+    seen = []
+    try:
+        proc, env = ansible.spawn_playbook(play)
+        deadline = time.monotonic() + timeout
+        killed = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            seen.extend(watch.events(0.02))
+            if condition(seen):
+                ansible.kill(proc)
+                killed = True
+                break
+        if not killed:
+            ansible.kill(proc)
+        rc, stdout, _stderr = ansible.finish(proc, env)
+    finally:
+        watch.close()
+    assert killed, 'the kill point was never reached (rc=%s): %s' % (rc, stdout[-3000:])
+    return seen
+
+
+def host_tag():
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def dead_pid():
+    proc = subprocess.Popen(['true'])  # pylint: disable=consider-using-with
+    proc.wait()
+    return proc.pid
+
+
+def test_sigkill_while_writing_a_batch(ansible, seeded, old_contents, tmp_path):
+    directory = tmp_path / 'keys'
+    directory.mkdir(mode=0o700)
+    names = sorted(seeded)
+    play = export_play(names, directory)
+    emulator = ansible.emulator
+    outcomes = []
+
+    # 1. While the module waits for the second of three batch exports: nothing written, nothing left.
+    reset(directory, old_contents)
+    emulator.clear_requests()
+    emulator.add_faults({'call': BATCH, 'delay': 0.01}, {'call': BATCH, 'delay': 30})
+    kill_when(ansible, play, directory, lambda _events: len(emulator.requests(BATCH)) >= 2)
+    emulator.clear_faults()
+    new, old, temps = inspect(directory, seeded, old_contents)
+    assert (new, old, temps) == (0, COUNT, [])
+    outcomes.append(('waiting for batch export 2 of 3', new, old, len(temps)))
+
+    # 2. Right after the first temp file was created: still no destination changed.
+    reset(directory, old_contents)
+    kill_when(ansible, play, directory,
+              lambda events: any(mask & IN_CREATE and TEMP_RE.match(name) for mask, name in events))
+    new, old, temps = inspect(directory, seeded, old_contents)
+    assert new == 0, 'a destination changed before every temp file was complete'
+    outcomes.append(('after the first temp file', new, old, len(temps)))
+
+    # 3. At the first replace: whatever the kill catches (30 renames take microseconds, so often all of them),
+    # each file is old or new.
+    reset(directory, old_contents)
+    kill_when(ansible, play, directory,
+              lambda events: any(mask & IN_MOVED_TO and name.endswith('.pem') for mask, name in events))
+    new, old, temps = inspect(directory, seeded, old_contents)
+    assert new >= 1
+    outcomes.append(('at the first replace', new, old, len(temps)))
+
+    # 4. Half way through staging: still no destination changed, several temp files left.
+    reset(directory, old_contents)
+    kill_when(ansible, play, directory,
+              lambda events: sum(1 for mask, name in events if mask & IN_CREATE and TEMP_RE.match(name)) >= COUNT // 2)
+    new, old, temps = inspect(directory, seeded, old_contents)
+    assert new == 0, 'a destination changed before every temp file was complete'
+    outcomes.append(('after %d temp files' % (COUNT // 2), new, old, len(temps)))
+
+    left_behind = len(temps)  # the next run finds these
+    assert left_behind >= 1
+
+    # The next run removes the temp files of the killed run, writes what is missing, and says so.
+    proc = ansible.playbook(play)
+    new, old, temps = inspect(directory, seeded, old_contents)
+    assert (new, old, temps) == (COUNT, 0, [])
+    assert 'removed %d temporary file' % left_behind in proc.stdout
+
+    # A stale temp file of a dead process is removed even when every file is already right.
+    stale = directory / ('.%s.pem.kps-%s-%d.abcd1234.tmp' % (names[0], host_tag(), dead_pid()))
+    stale.write_text(seeded[names[0]])
+    stale.chmod(0o600)
+    proc = ansible.playbook(play)
+    assert 'removed 1 temporary file left by an interrupted run' in proc.stdout
+    assert inspect(directory, seeded, old_contents) == (COUNT, 0, [])
+
+    REPORTS.append(('huaweicloud.kps SIGKILL during a batch export of %d files (test_interruption.py)' % COUNT,
+                    ['%-32s new %2d  old %2d  temp files left %2d' % outcome for outcome in outcomes]
+                    + ['the next run removed the temp files and wrote every file; no temp file remains']))

@@ -1,0 +1,56 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Temp file names of _files (used by kps_private_key_export and kps_private_key_file) and the clean-up of
+those that killed runs left behind."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _files as runner
+
+
+def _dead_pid():
+    proc = subprocess.Popen(['true'])  # pylint: disable=consider-using-with
+    proc.wait()
+    return proc.pid
+
+
+def _touch(path, age=0):
+    path.write_text('secret')
+    if age:
+        when = time.time() - age
+        os.utime(str(path), (when, when))
+    return str(path)
+
+
+def test_temp_prefix_names_the_file_host_and_process(tmp_path):
+    prefix = runner.temp_prefix(str(tmp_path / 'web.pem'))
+    assert prefix == '.web.pem.kps-%s-%d.' % (runner.host_tag(), os.getpid())
+
+
+def test_stale_temp_files(tmp_path):
+    dest = tmp_path / 'web.pem'
+    tag = runner.host_tag()
+    dead = _touch(tmp_path / ('.web.pem.kps-%s-%d.abc123.tmp' % (tag, _dead_pid())))
+    old_elsewhere = _touch(tmp_path / '.web.pem.kps-0000beef-1.abc123.tmp', age=2 * runner.STALE_TEMP_AGE)
+    _touch(tmp_path / ('.web.pem.kps-%s-%d.abc123.tmp' % (tag, os.getpid())))      # this run's own
+    _touch(tmp_path / ('.web.pem.kps-%s-%d.abc123.tmp' % (tag, os.getppid())))     # a live process
+    _touch(tmp_path / '.web.pem.kps-0000beef-1.abc123.tmp.keep')                    # not our pattern
+    _touch(tmp_path / '.web.pem.kps-0000beef-2.abc123.tmp')                          # another host, recent
+    _touch(tmp_path / ('.other.pem.kps-%s-%d.abc123.tmp' % (tag, _dead_pid())))      # another destination
+    _touch(tmp_path / '.web.pem.abc123.tmp')                                          # not tagged: never ours
+    assert runner.stale_temp_files(str(dest)) == sorted([dead, old_elsewhere])
+
+
+def test_stale_temp_files_of_a_missing_directory(tmp_path):
+    assert runner.stale_temp_files(str(tmp_path / 'no' / 'web.pem')) == []
+
+
+def test_write_secret_file_removes_stale_temp_files(tmp_path):
+    dest = tmp_path / 'key.pem'
+    stale = _touch(tmp_path / ('.key.pem.kps-%s-%d.abc123.tmp' % (runner.host_tag(), _dead_pid())))
+    runner.write_secret_file(str(dest), 'new\n')
+    assert not os.path.exists(stale)
+    assert sorted(os.listdir(str(tmp_path))) == ['key.pem']
