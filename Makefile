@@ -19,7 +19,8 @@ GET_PIP_VERSIONS := 24.2 25.2
 APT_PACKAGES := shellcheck openssh-server openssh-client iproute2
 MATRIX_PYTHON := $(HOME)/.pyenv/versions/3.12.1/bin/python3.12
 MATRIX_VENV := .venv-matrix
-PYTEST_ARGS ?=
+# Two workers: integration tests mostly wait on ansible processes and the emulator.
+PYTEST_ARGS ?= -n 2 --durations=20
 export ANSIBLE_LOCAL_TEMP := $(BUILD)/ansible-tmp
 export ANSIBLE_REMOTE_TMP := $(BUILD)/ansible-tmp
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

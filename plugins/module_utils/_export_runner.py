@@ -27,15 +27,27 @@ import collections
 import errno
 import os
 import stat
-import tempfile
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import backup_file, stale_temp_files, temp_prefix
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
+    SecretFileError,
+    backup_file,
+    fsync_dir,
+    remove_stale_temp_files,
+    stage_secret_file,
+    task_file_args,
+    task_mode,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
     load_private_key,
-    public_key_blob,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import BATCH_EXPORT_MAX, NAME_RE, keypair_summary
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
+    BATCH_EXPORT_MAX,
+    NAME_RE,
+    key_matches,
+    keypair_summary,
+)
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
 # A private key file is a few KiB; a bigger file is not one of ours and is simply replaced.
 MAX_KEY_FILE_BYTES = 1024 * 1024
@@ -53,13 +65,8 @@ NO_LOG_WARNING = ('huaweicloud.kps.kps_private_key_export: the result of this ta
                   'Set no_log: true on the task so that they are not shown or logged.')
 
 
-class ExportError(Exception):
+class ExportError(TaskError):
     """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
-
-    def __init__(self, msg, **details):
-        super(ExportError, self).__init__(msg)
-        self.msg = msg
-        self.details = details
 
 
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
@@ -91,19 +98,6 @@ def export_calls_needed(count):
     if count <= 1:
         return count
     return len(chunked(range(count)))
-
-
-def key_matches(keypair, key):
-    """Whether the parsed private ``key`` belongs to ``keypair`` (KPS metadata).
-
-    Same public key blob decides; the fingerprint only when KPS gave no usable public key.
-    """
-    if keypair.get('public_key'):
-        try:
-            return public_key_blob(keypair['public_key']) == public_key_blob(key.public_key)
-        except KeyMaterialError:
-            pass
-    return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == key.fingerprint
 
 
 class FileState(object):
@@ -169,55 +163,8 @@ def _octal(mode):
     return None if mode is None else '0%03o' % mode
 
 
-class _FakeStat(object):
-    # _symbolic_mode_to_octal only looks at st_mode.
-    def __init__(self, mode):
-        self.st_mode = stat.S_IFREG | mode
-
-
-class _Staged(object):
-    """A complete, synced temp file next to its destination, waiting to replace it."""
-
-    def __init__(self, name, state, tmp):
-        self.name = name
-        self.state = state
-        self.tmp = tmp
-
-    def discard(self):
-        if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
-            self.tmp = None
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-class ExportRunner(object):
+class ExportRunner(KpsRunner):
     """Runs kps_private_key_export for one ``KpsModule``."""
-
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-
-    def execute(self):
-        try:
-            result = self.module.run(self._execute)
-        except ExportError as exc:
-            self.module.fail_json(msg=exc.msg, **exc.details)
-        self.module.exit_json(**result)
 
     # ----- the run --------------------------------------------------------------------------------------
 
@@ -365,14 +312,7 @@ class ExportRunner(object):
 
     def _remove_stale_temp_files(self, real_paths):
         """Remove the temp files that killed runs left next to our destinations; warn about them."""
-        removed = []
-        for real_path in real_paths:
-            for path in stale_temp_files(real_path):
-                try:
-                    os.unlink(path)
-                except OSError:
-                    continue
-                removed.append(path)
+        removed = [path for real_path in real_paths for path in remove_stale_temp_files(real_path)]
         if removed:
             self.module.warn('huaweicloud.kps.kps_private_key_export: removed %d temporary file%s left by an '
                              'interrupted run: %s' % (len(removed), 's' if len(removed) > 1 else '',
@@ -380,22 +320,10 @@ class ExportRunner(object):
 
     def _mode(self, base_mode):
         """The numeric mode a file should get; symbolic modes apply to ``base_mode``."""
-        mode = self.params.get('mode')
-        if mode is None:
-            return DEFAULT_MODE
-        if isinstance(mode, int):
-            value = mode
-        else:
-            try:
-                value = int(mode, 8)
-            except ValueError:
-                try:
-                    value = self.module._symbolic_mode_to_octal(_FakeStat(base_mode), mode)
-                except Exception:  # pylint: disable=broad-exception-caught
-                    raise ExportError('mode %s is neither octal nor a symbolic mode.' % mode)
-        if value != stat.S_IMODE(value):
-            raise ExportError('mode %s holds more than permission bits.' % mode)
-        return value
+        try:
+            return task_mode(self.module, base_mode, DEFAULT_MODE)
+        except ValueError as exc:
+            raise ExportError(str(exc))
 
     def _write(self, pems, states):
         """Stage every file, then replace the destinations; returns {name: backup path}.
@@ -403,62 +331,40 @@ class ExportRunner(object):
         Staging (the part that can run out of space or permissions) completes for all files before the
         first destination changes; on any failure the temp files are removed.
         """
-        staged = []
+        staged = []  # [(name, FileState, StagedFile)]
         try:
             for name in sorted(pems):
-                staged.append(self._stage(name, states[name], pems[name]))
+                staged.append((name, states[name], self._stage(states[name], pems[name])))
             backups = {}
             if self.params['backup']:
                 # Hard links, taken before the first replace, so a failed backup changes nothing.
-                for item in staged:
-                    if item.state.exists:
-                        backups[item.name] = backup_file(item.state.real_path)
-            for item in staged:
+                for name, state, _item in staged:
+                    if state.exists:
+                        backups[name] = backup_file(state.real_path)
+            for _name, state, item in staged:
                 try:
-                    os.replace(item.tmp, item.state.real_path)
+                    item.replace()
                 except OSError as exc:
-                    raise ExportError('Could not replace %s: %s.' % (item.state.path, exc.strerror or exc))
-                item.tmp = None
+                    raise ExportError('Could not replace %s: %s.' % (state.path, exc.strerror or exc))
         finally:
-            for item in staged:
+            for _name, _state, item in staged:
                 item.discard()
-        for directory in set(os.path.dirname(os.path.abspath(item.state.real_path)) for item in staged):
-            _fsync_dir(directory)
+        for directory in set(os.path.dirname(item.dest) for _name, _state, item in staged):
+            fsync_dir(directory)
         return backups
 
-    def _stage(self, name, state, pem):
+    def _stage(self, state, pem):
         # Written exactly as KPS returned it, plus the final newline that some ssh versions insist on.
         content = pem if pem.endswith(b'\n') else pem + b'\n'
-        directory = os.path.dirname(os.path.abspath(state.real_path))
         try:
-            # mkstemp: O_EXCL and mode 0600 whatever the umask, before the first byte.
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(state.real_path), suffix='.tmp')
-        except OSError as exc:
-            raise ExportError('Cannot create a temporary file in %s: %s.' % (directory, exc.strerror or exc))
-        self.module.add_cleanup_file(tmp)
-        item = _Staged(name, state, tmp)
-        try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-                # The final mode before the file appears under its name.
-                os.fchmod(handle.fileno(), self._mode(DEFAULT_MODE))
-        except (IOError, OSError) as exc:
-            item.discard()
-            raise ExportError('Could not write %s: %s.' % (state.path, exc.strerror or exc))
+            item = stage_secret_file(state.path, content, self._mode(DEFAULT_MODE))
+        except SecretFileError as exc:
+            raise ExportError(exc.msg + '.')  # this module's messages end with a full stop
+        self.module.add_cleanup_file(item.tmp)
         return item
 
     def _file_args(self, state, base_mode):
-        args = self.module.load_file_common_arguments(self.params, path=state.real_path)
-        args['mode'] = self._mode(base_mode)
-        if state.exists:
-            # A replaced file keeps its owner and group unless the task sets them (as copy does).
-            if args.get('owner') is None:
-                args['owner'] = state.uid
-            if args.get('group') is None:
-                args['group'] = state.gid
-        return args
+        return task_file_args(self.module, state.real_path, self._mode(base_mode), state.uid, state.gid)
 
     def _set_attributes(self, state, written):
         """Apply mode/owner/group/...; in check mode only report whether they differ."""

@@ -24,6 +24,8 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     load_private_key,
     public_key_blob,
 )
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import key_matches
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
 # KPS key pair names: letters, digits, '_' and '-', at most 64 bytes.
 NAME_RE = re.compile(r'[A-Za-z0-9_-]{1,64}')
@@ -46,13 +48,8 @@ NO_KEYPAIR = 'no_keypair'          # absent: the key pair does not exist
 WRITES = (CREATE, IMPORT, REIMPORT, CLEAR)
 
 
-class KeyImportError(Exception):
+class KeyImportError(TaskError):
     """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
-
-    def __init__(self, msg, **details):
-        super(KeyImportError, self).__init__(msg)
-        self.msg = msg
-        self.details = details
 
 
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
@@ -61,19 +58,6 @@ def check_name(name):
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise KeyImportError(
             'Invalid key pair name %r: a key pair name has 1 to 64 letters, digits, "_" or "-".' % str(name)[:80])
-
-
-def key_matches(keypair, key):
-    """Whether the parsed private ``key`` belongs to ``keypair`` (KPS metadata).
-
-    The public key blob decides; the fingerprint only when KPS gave no usable public key.
-    """
-    if keypair.get('public_key'):
-        try:
-            return public_key_blob(keypair['public_key']) == public_key_blob(key.public_key)
-        except KeyMaterialError:
-            pass
-    return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == key.fingerprint
 
 
 def decide(state, keypair, key=None, force=False, create=True):
@@ -176,30 +160,22 @@ def api_error_message(name, exc):
 
 # ----- the run ------------------------------------------------------------------------------------------------
 
-class ImportRunner(object):
+class ImportRunner(KpsRunner):
     """Runs kps_private_key_import for one ``KpsModule``."""
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super(ImportRunner, self).__init__(module)
         self.name = module.params['name']
 
-    def execute(self):
+    def _execute(self):
+        """_import_or_clear, with API errors turned into messages that name the key pair."""
         try:
-            result = self.module.run(self._execute_named)
-        except KeyImportError as exc:
-            self.module.fail_json(msg=exc.msg, **exc.details)
-        self.module.exit_json(**result)
-
-    def _execute_named(self):
-        """_execute, with API errors turned into messages that name the key pair."""
-        try:
-            return self._execute()
+            return self._import_or_clear()
         except HuaweiCloudError as exc:
             raise KeyImportError(api_error_message(self.name, exc), error_code=exc.error_code,
                                  request_id=exc.request_id, status=exc.status, call=exc.call)
 
-    def _execute(self):
+    def _import_or_clear(self):
         check_name(self.name)
         present = self.params['state'] == 'present'
         key = self._private_key() if present else None

@@ -16,15 +16,11 @@ Nothing is written, so check mode runs exactly the same.
 from __future__ import annotations
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import NAME_RE, keypair_summary
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
 
-class InfoError(Exception):
+class InfoError(TaskError):
     """A problem the user must fix; ``details`` go into the failed result."""
-
-    def __init__(self, msg, **details):
-        super(InfoError, self).__init__(msg)
-        self.msg = msg
-        self.details = details
 
 
 def wanted_names(names):
@@ -43,19 +39,8 @@ def wanted_names(names):
     return unique
 
 
-class InfoRunner(object):
+class InfoRunner(KpsRunner):
     """Runs kps_keypair_info for one ``KpsModule``."""
-
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-
-    def execute(self):
-        try:
-            result = self.module.run(self._execute)
-        except InfoError as exc:
-            self.module.fail_json(msg=exc.msg, **exc.details)
-        self.module.exit_json(**result)
 
     def _execute(self):
         names = wanted_names(self.params['names'])

@@ -264,6 +264,19 @@ class KpsClient(object):
         return True
 
 
+def key_matches(keypair, key):
+    """Whether the parsed private ``key`` belongs to ``keypair`` (KPS metadata).
+
+    The public key blob decides; the fingerprint only when KPS gave no usable public key.
+    """
+    if keypair.get('public_key'):
+        try:
+            return public_key_blob(keypair['public_key']) == public_key_blob(key.public_key)
+        except KeyMaterialError:
+            pass
+    return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == key.fingerprint
+
+
 def keypair_summary(keypair):
     """The documented metadata fields of a key pair (KEYPAIR_FIELDS); the public key without its comment."""
     summary = dict((field, keypair.get(field)) for field in KEYPAIR_FIELDS)

@@ -141,3 +141,33 @@ class KpsModule(AnsibleModule):
             return fn(*args, **kwargs)
         except HANDLED_ERRORS as exc:
             self.fail_from(exc)
+
+
+class TaskError(Exception):
+    """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
+
+    def __init__(self, msg, **details):
+        super(TaskError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+class KpsRunner(object):
+    """Runs one module's work for one ``KpsModule``: ``_execute()`` returns the result.
+
+    A TaskError, or any error ``KpsModule.run`` handles, fails the task.
+    """
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+
+    def execute(self):
+        try:
+            result = self.module.run(self._execute)
+        except TaskError as exc:
+            self.module.fail_json(msg=exc.msg, **exc.details)
+        self.module.exit_json(**result)
+
+    def _execute(self):
+        raise NotImplementedError

@@ -28,6 +28,8 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     SecretFileError,
     backup_file,
+    task_file_args,
+    task_mode,
     write_secret_file,
 )
 
@@ -44,12 +46,6 @@ class SecretFileRunnerError(Exception):
     def __init__(self, msg):
         super(SecretFileRunnerError, self).__init__(msg)
         self.msg = msg
-
-
-class _FakeStat(object):
-    # AnsibleModule._symbolic_mode_to_octal only looks at st_mode.
-    def __init__(self, mode):
-        self.st_mode = stat.S_IFREG | mode
 
 
 def _octal(mode):
@@ -125,22 +121,10 @@ class SecretFileRunner(object):
 
     def _mode(self, base_mode):
         """The numeric mode the file gets; a symbolic mode applies to ``base_mode``."""
-        mode = self.params.get('mode')
-        if mode is None:
-            return DEFAULT_MODE
-        if isinstance(mode, int):
-            value = mode
-        else:
-            try:
-                value = int(mode, 8)
-            except ValueError:
-                try:
-                    value = self.module._symbolic_mode_to_octal(_FakeStat(base_mode), mode)
-                except Exception:  # pylint: disable=broad-exception-caught
-                    raise SecretFileRunnerError('mode %s is neither octal nor a symbolic mode.' % mode)
-        if value != stat.S_IMODE(value):
-            raise SecretFileRunnerError('mode %s holds more than permission bits.' % mode)
-        return value
+        try:
+            return task_mode(self.module, base_mode, DEFAULT_MODE)
+        except ValueError as exc:
+            raise SecretFileRunnerError(str(exc))
 
     def _present(self, path, real_path):
         if self.params['content'] is None or self.params['content'] == '':
@@ -162,14 +146,7 @@ class SecretFileRunner(object):
         if changed and not check_mode:
             backup = write_secret_file(real_path, content, mode=mode, backup=self.params['backup'])
 
-        file_args = self.module.load_file_common_arguments(self.params, path=real_path)
-        file_args['mode'] = mode
-        if before['exists']:
-            # A replaced file keeps its owner and group unless the task sets them (as copy does).
-            if file_args.get('owner') is None:
-                file_args['owner'] = before['owner']
-            if file_args.get('group') is None:
-                file_args['group'] = before['group']
+        file_args = task_file_args(self.module, real_path, mode, before.get('owner'), before.get('group'))
         if not (check_mode and changed and not before['exists']):
             # In check mode a file that is not there yet has no attributes to compare: it is a change anyway.
             changed = self.module.set_fs_attributes_if_different(file_args, changed)

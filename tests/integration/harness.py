@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import warnings
 from urllib.parse import quote
 
 import yaml
@@ -110,7 +111,9 @@ def private_key_forms(secret, passphrase=None):
                           (serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8),
                           (serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH)):
         try:
-            encodings.append(key.private_bytes(encoding, fmt, none).decode())
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')  # e.g. "SSH DSA key support is deprecated"
+                encodings.append(key.private_bytes(encoding, fmt, none).decode())
         except (ValueError, TypeError):
             pass  # e.g. Ed25519 has no "traditional" form
     public = key.public_key()
@@ -194,6 +197,7 @@ class AnsibleRunner:
         self.workdir = str(workdir)
         self.secrets = set()
         self._emulator_keys = {}
+        self._key_files = {}
         self._runs = 0
         for secret in emulator_secrets(emulator):
             self.add_secret(secret)
@@ -225,6 +229,32 @@ class AnsibleRunner:
                 vault = Vault(state.get('vault_key'))
             self._emulator_keys[name] = sealed
             self.add_secret(vault.open(name, record.get('encryption') or {}, sealed))
+
+    def _add_key_files(self):
+        """Register the private keys and passphrases the run left in its work dir (keys a target generated,
+        exported or installed, and files named ``*passphrase*``), so that targets need no registration."""
+        keys, passphrases = [], []
+        for root, _dirs, files in os.walk(self.workdir):
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue
+                if stat.st_size > 65536 or self._key_files.get(path) == stat.st_mtime_ns:
+                    continue
+                self._key_files[path] = stat.st_mtime_ns
+                with open(path, 'rb') as handle:
+                    data = handle.read().decode('utf-8', 'replace')
+                if 'passphrase' in name:
+                    passphrases.append(data.strip())
+                elif data.startswith('-----BEGIN') and 'PRIVATE KEY-----' in data:
+                    keys.append(data)
+        for passphrase in passphrases:
+            self.add_secret(passphrase)
+        for key in keys:
+            forms = [private_key_forms(key, passphrase) for passphrase in [None] + passphrases]
+            self.secrets.update(next((found for found in forms if found is not None), secret_forms(key)))
 
     @property
     def extra_vars(self):
@@ -275,6 +305,7 @@ class AnsibleRunner:
     def check_run(self, env, stdout, stderr):
         """The whole guard for one finished (or killed) run."""
         self._add_emulator_keys()
+        self._add_key_files()
         self.check_no_secret(stdout + stderr)
         self.check_results(env)
 

@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 
-import pytest
 
 from integration import ssh_hosts
 from integration.harness import secret_forms

@@ -432,8 +432,9 @@ def test_fault_matrix(ansible, group_emulators, tmp_path):
     lines.append('%d cases in one ansible-playbook run: %.0f s wall, %.0f s CPU (%d groups in parallel)'
                  % (len(matrix.expect), elapsed, cpu, len(matrix.hosts)))
     REPORTS.append(('huaweicloud.kps fault matrix (tests/integration/test_faults.py)', lines))
-    assert not problems, '\n'.join('%s (%s / %s): %s' % (cid, matrix.expect[cid]['group'], matrix.expect[cid]['fault'],
-                                                        '; '.join(found)) for cid, found in sorted(problems.items()))
+    assert not problems, '\n'.join(
+        '%s (%s / %s): %s' % (cid, matrix.expect[cid]['group'], matrix.expect[cid]['fault'], '; '.join(found))
+        for cid, found in sorted(problems.items()))
 
 
 def test_token_expiring_during_the_run_gets_one_fresh_login(ansible, emulator, tmp_path):

@@ -1,17 +1,15 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""kps_private_key_import ad hoc (``ansible localhost -m ...``), and its integration target at -vvvv with the
-keys the target generates registered with the secret guard."""
+"""kps_private_key_import ad hoc (``ansible localhost -m ...``). The target itself runs at -vvvv in
+test_targets.py, where the secret guard picks up the keys it generates from its work dir."""
 from __future__ import annotations
 
 import json
-import os
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 MODULE = 'huaweicloud.kps.kps_private_key_import'
-TARGET = 'kps_private_key_import'
 
 
 def adhoc_result(proc):
@@ -59,20 +57,3 @@ def test_adhoc_failure_is_one_clear_line(ansible, tmp_path):
     assert status == 'FAILED!'
     assert failed['msg'].startswith('Cannot read private_key_path %s' % (tmp_path / 'missing'))
     assert ansible.emulator.requests() == []
-
-
-def test_target_vvvv_shows_no_key_material(ansible):
-    """At -vvvv, no key the target generates (in any encoding, so also the unencrypted PEM sent to KPS)
-    and not its passphrase appears; the keys KPS hosts and the SK are checked by the harness itself."""
-    proc = ansible.target(TARGET, '-vvvv')
-    keys_dir = os.path.join(ansible.workdir, 'kps-test-keys')
-    with open(os.path.join(keys_dir, 'passphrase')) as handle:
-        passphrase = handle.read().strip()
-    ansible.add_secret(passphrase)
-    names = [name for name in sorted(os.listdir(keys_dir)) if not name.endswith('.pub') and name != 'passphrase']
-    for name in names:
-        with open(os.path.join(keys_dir, name)) as handle:
-            ansible.add_secret(handle.read(), passphrase if name.endswith('_enc') else None)
-    # 11 key files, each in several encodings and line by line (most are also hosted: same forms).
-    assert len(names) == 11 and len(ansible.secrets) > 11 * 20
-    ansible.check_no_secret(proc.stdout + proc.stderr)

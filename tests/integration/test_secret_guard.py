@@ -85,3 +85,16 @@ def test_guard_finds_secrets_in_every_place(emulator, tmp_path):
         guard.check_no_secret(sections[name], name)
     # The extra var was registered by its name alone.
     assert 'a-secret-value-of-this-run-0123456789' in recorder.secrets
+
+
+def test_guard_knows_keys_and_passphrases_the_run_left_in_its_work_dir(ansible):
+    """Keys a target generates or exports into output_dir need no registration: printing one is caught."""
+    plays = [{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'name': 'generate a key as a target would', 'ansible.builtin.command': {
+            'argv': ['ssh-keygen', '-q', '-t', 'ecdsa', '-m', 'PEM', '-N', '', '-f', '{{ output_dir }}/made_here'],
+            'creates': '{{ output_dir }}/made_here'}},
+        {'name': 'leak it', 'ansible.builtin.command': {'argv': ['sed', '-n', '2p', '{{ output_dir }}/made_here']},
+         'changed_when': False},
+    ]}]
+    with pytest.raises(SecretLeak):
+        ansible.playbook(plays, '-v')

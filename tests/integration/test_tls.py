@@ -6,8 +6,9 @@ One playbook, one task per case: the default (validate_certs on, no CA given) re
 message that says the certificate could not be verified and names ca_path and validate_certs; ca_path makes
 AK/SK and password login work (IAM and KPS over TLS); REQUESTS_CA_BUNDLE does too; a certificate for
 another host name is refused even with the right CA; validate_certs=false works but warns, every time, and
-ca_path does not silence that warning. Nothing turns verification off without the warning: the request log
-shows no request reached the server from the refused cases.
+ca_path does not silence that warning. Nothing turns verification off without the warning: not the
+environment variables that do so for other clients, and the request log shows that no refused case got a
+request through.
 """
 from __future__ import annotations
 
@@ -104,6 +105,9 @@ def test_tls(tls, tmp_path):
         ('ca_path, password login', password, {'ca_path': paths['ca']}, {}),
         ('REQUESTS_CA_BUNDLE', aksk, {}, {'REQUESTS_CA_BUNDLE': paths['ca']}),
         ('wrong host name, right CA', dict(aksk, kps_endpoint=wrong_host.url), {'ca_path': paths['ca']}, {}),
+        # Variables that turn verification off in other clients (an empty CURL_CA_BUNDLE once did in requests).
+        ('verification-disabling environment', aksk, {},
+         {'CURL_CA_BUNDLE': '', 'REQUESTS_CA_BUNDLE': '', 'PYTHONHTTPSVERIFY': '0'}),
         ('validate_certs false', aksk, {'validate_certs': False}, {}),
         ('validate_certs false, ca_path', aksk, {'validate_certs': False, 'ca_path': paths['ca']}, {}),
     ]
@@ -119,7 +123,8 @@ def test_tls(tls, tmp_path):
     with open(tmp_path / 'results.json') as handle:
         results = dict(zip([case[0] for case in cases], json.load(handle)))
 
-    for label in ('default', 'default, password login', 'wrong host name, right CA'):
+    for label in ('default', 'default, password login', 'wrong host name, right CA',
+                  'verification-disabling environment'):
         result = results[label]
         assert result['failed'], label
         msg = result['msg']

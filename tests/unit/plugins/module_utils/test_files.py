@@ -169,3 +169,23 @@ def test_symlink_destination_writes_target(tmp_path):
     write_secret_file(str(link), SECRET)
     assert os.path.islink(link)
     assert target.read_bytes() == SECRET and _mode(target) == 0o600
+
+
+def test_staged_file_changes_nothing_until_replaced(tmp_path, umask0):
+    dest = tmp_path / 'key.pem'
+    dest.write_bytes(b'old')
+    staged = _files.stage_secret_file(str(dest), SECRET, 0o640)
+    assert dest.read_bytes() == b'old'
+    assert _mode(staged.tmp) == 0o640
+    with open(staged.tmp, 'rb') as handle:
+        assert handle.read() == SECRET
+    staged.replace()
+    assert dest.read_bytes() == SECRET and _mode(dest) == 0o640
+    assert os.listdir(tmp_path) == ['key.pem']
+
+
+def test_discarded_staged_file_leaves_nothing(tmp_path):
+    staged = _files.stage_secret_file(str(tmp_path / 'key.pem'), SECRET)
+    staged.discard()
+    staged.discard()
+    assert os.listdir(tmp_path) == []
