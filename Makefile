@@ -104,10 +104,10 @@ test: sanity lint changelog-lint docs-lint galaxy ee-check pytest
 test-matrix: tree
 	@if [ ! -x $(MATRIX_PYTHON) ]; then echo "test-matrix: $(MATRIX_PYTHON) not found, skipping ansible-core 2.21 / Python 3.12"; exit 0; fi; \
 	if [ ! -f $(MATRIX_VENV)/.stamp ]; then $(MATRIX_PYTHON) -m venv $(MATRIX_VENV) && \
-	  $(MATRIX_VENV)/bin/pip install --quiet --disable-pip-version-check 'ansible-core>=2.21,<2.22' pytest hypothesis requests cryptography pyyaml \
-	    huaweicloudsdkcore==3.1.219 && touch $(MATRIX_VENV)/.stamp; fi; \
+	  $(MATRIX_VENV)/bin/pip install --quiet --disable-pip-version-check 'ansible-core>=2.21,<2.22' pytest pytest-xdist hypothesis requests cryptography pyyaml \
+	    huaweicloudsdkcore==3.1.219 huaweicloudsdkkps==3.1.219 && touch $(MATRIX_VENV)/.stamp; fi; \
 	cd $(TREE) && $(CURDIR)/$(MATRIX_VENV)/bin/ansible-test sanity --python 3.12 --local --color no && \
-	cd $(CURDIR) && $(MATRIX_VENV)/bin/pytest tests/unit -p no:cacheprovider -q
+	cd $(CURDIR) && $(MATRIX_VENV)/bin/pytest tests/unit -p no:cacheprovider -q -n 2
 
 demo: venv
 	$(BIN)/python demo/run_demo.py

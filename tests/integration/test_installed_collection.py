@@ -32,7 +32,9 @@ FORBIDDEN_PARTS = ('.venv', 'build', 'dist', '__pycache__', '.pytest_cache', '.h
 def installed(tmp_path_factory):
     """(tarball, collections dir holding only the installed copy)."""
     base = tmp_path_factory.mktemp('galaxy')
-    env = dict(os.environ, ANSIBLE_LOCAL_TEMP=str(base / 'tmp'), ANSIBLE_REMOTE_TMP=str(base / 'tmp'))
+    # A clean environment: with ANSIBLE_COLLECTIONS_PATH pointing at another copy (as `make` sets it), the
+    # install would find the collection "already installed" there and put nothing into our directory.
+    env = clean_env(str(base / 'none'), str(base / 'tmp'))
     subprocess.run([os.path.join(BIN_DIR, 'ansible-galaxy'), 'collection', 'build', ROOT, '--output-path',
                     str(base / 'dist')], check=True, capture_output=True, env=env)
     [tarball] = glob.glob(str(base / 'dist' / 'huaweicloud-kps-*.tar.gz'))
