@@ -74,12 +74,12 @@ def run_module(main, fail=False):
         warnings.append(warning)
 
     with mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json, warn=warn):
-        expected, other = (AnsibleFailJson, AnsibleExitJson) if fail else (AnsibleExitJson, AnsibleFailJson)
+        expected = AnsibleFailJson if fail else AnsibleExitJson
         try:
             main()
-        except expected as exc:
+        except (AnsibleExitJson, AnsibleFailJson) as exc:
+            if not isinstance(exc, expected):
+                raise AssertionError('expected %s, got %r' % (expected.__name__, exc.result)) from None
             exc.result['warnings'] = warnings
             return exc.result
-        except other as exc:
-            raise AssertionError('expected %s, got %r' % (expected.__name__, exc.result))
     raise AssertionError('the module neither exited nor failed')
