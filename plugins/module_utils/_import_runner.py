@@ -16,22 +16,19 @@ assign are None. Nothing here puts key material into a result, a warning or an e
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
     load_private_key,
-    public_key_blob,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import key_matches
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import NAME_RE, key_matches
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import keypair_summary as _summary
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
-# KPS key pair names: letters, digits, '_' and '-', at most 64 bytes.
-NAME_RE = re.compile(r'[A-Za-z0-9_-]{1,64}')
 # A private key file is a few KiB; refuse to read something that cannot be one.
 MAX_KEY_FILE_BYTES = 1024 * 1024
 
+# What show reports, so what this module returns (the list call reports fewer fields).
 KEYPAIR_FIELDS = ('name', 'id', 'type', 'scope', 'user_id', 'public_key', 'fingerprint', 'is_key_protection',
                   'frozen_state', 'description', 'create_time', 'update_time')
 
@@ -76,16 +73,8 @@ def decide(state, keypair, key=None, force=False, create=True):
 
 
 def keypair_summary(keypair):
-    """The documented fields of a key pair (missing ones None); the public key without its comment."""
-    if keypair is None:
-        return None
-    summary = dict((field, keypair.get(field)) for field in KEYPAIR_FIELDS)
-    if summary['public_key']:
-        try:
-            summary['public_key'] = public_key_blob(summary['public_key'])
-        except KeyMaterialError:
-            pass  # keep what KPS said
-    return summary
+    """The documented fields of a key pair (missing ones None), or None when there is no key pair."""
+    return None if keypair is None else _summary(keypair, KEYPAIR_FIELDS)
 
 
 def predicted(action, keypair, key, name, user_id=None):

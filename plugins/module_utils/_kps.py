@@ -277,9 +277,12 @@ def key_matches(keypair, key):
     return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == key.fingerprint
 
 
-def keypair_summary(keypair):
-    """The documented metadata fields of a key pair (KEYPAIR_FIELDS); the public key without its comment."""
-    summary = dict((field, keypair.get(field)) for field in KEYPAIR_FIELDS)
+def keypair_summary(keypair, fields=KEYPAIR_FIELDS):
+    """The documented metadata ``fields`` of a key pair (missing ones None); the public key without its comment.
+
+    The default fields are those both list and show report; a module that reads with show documents more.
+    """
+    summary = dict((field, keypair.get(field)) for field in fields)
     if summary['public_key']:
         try:
             summary['public_key'] = public_key_blob(summary['public_key'])
