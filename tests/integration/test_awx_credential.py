@@ -208,7 +208,8 @@ def write_private_data_dir(root, awx_env, output_dir, private_key):
         handle.write(private_key)
 
 
-def run_job(tmp_path, awx_env, secrets, monkeypatch):
+def start_job(tmp_path, awx_env, monkeypatch):
+    """Run the job as AWX would, with only ``awx_env`` for credentials: (runner, stdout, root, output_dir, key)."""
     # Only the credential may bring Huawei Cloud settings into the job.
     for name in list(os.environ):
         if name.startswith(('HW_', 'HUAWEICLOUD_')):
@@ -218,8 +219,11 @@ def run_job(tmp_path, awx_env, secrets, monkeypatch):
     os.makedirs(output_dir)
     write_private_data_dir(root, awx_env, output_dir, private_key)
     runner = ansible_runner.run(private_data_dir=root, playbook='site.yml', quiet=True, timeout=300)
+    return runner, runner.stdout.read(), root, output_dir, private_key
 
-    stdout = runner.stdout.read()
+
+def run_job(tmp_path, awx_env, secrets, monkeypatch):
+    runner, stdout, root, output_dir, private_key = start_job(tmp_path, awx_env, monkeypatch)
     events = list(runner.events)
     leak_forms = set()
     for secret in list(secrets) + [private_key]:
@@ -276,15 +280,7 @@ def test_job_fails_cleanly_with_a_wrong_secret_key(emulator, tmp_path, monkeypat
     env, _safe_env = inject_env(load_credential_type(), {
         'access_key': emulator.access_key, 'secret_key': wrong, 'region': emulator.region,
         'project_id': emulator.project_id, 'kps_endpoint': emulator.url, 'iam_endpoint': emulator.url})
-    for name in list(os.environ):
-        if name.startswith(('HW_', 'HUAWEICLOUD_')):
-            monkeypatch.delenv(name)
-    private_key, _public_key = keys.generate('ed25519')
-    root, output_dir = str(tmp_path / 'private_data_dir'), str(tmp_path / 'out')
-    os.makedirs(output_dir)
-    write_private_data_dir(root, env, output_dir, private_key)
-    runner = ansible_runner.run(private_data_dir=root, playbook='site.yml', quiet=True, timeout=300)
-    stdout = runner.stdout.read()
+    runner, stdout, _root, _output_dir, private_key = start_job(tmp_path, env, monkeypatch)
     assert runner.status == 'failed', stdout[-3000:]
     assert re.search(r'APIGW\.0301', stdout), stdout[-3000:]
     text = stdout + ''.join(json.dumps(event) for event in runner.events)
