@@ -8,13 +8,17 @@
 
 """The work of kps_private_key_export: decide per file, export only what is needed, write atomically.
 
-One run is: check the names and paths -> read the key pairs' metadata (one show, or one listing) ->
-fail for missing / not hosted key pairs -> compare each existing file with its key pair's public key
--> export the keys of the files that must change (one export call, or batches of at most 10) ->
-stage every new file (temp file, 0600, fsync) -> replace the destinations -> fix attributes.
+One run is: check the names, paths, mode, owner and group -> open the destination directory and read
+each existing file through the write core (``_files``: no link followed) -> read the key pairs'
+metadata (one show, or one listing) -> fail for missing / not hosted key pairs -> compare each existing
+file with its key pair's public key (and check that an RSA key's private numbers fit together) -> create
+missing directories and check that the directory is writable -> export the keys of the files that must
+change (one export call, or batches of at most 10) -> stage every new file (0600 temp file with its final
+owner and group, fsync, final mode) -> replace the destinations -> fix attributes.
 Everything that can fail for a reason outside our control (API, archive, disk) happens before the
-first destination is replaced, so a failed run leaves existing files as they were. Check mode walks
-the same path and stops before the export.
+first destination is replaced, so a failed run leaves existing files as they were; a run that fails
+after it changed something lists those paths in ``changed_files``. Check mode walks the same path and
+stops before the export.
 
 Temp files are named by ``_files.temp_prefix``. A run that is killed (SIGKILL, power loss) cannot remove
 its own; every later run that is not in check mode removes those of its destinations that ``_files``
@@ -24,18 +28,16 @@ finds stale (their process is gone), and warns about them.
 from __future__ import annotations
 
 import collections
-import errno
 import os
 import stat
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     SecretFileError,
-    backup_file,
-    fsync_dir,
-    remove_stale_temp_files,
-    stage_secret_file,
-    task_file_args,
+    missing_dirs,
+    open_dir,
+    other_file_args,
     task_mode,
+    task_owner,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
@@ -47,7 +49,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     key_matches,
     keypair_summary,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import HANDLED_ERRORS, KpsRunner, TaskError
 
 # A private key file is a few KiB; a bigger file is not one of ours and is simply replaced.
 MAX_KEY_FILE_BYTES = 1024 * 1024
@@ -101,16 +103,20 @@ def export_calls_needed(count):
 
 
 class FileState(object):
-    """What a destination holds now. ``key`` is the parsed private key, or None if there is none."""
+    """What a destination holds now. ``key`` is the parsed private key, or None if there is none.
 
-    def __init__(self, path, real_path, exists=False, mode=None, key=None, uid=None, gid=None):
+    ``name``: the file's name in its directory. ``symlink``: a link is there; it is replaced, never followed.
+    """
+
+    def __init__(self, path, name, exists=False, mode=None, key=None, uid=None, gid=None, symlink=False):
         self.path = path
-        self.real_path = real_path
+        self.name = name
         self.exists = exists
         self.mode = mode
         self.key = key
         self.uid = uid
         self.gid = gid
+        self.symlink = symlink
 
     @property
     def fingerprint(self):
@@ -120,33 +126,53 @@ class FileState(object):
         return '<FileState %s exists=%s fingerprint=%s>' % (self.path, self.exists, self.fingerprint)
 
 
-def inspect_file(path):
-    """Read a destination: does it exist, its mode and owner, and which private key it holds.
+def damaged(key):
+    """Whether an RSA private key's numbers do not fit together (say, broken CRT parameters).
 
-    A symbolic link is followed (its target is what gets written). A file that is not an unencrypted
-    private key has ``key=None``. Raises ExportError when the path cannot be used as a key file.
+    Loading skips OpenSSL's full check (about 60 ms per key, see ``_keys.PrivateKey.check``); these few
+    multiplications find a damaged file without it. Primality is not tested: a file that held a key of ours
+    only gets damaged, it does not get other primes.
     """
-    real_path = os.path.realpath(path) if os.path.islink(path) else path
+    if key.key_type != 'ssh-rsa':
+        return False
+    numbers = key._key.private_numbers()  # pylint: disable=protected-access
+    p, q, d, e = numbers.p, numbers.q, numbers.d, numbers.public_numbers.e
+    return not (p > 1 and q > 1 and p * q == numbers.public_numbers.n
+                and numbers.dmp1 == d % (p - 1) and numbers.dmq1 == d % (q - 1)
+                and numbers.iqmp * q % p == 1 and e * numbers.dmp1 % (p - 1) == 1)
+
+
+def inspect_file(folder, name, path):
+    """Read the destination ``name`` of the open ``folder`` (``_files.Directory``; None: it does not exist yet).
+
+    A symbolic link is not read through: the state says ``symlink`` and the link gets replaced. A file that
+    is not an unencrypted, undamaged private key has ``key=None``. Raises ExportError when the path cannot
+    be used as a key file.
+    """
+    if folder is None:
+        return FileState(path, name)
     try:
-        st = os.stat(real_path)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return FileState(path, real_path)
-        raise ExportError('Cannot check %s: %s.' % (path, exc.strerror or exc))
-    if not stat.S_ISREG(st.st_mode):
-        raise ExportError('%s exists and is not a regular file; give a file path.' % path)
-    try:
-        with open(real_path, 'rb') as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except (IOError, OSError) as exc:
-        raise ExportError('Cannot read %s to compare it with the key pair: %s.' % (path, exc.strerror or exc))
+        st = folder.lstat(name)
+        if st is None:
+            return FileState(path, name)
+        if stat.S_ISLNK(st.st_mode):
+            return FileState(path, name, exists=True, symlink=True)
+        if not stat.S_ISREG(st.st_mode):
+            raise ExportError('%s exists and is not a regular file; give a file path.' % path)
+        data = folder.read(name, MAX_KEY_FILE_BYTES)
+    except SecretFileError as exc:
+        raise ExportError(exc.msg)
+    if data is None:  # became a link or went away since the lstat
+        return FileState(path, name, exists=True, symlink=True)
     key = None
     if len(data) <= MAX_KEY_FILE_BYTES:
         try:
             key = load_private_key(data)
         except KeyMaterialError:
             key = None  # not a key, an encrypted key, garbage: it gets replaced
-    return FileState(path, real_path, exists=True, mode=stat.S_IMODE(st.st_mode), key=key,
+    if key is not None and damaged(key):
+        key = None
+    return FileState(path, name, exists=True, mode=stat.S_IMODE(st.st_mode), key=key,
                      uid=st.st_uid, gid=st.st_gid)
 
 
@@ -166,6 +192,32 @@ def _octal(mode):
 class ExportRunner(KpsRunner):
     """Runs kps_private_key_export for one ``KpsModule``."""
 
+    def __init__(self, module):
+        super(ExportRunner, self).__init__(module)
+        self.changed_files = []  # paths created or replaced so far: a failed result lists them
+        self._folder = None      # the destination directory (``_files.Directory``) once it exists
+        self._uid = self._gid = None
+
+    def execute(self):
+        try:
+            try:
+                result = self._execute()
+            finally:
+                if self._folder is not None:
+                    self._folder.close()
+        except (TaskError,) + HANDLED_ERRORS as exc:
+            details = dict(getattr(exc, 'details', None) or {})
+            if self.changed_files:
+                # A run that fails after it changed something says what it changed.
+                details.update(changed=True, changed_files=list(self.changed_files))
+            if not isinstance(exc, TaskError):
+                self.module.fail_from(exc, **details)
+            msg = exc.msg
+            if self.changed_files:
+                msg = '%s Changed before the failure: %s.' % (_sentence(msg), ', '.join(self.changed_files))
+            self.module.fail_json(msg=msg, **details)
+        self.module.exit_json(**result)
+
     # ----- the run --------------------------------------------------------------------------------------
 
     def _execute(self):
@@ -174,21 +226,30 @@ class ExportRunner(KpsRunner):
         if dest is None:
             return self._return_keys(names)
 
-        # Local problems (paths, mode) fail before any API call.
+        # Local problems (paths, mode, owner, group, links) fail before any API call.
         directory, paths = self._plan_paths(names, dest)
-        missing_dirs = self._missing_dirs(directory)
+        try:
+            self._uid, self._gid = task_owner(self.module)
+        except SecretFileError as exc:
+            raise ExportError(exc.msg)
+        missing = self._missing_dirs(directory)
         self._mode(DEFAULT_MODE)
+        if not missing:
+            self._folder = self._open_dir(directory)
+        states = dict((name, inspect_file(self._folder, os.path.basename(paths[name]), paths[name]))
+                      for name in names)
         keypairs = self._read_keypairs(names)
-        states = dict((name, inspect_file(paths[name])) for name in names)
         actions = dict((name, decide(states[name], keypairs[name], self.params['force'])) for name in names)
         to_export = [keypairs[name] for name in names if actions[name] in WRITE_ACTIONS]
 
-        if not self.module.check_mode:
-            self._remove_stale_temp_files(states[name].real_path for name in names)
+        if not self.module.check_mode and self._folder is not None:
+            self._remove_stale_temp_files(states[name].name for name in names)
         backups = {}
         if not self.module.check_mode and to_export:
+            if self._folder is None:
+                self._folder = self._open_dir(directory, create=True)
+            self._check_writable(states[to_export[0]['name']])  # before any private key is downloaded
             pems = self._export(to_export)
-            self._create_dirs(missing_dirs)
             backups = self._write(dict((kp['name'], pems[kp['name']]) for kp in to_export), states)
         for name in names:
             if actions[name] not in WRITE_ACTIONS:
@@ -199,9 +260,9 @@ class ExportRunner(KpsRunner):
 
         files = [self._file_result(name, paths[name], keypairs[name], actions[name], backups.get(name))
                  for name in names]
-        changed = bool(missing_dirs) or any(item['changed'] for item in files)
+        changed = bool(missing) or any(item['changed'] for item in files)
         result = dict(changed=changed, files=files, keypairs=[keypair_summary(keypairs[name]) for name in names],
-                      msg=self._message(files, len(to_export), missing_dirs))
+                      msg=self._message(files, len(to_export), missing))
         if self.module._diff:
             result['diff'] = [self._diff(states[name], keypairs[name], actions[name]) for name in names]
         return result
@@ -228,7 +289,7 @@ class ExportRunner(KpsRunner):
     def _plan_paths(self, names, dest):
         """The directory that must exist and the file path of each key pair."""
         if self.params['name'] is not None:
-            if os.path.isdir(dest):
+            if os.path.isdir(dest) or dest.endswith('/'):
                 raise ExportError('dest %s is a directory. With name, dest is the path of the private key file; '
                                   'use names to write <name>.pem files into a directory.' % dest)
             return os.path.dirname(os.path.abspath(dest)), {names[0]: dest}
@@ -239,28 +300,22 @@ class ExportRunner(KpsRunner):
 
     def _missing_dirs(self, directory):
         """Directories to create, outermost first; fails unless create_dirs allows creating them."""
-        missing = []
-        current = os.path.abspath(directory)
-        while not os.path.isdir(current):
-            if os.path.lexists(current):
-                raise ExportError('%s is not a directory, so %s cannot be created.' % (current, directory))
-            missing.insert(0, current)
-            parent = os.path.dirname(current)
-            if parent == current:
-                break
-            current = parent
+        try:
+            missing = missing_dirs(directory)
+        except SecretFileError as exc:
+            raise ExportError(exc.msg)
         if missing and not self.params['create_dirs']:
             raise ExportError('The directory %s does not exist. Create it first, or set create_dirs: true.'
                               % directory)
         return missing
 
-    def _create_dirs(self, missing):
-        for path in missing:
-            try:
-                os.mkdir(path, DIR_MODE)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST or not os.path.isdir(path):
-                    raise ExportError('Cannot create the directory %s: %s.' % (path, exc.strerror or exc))
+    def _open_dir(self, directory, create=False):
+        try:
+            folder = open_dir(directory, create=create, mode=DIR_MODE)
+        except SecretFileError as exc:
+            raise ExportError(exc.msg)
+        self.changed_files.extend(folder.created)
+        return folder
 
     def _read_keypairs(self, names):
         """Metadata of each name: one show for a single name, else one listing (cheaper than N shows).
@@ -310,13 +365,22 @@ class ExportRunner(KpsRunner):
 
     # ----- files -----------------------------------------------------------------------------------------
 
-    def _remove_stale_temp_files(self, real_paths):
+    def _remove_stale_temp_files(self, file_names):
         """Remove the temp files that killed runs left next to our destinations; warn about them."""
-        removed = [path for real_path in real_paths for path in remove_stale_temp_files(real_path)]
+        try:
+            removed = [path for name in file_names for path in self._folder.remove_stale_temp_files(name)]
+        except SecretFileError as exc:
+            raise ExportError(exc.msg)
         if removed:
             self.module.warn('huaweicloud.kps.kps_private_key_export: removed %d temporary file%s left by an '
                              'interrupted run: %s' % (len(removed), 's' if len(removed) > 1 else '',
                                                       ', '.join(removed)))
+
+    def _check_writable(self, state):
+        try:
+            self._folder.check_writable(state.name)
+        except SecretFileError as exc:
+            raise ExportError('%s Nothing was exported.' % exc.msg)
 
     def _mode(self, base_mode):
         """The numeric mode a file should get; symbolic modes apply to ``base_mode``."""
@@ -337,39 +401,43 @@ class ExportRunner(KpsRunner):
                 staged.append((name, states[name], self._stage(states[name], pems[name])))
             backups = {}
             if self.params['backup']:
-                # Hard links, taken before the first replace, so a failed backup changes nothing.
+                # Hard links (or copies keeping owner, group and mode), taken before the first replace.
                 for name, state, _item in staged:
-                    if state.exists:
-                        backups[name] = backup_file(state.real_path)
+                    if state.exists and not state.symlink:
+                        backups[name] = self._folder.backup(state.name)
             for _name, state, item in staged:
-                try:
-                    item.replace()
-                except OSError as exc:
-                    raise ExportError('Could not replace %s: %s.' % (state.path, exc.strerror or exc))
+                item.replace()
+                self.changed_files.append(state.path)
+        except SecretFileError as exc:
+            raise ExportError(exc.msg)
         finally:
             for _name, _state, item in staged:
                 item.discard()
-        for directory in set(os.path.dirname(item.dest) for _name, _state, item in staged):
-            fsync_dir(directory)
+            self._folder.fsync()
         return backups
 
     def _stage(self, state, pem):
         # Written exactly as KPS returned it, plus the final newline that some ssh versions insist on.
         content = pem if pem.endswith(b'\n') else pem + b'\n'
         try:
-            item = stage_secret_file(state.path, content, self._mode(DEFAULT_MODE))
+            return self._folder.stage(state.name, content, self._mode(DEFAULT_MODE), self._uid, self._gid)
         except SecretFileError as exc:
-            raise ExportError(exc.msg + '.')  # this module's messages end with a full stop
-        self.module.add_cleanup_file(item.tmp)
-        return item
-
-    def _file_args(self, state, base_mode):
-        return task_file_args(self.module, state.real_path, self._mode(base_mode), state.uid, state.gid)
+            raise ExportError(exc.msg)
 
     def _set_attributes(self, state, written):
-        """Apply mode/owner/group/...; in check mode only report whether they differ."""
-        base_mode = DEFAULT_MODE if written else state.mode
-        return self.module.set_fs_attributes_if_different(self._file_args(state, base_mode), written)
+        """Apply mode/owner/group (through the core) and the other file attributes; in check mode only
+        report whether they differ. A written file already has its mode, owner and group."""
+        changed = written
+        if not written and self._folder is not None and state.exists:
+            try:
+                changed = self._folder.set_attributes(state.name, self._mode(state.mode), self._uid, self._gid,
+                                                      check=self.module.check_mode)
+            except SecretFileError as exc:
+                raise ExportError(exc.msg)
+        if self._folder is None or (self.module.check_mode and (written or state.symlink)):
+            return changed
+        return self.module.set_fs_attributes_if_different(
+            other_file_args(self.module, self._folder.join(state.name)), changed)
 
     # ----- result ----------------------------------------------------------------------------------------
 
@@ -409,6 +477,10 @@ class ExportRunner(KpsRunner):
                 len(files), 's' if len(files) > 1 else '')
         text = '; '.join(parts)
         return text[:1].upper() + text[1:] + '.'
+
+
+def _sentence(text):
+    return text if text.endswith('.') else text + '.'
 
 
 def _bytes(pem):

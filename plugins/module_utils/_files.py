@@ -6,50 +6,104 @@
 # Note: this module util is PRIVATE to the huaweicloud.kps collection.
 # It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
 
-"""Secure, atomic writes of secret files (private keys). No HTTP here.
+"""The one write core for secret files (private keys, authorized_keys) on a host. Standard library only.
 
-Why not ``AnsibleModule.atomic_move``: it chmods a NEW destination to ``0666 & ~umask``
-(CVE-2020-1736), so a private key would briefly be world readable. Instead the content goes into a
-``mkstemp`` file in the destination directory (mode 0600 from its creation, whatever the umask),
-is flushed and fsynced, gets its final mode, and only then replaces the destination with
-``os.replace`` (atomic on POSIX). Readers see either the old file or the complete new one; a
-failure at any point removes the temporary file and leaves the old file untouched. ``stage_secret_file``
-does the steps up to the replace, so that a caller can stage several files before it replaces any.
+Who is trusted: the controller and root on the host. Who is not: every other user, who owns a home directory
+(so ``~/.ssh`` and all in it), and anyone sharing a world-writable directory. Hence:
 
-Temp files are named ``.<file>.kps-<host tag>-<pid>.<random>.tmp`` (``temp_prefix``). SIGKILL or a power
-loss leaves no chance to remove them; ``stale_temp_files`` finds those whose process is gone on this host
-(or that are over an hour old, for directories shared between hosts), and writers remove them.
+- A directory is opened component by component with ``O_DIRECTORY | O_NOFOLLOW``, and all later work is relative
+  to that open descriptor (``dir_fd``), so swapping a path component during the run changes nothing. A symbolic
+  link on the way is followed only if nobody but root (or the user running the module) can have planted it: the
+  link and the directory holding it belong to root or that user, and that directory is not group or world
+  writable (so ``/var/run -> /run`` works, ``~bob/.ssh -> /root/.ssh`` fails naming the path, touching nothing).
+- A symbolic link AT a file name is never followed: writing replaces the link with a regular file (as
+  ``ansible.builtin.copy`` with ``follow: no`` does) and the link's target is untouched; reading treats the name
+  as holding no file. Names are opened ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO cannot hang the module).
+- A written file belongs to the ``uid``/``gid`` asked for, else to the user running the module (its effective
+  uid and gid): never to whoever owned the file it replaces.
+- The temp file is created ``O_CREAT | O_EXCL | O_NOFOLLOW`` with mode 0600, gets its final owner and group
+  (``fchown``), is written and fsynced, and only then gets its final mode (``fchmod``) and is renamed over the
+  name (``renameat``, atomic). Readers see the old file or the complete new one. A killed run leaves at most a
+  0600 temp file named ``.<name>.kps-<host tag>-<pid>.<random>.tmp``; ``remove_stale_temp_files`` (called by
+  ``write``) removes those whose process is gone on this host, or that are over an hour old.
+- A backup is a hard link (same inode: same owner, group, mode) or else a copy made the same way as a write,
+  with the original's owner, group, mode and times.
 
-Owner, group, SELinux context etc. are left to the module (``set_fs_attributes_if_different``
-after the write): the new file is owned by the user running the module.
+Use (as the export module, kps_private_key_file and the role's host side do)::
+
+    with open_dir('/home/deploy/.ssh', create=True, mode=0o700, uid=uid, gid=gid) as ssh_dir:
+        old = ssh_dir.read('id_web', limit=64 * 1024)       # bytes, or None: no regular file (missing / a link)
+        if old != pem:
+            backup = ssh_dir.write('id_web', pem, mode=0o600, uid=uid, gid=gid, backup=True)
+        ssh_dir.set_attributes('authorized_keys', mode=0o600, uid=uid, gid=gid)   # -> changed?
+
+``open_dir(path, create=False, mode=0o700, uid=None, gid=None)`` -> ``Directory`` (a context manager; ``close()``).
+With ``create=True`` missing directories are made with ``mkdirat`` (mode ``mode``, then ``fchown`` to uid/gid
+and ``fchmod``, never through a link); ``Directory.created`` lists them. ``missing_dirs(path)`` says which
+directories ``create=True`` would make (for check mode). Methods of ``Directory``, each taking a plain file name
+(no ``/``): ``lstat(name)`` (a stat result or None), ``read(name, limit)``, ``write(...)`` (returns the backup
+path or None), ``stage(...)`` -> ``StagedFile`` with ``replace()``/``discard()`` (stage several files, then
+replace them), ``backup(name)``, ``set_attributes(name, mode, uid, gid, check=False)``, ``unlink(name)``,
+``check_writable(name)``, ``remove_stale_temp_files(name)``, ``fsync()``. ``resolve_uid``/``resolve_gid``
+turn the ``owner``/``group`` options into numbers before anything is written. Every failure raises
+``SecretFileError``, whose message names the path and never holds the content.
+
+Why not ``AnsibleModule.atomic_move``: it chmods a NEW destination to ``0666 & ~umask`` (CVE-2020-1736), and
+like ``realpath`` it follows a link at the destination.
 """
 
 from __future__ import annotations
 
+import errno
+import grp
 import hashlib
 import os
+import pwd
 import re
-import shutil
 import socket
 import stat
-import tempfile
 import time
-
 
 # Temp files: '.<file>.kps-<host tag>-<pid>.<random>.tmp'.
 TEMP_TAG = 'kps'
 STALE_TEMP_AGE = 3600
 _TEMP_RE = re.compile(r'^\.(?P<file>.+)\.%s-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)\.[A-Za-z0-9_]+\.tmp$' % TEMP_TAG)
 
+_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
+# O_NONBLOCK: opening a FIFO that someone put at the name must not hang the module.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
+_ATTR_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC  # no O_TRUNC: content stays
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+_MAX_LINKS = 40  # as the kernel's limit on symbolic links in one path
+
+
+class SecretFileError(Exception):
+    """Writing or reading a secret file failed; the message names the path, never the content."""
+
+    def __init__(self, msg):
+        super(SecretFileError, self).__init__(msg)
+        self.msg = msg
+
+
+def _reason(exc):
+    return exc.strerror or str(exc)
+
+
+# ----- temp file names ---------------------------------------------------------------------------------------
 
 def host_tag():
     """8 hex digits naming this host in temp file names (process ids are only meaningful per host)."""
     return hashlib.sha256(socket.gethostname().encode('utf-8', 'replace')).hexdigest()[:8]
 
 
-def temp_prefix(real_path):
-    """The mkstemp prefix of a temp file for ``real_path``, written by this process."""
-    return '.%s.%s-%s-%d.' % (os.path.basename(real_path), TEMP_TAG, host_tag(), os.getpid())
+def temp_prefix(path):
+    """The prefix of the temp files this process writes for the file ``path`` (only its base name counts)."""
+    return '.%s.%s-%s-%d.' % (os.path.basename(path), TEMP_TAG, host_tag(), os.getpid())
+
+
+def _temp_name(name):
+    return '%s%s.tmp' % (temp_prefix(name), os.urandom(6).hex())
 
 
 def _pid_alive(pid):
@@ -66,202 +120,480 @@ def _pid_alive(pid):
         return True
 
 
-def stale_temp_files(real_path, now=None):
-    """Temp files of ``real_path`` left by runs that were killed: their process is gone, or they are old."""
-    directory, base = os.path.split(os.path.abspath(real_path))
+# ----- owners ------------------------------------------------------------------------------------------------
+
+def resolve_uid(owner):
+    """The uid for an ``owner`` option (name or number), None for None. Raises SecretFileError."""
+    if owner is None or owner == '':
+        return None
     try:
-        entries = os.listdir(directory)
-    except OSError:
-        return []
-    now = time.time() if now is None else now
-    stale = []
-    for entry in entries:
-        match = _TEMP_RE.match(entry)
-        if not match or match.group('file') != base:
-            continue
-        path = os.path.join(directory, entry)
-        try:
-            st = os.lstat(path)
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        pid = int(match.group('pid'))
-        ours = match.group('host') == host_tag()
-        if (ours and pid != os.getpid() and not _pid_alive(pid)) or now - st.st_mtime > STALE_TEMP_AGE:
-            stale.append(path)
-    return sorted(stale)
-
-
-class SecretFileError(Exception):
-    """Writing a secret file failed; the message names the path, never the content."""
-
-    def __init__(self, msg):
-        super(SecretFileError, self).__init__(msg)
-        self.msg = msg
-
-
-def fsync_dir(path):
-    # Makes a rename in ``path`` durable. Not every platform/file system allows opening a directory.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
+        return int(owner)
+    except ValueError:
         pass
-    finally:
-        os.close(fd)
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise SecretFileError('owner %s does not exist on this host; give an existing user name or uid.' % owner)
 
 
-def remove_stale_temp_files(real_path):
-    """Remove the ``stale_temp_files`` of ``real_path``; returns those removed."""
-    removed = []
-    for path in stale_temp_files(real_path):
-        try:
-            os.unlink(path)  # left by a killed writer of this file: ours by its name, and its process is gone
-        except OSError:
-            continue
-        removed.append(path)
-    return removed
+def resolve_gid(group):
+    """The gid for a ``group`` option (name or number), None for None. Raises SecretFileError."""
+    if group is None or group == '':
+        return None
+    try:
+        return int(group)
+    except ValueError:
+        pass
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise SecretFileError('group %s does not exist on this host; give an existing group name or gid.' % group)
 
 
-def backup_file(path):
-    """Keep a copy of ``path`` as ``<path>.<pid>.<YYYY-mm-dd@HH:MM:SS>~`` (Ansible's backup name form).
+def _owner(uid, gid):
+    # A new file belongs to the owner asked for, otherwise to the user running the module.
+    return (os.geteuid() if uid is None else uid), (os.getegid() if gid is None else gid)
 
-    The backup is a hard link when possible (same inode, so same owner and permissions, and no copy
-    of the secret is written); otherwise a copy created 0600 and then given the original's mode.
-    Returns the backup path.
+
+# ----- directories -------------------------------------------------------------------------------------------
+
+def _trusted_link(parent_fd, link_st):
+    """Whether a link may be followed: only root or the running user can have made it and can change it."""
+    trusted = (0, os.geteuid())
+    parent = os.fstat(parent_fd)
+    return (link_st.st_uid in trusted and parent.st_uid in trusted
+            and not parent.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _walk(path, create=False, mode=0o700, uid=None, gid=None, plan=None):
+    """Open the directory ``path`` (see the module docstring); returns (fd, created paths).
+
+    With ``plan`` (a list), nothing is created: the directories that would be are appended to it and None is
+    returned as the descriptor.
     """
-    backup = '%s.%s.%s' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S~'))
+    if not path:
+        raise SecretFileError('No directory given.')
+    parts = [part for part in os.path.abspath(path).split('/') if part]
+    fd = os.open('/', _DIR_FLAGS)
+    here = '/'
+    links = 0
+    created = []
     try:
-        os.link(path, backup)
-        return backup
-    except OSError:
-        pass
-    dirname = os.path.dirname(backup) or '.'
-    fd, tmp = tempfile.mkstemp(dir=dirname, prefix='.%s.' % os.path.basename(path), suffix='.bak.tmp')
-    done = False
-    try:
-        with os.fdopen(fd, 'wb') as dst, open(path, 'rb') as src:
-            shutil.copyfileobj(src, dst)
-            dst.flush()
-            os.fsync(dst.fileno())
-        shutil.copystat(path, tmp)
-        os.replace(tmp, backup)
-        done = True
-    except (IOError, OSError) as exc:
-        raise SecretFileError('Could not back up %s: %s' % (path, exc.strerror or exc))
+        while parts:
+            part = parts.pop(0)
+            if part == '.':
+                continue
+            there = os.path.join(here, part)
+            try:
+                new_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno == errno.ENOENT and plan is not None:
+                    plan.extend(os.path.join(there, *parts[:index]) for index in range(len(parts) + 1))
+                    return None, created
+                if exc.errno == errno.ENOENT and create:
+                    new_fd = _make_dir(fd, part, there, mode, uid, gid)
+                    created.append(there)
+                elif exc.errno == errno.ENOENT:
+                    raise SecretFileError('The directory %s does not exist.' % there)
+                elif exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    # EMLINK: what FreeBSD returns for O_NOFOLLOW on a link.
+                    target = _link_target(fd, part, there)
+                    links += 1
+                    if links > _MAX_LINKS:
+                        raise SecretFileError('Too many symbolic links in %s.' % path)
+                    if target.startswith('/'):
+                        os.close(fd)
+                        fd = os.open('/', _DIR_FLAGS)
+                        here = '/'
+                    parts[:0] = [item for item in target.split('/') if item]
+                    continue
+                else:
+                    raise SecretFileError('Cannot open the directory %s: %s.' % (there, _reason(exc)))
+            os.close(fd)
+            fd = new_fd
+            here = os.path.normpath(there)
+        result, fd = fd, None
+        return result, created
     finally:
-        if not done and os.path.lexists(tmp):
-            os.unlink(tmp)
-    return backup
+        if fd is not None:
+            os.close(fd)
 
 
-def _destination(path):
-    # A symlink's target is what gets written (as Ansible's atomic_move does).
-    return os.path.realpath(path) if os.path.islink(path) else os.path.abspath(path)
+def _link_target(parent_fd, part, there):
+    """The target of the trusted link ``part``; fails for anything else that is not a directory."""
+    try:
+        st = os.stat(part, dir_fd=parent_fd, follow_symlinks=False)
+    except OSError as exc:
+        raise SecretFileError('Cannot check %s: %s.' % (there, _reason(exc)))
+    if not stat.S_ISLNK(st.st_mode):
+        raise SecretFileError('%s is not a directory.' % there)
+    if not _trusted_link(parent_fd, st):
+        raise SecretFileError(
+            '%s is a symbolic link that another user could have made or can change; it is not followed and '
+            'nothing was written. Make it a real directory, or give the path it points to.' % there)
+    return os.readlink(part, dir_fd=parent_fd)
+
+
+def _make_dir(parent_fd, part, there, mode, uid, gid):
+    try:
+        os.mkdir(part, 0o700, dir_fd=parent_fd)
+        fd = os.open(part, _DIR_FLAGS, dir_fd=parent_fd)
+        # What we made is ours; anything else (a directory or link swapped in meanwhile) is refused.
+        if os.fstat(fd).st_uid != os.geteuid():
+            os.close(fd)
+            raise SecretFileError('The directory %s was replaced while it was being created; nothing was written '
+                                  'into it.' % there)
+        try:
+            os.fchown(fd, *_owner(uid, gid))
+            os.fchmod(fd, stat.S_IMODE(mode))
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
+    except OSError as exc:
+        raise SecretFileError('Cannot create the directory %s: %s.' % (there, _reason(exc)))
+
+
+def missing_dirs(path):
+    """The directories ``open_dir(path, create=True)`` would create, outermost first ([] if ``path`` exists).
+
+    Raises SecretFileError, as ``open_dir`` would, for a link that is not followed or a file in the way.
+    """
+    plan = []
+    fd, _created = _walk(path, plan=plan)
+    if fd is not None:
+        os.close(fd)
+    return plan
+
+
+def open_dir(path, create=False, mode=0o700, uid=None, gid=None):
+    """Open the directory ``path`` for the file operations of ``Directory``; see the module docstring."""
+    fd, created = _walk(path, create, mode, uid, gid)
+    return Directory(os.path.abspath(path), fd, created)
+
+
+class Directory(object):
+    """An open directory; every method works relative to its descriptor and never follows a link at a name."""
+
+    def __init__(self, path, fd, created=()):
+        self.path = path
+        self.fd = fd
+        self.created = list(created)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def join(self, name):
+        return os.path.join(self.path, name)
+
+    def _name(self, name):
+        if not name or '/' in name or name in ('.', '..'):
+            raise SecretFileError('%r is not a file name in %s.' % (name, self.path))
+        return name
+
+    # ----- reading ---------------------------------------------------------------------------------------
+
+    def lstat(self, name):
+        """The stat result of ``name`` itself (a link is not followed), or None when nothing is there."""
+        try:
+            return os.stat(self._name(name), dir_fd=self.fd, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise SecretFileError('Cannot check %s: %s.' % (self.join(name), _reason(exc)))
+
+    def _open_regular(self, name, write_ok=False):
+        """(fd, stat) of the regular file ``name``, or (None, None) when there is none (missing, or a link).
+
+        ``write_ok``: a file its owner cannot read (mode 0200) is opened for writing instead (not truncated).
+        """
+        st = self.lstat(name)
+        if st is None or stat.S_ISLNK(st.st_mode):
+            return None, None
+        if not stat.S_ISREG(st.st_mode):
+            raise SecretFileError('%s exists and is not a regular file.' % self.join(name))
+        try:
+            try:
+                fd = os.open(name, _READ_FLAGS, dir_fd=self.fd)
+            except OSError as exc:
+                if not (write_ok and exc.errno == errno.EACCES):
+                    raise
+                fd = os.open(name, _ATTR_FLAGS, dir_fd=self.fd)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP, errno.EMLINK):
+                return None, None  # gone, or made a link since the lstat: no file of ours
+            raise SecretFileError('Cannot open %s: %s.' % (self.join(name), _reason(exc)))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise SecretFileError('%s exists and is not a regular file.' % self.join(name))
+        return fd, st
+
+    def read(self, name, limit):
+        """The bytes of the regular file ``name``: at most ``limit + 1`` (so a caller sees a bigger file).
+
+        None when ``name`` does not exist or is a symbolic link (never read through: it will be replaced).
+        Raises SecretFileError for a directory or another kind of file, or when it cannot be read.
+        """
+        fd, _st = self._open_regular(name)
+        if fd is None:
+            return None
+        try:
+            chunks = []
+            left = limit + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1024 * 1024))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b''.join(chunks)
+        except OSError as exc:
+            raise SecretFileError('Cannot read %s: %s.' % (self.join(name), _reason(exc)))
+        finally:
+            os.close(fd)
+
+    # ----- writing ---------------------------------------------------------------------------------------
+
+    def _refuse_directory(self, name):
+        st = self.lstat(name)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise SecretFileError('Cannot write %s: it is a directory.' % self.join(name))
+
+    def _create_temp(self, name):
+        for _attempt in range(10):
+            tmp = _temp_name(name)
+            try:
+                return tmp, os.open(tmp, _CREATE_FLAGS, 0o600, dir_fd=self.fd)
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    raise SecretFileError('Cannot create a temporary file in %s: %s.' % (self.path, _reason(exc)))
+        raise SecretFileError('Cannot create a temporary file in %s: too many name clashes.' % self.path)
+
+    def stage(self, name, content, mode=0o600, uid=None, gid=None):
+        """A complete, synced temp file that can replace ``name``; nothing at ``name`` changes yet.
+
+        ``content``: bytes or text (UTF-8). The temp file is 0600 and has its final owner and group before it
+        gets ``mode``. Returns a StagedFile. Raises SecretFileError; on failure no temp file is left.
+        """
+        self._refuse_directory(name)
+        if not isinstance(content, bytes):
+            content = content.encode('utf-8')
+        mode = 0o600 if mode is None else stat.S_IMODE(mode)
+        tmp, fd = self._create_temp(self._name(name))
+        staged = StagedFile(self, name, tmp)
+        done = False
+        try:
+            os.fchown(fd, *_owner(uid, gid))
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            os.fchmod(fd, mode)  # the final mode only now: complete, and with its final owner and group
+            done = True
+        except OSError as exc:
+            raise SecretFileError('Could not write %s: %s.' % (self.join(name), _reason(exc)))
+        finally:
+            os.close(fd)
+            if not done:
+                staged.discard()  # also on KeyboardInterrupt or SystemExit
+        return staged
+
+    def write(self, name, content, mode=0o600, uid=None, gid=None, backup=False):
+        """Atomically make ``name`` a regular file holding ``content`` (see ``stage``).
+
+        A link at ``name`` is replaced, not followed. With ``backup=True`` an existing regular file is kept first
+        (see ``backup``). Stale temp files of ``name`` are removed. Returns the backup path, or None.
+        """
+        staged = self.stage(name, content, mode, uid, gid)
+        try:
+            self.remove_stale_temp_files(name)
+            backup_path = self.backup(name) if backup else None
+            staged.replace()
+        finally:
+            staged.discard()
+        self.fsync()
+        return backup_path
+
+    def backup(self, name):
+        """Keep the regular file ``name`` as ``<name>.<pid>.<YYYY-mm-dd@HH:MM:SS>~``; returns its path or None.
+
+        A hard link when possible; otherwise a copy with the original's owner, group, mode and times (made
+        like a write: 0600 temp file, fchown, data, fsync, fchmod, rename).
+        """
+        st = self.lstat(name)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        backup = '%s.%s.%s' % (name, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S~'))
+        try:
+            os.link(name, backup, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+            return self.join(backup)
+        except OSError:
+            pass
+        src, st = self._open_regular(name)
+        if src is None:
+            return None
+        tmp = None
+        try:
+            tmp, dst = self._create_temp(name)
+            try:
+                os.fchown(dst, st.st_uid, st.st_gid)
+                while True:
+                    chunk = os.read(src, 1024 * 1024)
+                    if not chunk:
+                        break
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(dst, view):]
+                os.fsync(dst)
+                os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+                os.fchmod(dst, stat.S_IMODE(st.st_mode))
+            finally:
+                os.close(dst)
+            os.rename(tmp, backup, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+            tmp = None
+        except OSError as exc:
+            raise SecretFileError('Could not back up %s: %s.' % (self.join(name), _reason(exc)))
+        finally:
+            os.close(src)
+            if tmp is not None:
+                self._unlink_quietly(tmp)
+        return self.join(backup)
+
+    def set_attributes(self, name, mode=None, uid=None, gid=None, check=False):
+        """Give the regular file ``name`` the ``mode``/``uid``/``gid`` that are not None; returns whether any differed.
+
+        With ``check=True`` only compares. Narrows the mode before a change of owner or group, so that the new
+        group never holds more than the final mode allows. A link at ``name`` is not followed (SecretFileError).
+        """
+        fd, st = self._open_regular(name, write_ok=True)
+        if fd is None:
+            raise SecretFileError('%s does not exist or is a symbolic link.' % self.join(name))
+        try:
+            current = stat.S_IMODE(st.st_mode)
+            new_owner = ((uid is not None and uid != st.st_uid) or (gid is not None and gid != st.st_gid))
+            new_mode = mode is not None and stat.S_IMODE(mode) != current
+            if check or not (new_owner or new_mode):
+                return bool(new_owner or new_mode)
+            final = current if mode is None else stat.S_IMODE(mode)
+            if new_owner:
+                os.fchmod(fd, current & final)
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchmod(fd, final)  # also restores set-id bits that a chown cleared
+            return True
+        except OSError as exc:
+            raise SecretFileError('Cannot set the mode or owner of %s: %s.' % (self.join(name), _reason(exc)))
+        finally:
+            os.close(fd)
+
+    def unlink(self, name):
+        """Remove ``name`` (a link itself, not its target); returns whether something was there."""
+        self._refuse_directory(name)
+        try:
+            os.unlink(self._name(name), dir_fd=self.fd)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise SecretFileError('Cannot remove %s: %s.' % (self.join(name), _reason(exc)))
+        return True
+
+    def _unlink_quietly(self, name):
+        try:
+            os.unlink(name, dir_fd=self.fd)
+        except OSError:
+            pass
+
+    def check_writable(self, name):
+        """Fail now if a temp file for ``name`` cannot be created here (before, say, a key is downloaded)."""
+        tmp, fd = self._create_temp(self._name(name))
+        os.close(fd)
+        self._unlink_quietly(tmp)
+
+    def fsync(self):
+        """Make renames in this directory durable (not every file system allows it)."""
+        try:
+            os.fsync(self.fd)
+        except OSError:
+            pass
+
+    # ----- temp files of killed runs -----------------------------------------------------------------------
+
+    def stale_temp_files(self, name, now=None):
+        """Temp files of ``name`` left by killed runs: their process is gone on this host, or they are old."""
+        try:
+            entries = os.listdir(self.fd)
+        except OSError:
+            return []
+        now = time.time() if now is None else now
+        stale = []
+        for entry in entries:
+            match = _TEMP_RE.match(entry)
+            if not match or match.group('file') != name:
+                continue
+            st = self.lstat(entry)
+            if st is None or not stat.S_ISREG(st.st_mode):
+                continue
+            pid = int(match.group('pid'))
+            ours = match.group('host') == host_tag()
+            if (ours and pid != os.getpid() and not _pid_alive(pid)) or now - st.st_mtime > STALE_TEMP_AGE:
+                stale.append(entry)
+        return sorted(stale)
+
+    def remove_stale_temp_files(self, name):
+        """Remove the ``stale_temp_files`` of ``name``; returns the paths removed."""
+        removed = []
+        for entry in self.stale_temp_files(name):
+            try:
+                os.unlink(entry, dir_fd=self.fd)  # a killed writer's: ours by its name, and its process is gone
+            except OSError:
+                continue
+            removed.append(self.join(entry))
+        return removed
 
 
 class StagedFile(object):
-    """A complete, synced temp file next to its destination, waiting to replace it (see ``stage_secret_file``)."""
+    """A complete temp file in ``directory`` waiting to replace ``name`` (see ``Directory.stage``)."""
 
-    def __init__(self, path, dest, tmp):
-        self.path = path  # as given: what messages name
-        self.dest = dest
+    def __init__(self, directory, name, tmp):
+        self.directory = directory
+        self.name = name
         self.tmp = tmp
+        self.path = directory.join(name)
+
+    @property
+    def tmp_path(self):
+        return None if self.tmp is None else self.directory.join(self.tmp)
 
     def replace(self):
-        """Move the temp file onto the destination (atomic). Raises OSError, leaving the temp file."""
-        os.replace(self.tmp, self.dest)
+        """Rename the temp file over the name (atomic; a link there is replaced). Raises SecretFileError."""
+        try:
+            os.replace(self.tmp, self.name, src_dir_fd=self.directory.fd, dst_dir_fd=self.directory.fd)
+        except OSError as exc:
+            raise SecretFileError('Could not replace %s: %s.' % (self.path, _reason(exc)))
         self.tmp = None
 
-    def commit(self, backup=False):
-        """Replace the destination, with ``backup=True`` keeping a copy of it first (see ``backup_file``).
-
-        Returns the backup path, or None. Raises SecretFileError; the temp file is gone either way.
-        """
-        backup_path = None
-        try:
-            try:
-                if backup and os.path.exists(self.dest):
-                    backup_path = backup_file(self.dest)
-                self.replace()
-            except (IOError, OSError) as exc:
-                raise SecretFileError('Could not write %s: %s' % (self.path, exc.strerror or exc))
-        finally:
-            self.discard()
-        fsync_dir(os.path.dirname(self.dest))
-        return backup_path
-
     def discard(self):
-        """Remove the temp file, unless it has replaced the destination."""
+        """Remove the temp file, unless it has replaced the name."""
         if self.tmp is not None:
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
+            self.directory._unlink_quietly(self.tmp)
             self.tmp = None
 
 
-def stage_secret_file(path, content, mode=0o600):
-    """Write ``content`` (bytes or text) with permissions ``mode`` to a temp file that can replace ``path``.
+# ----- one file ----------------------------------------------------------------------------------------------
 
-    Nothing at ``path`` changes until ``commit()`` or ``replace()``. Returns a StagedFile. Raises
-    SecretFileError; on any failure no temp file is left.
-    """
-    if not isinstance(content, bytes):
-        content = content.encode('utf-8')
-    if mode is None:
-        mode = 0o600
-    dest = _destination(path)
-    dirname = os.path.dirname(dest)
-    try:
-        # mkstemp creates the file O_EXCL with mode 0600 regardless of umask: no other user can
-        # ever open it, not even between creation and the first byte.
-        fd, tmp = tempfile.mkstemp(dir=dirname, prefix=temp_prefix(dest), suffix='.tmp')
-    except OSError as exc:
-        raise SecretFileError('Cannot create a temporary file in %s: %s' % (dirname, exc.strerror or exc))
-    staged = StagedFile(path, dest, tmp)
-    done = False
-    try:
-        try:
-            with os.fdopen(fd, 'wb') as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-                # Final mode before the file becomes visible under its name.
-                os.fchmod(handle.fileno(), stat.S_IMODE(mode))
-        except (IOError, OSError) as exc:
-            raise SecretFileError('Could not write %s: %s' % (path, exc.strerror or exc))
-        done = True
-    finally:
-        if not done:
-            staged.discard()
-    return staged
-
-
-def write_secret_file(path, content, mode=0o600, backup=False):
-    """Atomically write ``content`` (bytes or text) to ``path`` with permissions ``mode``.
-
-    If ``path`` is a symlink, its target is written (as Ansible's atomic_move does).
-    With ``backup=True`` an existing file is kept first (see ``backup_file``).
-    Returns the backup path, or None. Raises SecretFileError.
-    """
-    dest = _destination(path)
-    dirname = os.path.dirname(dest)
-    if os.path.isdir(dest):
-        raise SecretFileError('Cannot write %s: it is a directory.' % path)
-    if not os.path.isdir(dirname):
-        raise SecretFileError('Cannot write %s: directory %s does not exist.' % (path, dirname))
-
-    staged = stage_secret_file(path, content, mode)
-    try:
-        remove_stale_temp_files(dest)
-        return staged.commit(backup)
-    finally:
-        staged.discard()
+def write_secret_file(path, content, mode=0o600, uid=None, gid=None, backup=False):
+    """Write one file ``path`` through the core (its directory must exist); returns the backup path or None."""
+    directory, name = os.path.split(os.path.abspath(path))
+    with open_dir(directory) as folder:
+        return folder.write(name, content, mode, uid, gid, backup)
 
 
 class _FakeStat(object):
@@ -293,15 +625,14 @@ def task_mode(module, base_mode, default=0o600):
     return value
 
 
-def task_file_args(module, path, mode, owner=None, group=None):
-    """The task's file arguments (for ``set_fs_attributes_if_different``) for ``path`` with the numeric ``mode``.
+def task_owner(module):
+    """(uid, gid) for the task's ``owner``/``group`` options (None where not given). Raises SecretFileError."""
+    return resolve_uid(module.params.get('owner')), resolve_gid(module.params.get('group'))
 
-    ``owner``/``group``: those of the file being replaced, which it keeps unless the task sets them (as copy does).
-    """
+
+def other_file_args(module, path):
+    """The task's file arguments other than mode, owner and group (SELinux context, attributes), for
+    ``set_fs_attributes_if_different``: mode, owner and group go through the core."""
     args = module.load_file_common_arguments(module.params, path=path)
-    args['mode'] = mode
-    if owner is not None and args.get('owner') is None:
-        args['owner'] = owner
-    if group is not None and args.get('group') is None:
-        args['group'] = group
+    args.update(mode=None, owner=None, group=None)
     return args

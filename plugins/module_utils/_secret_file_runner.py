@@ -9,15 +9,16 @@
 """The work of kps_private_key_file: put a secret into a file on the managed host, or take it away.
 
 Runs on managed hosts, so it imports only the standard library, ansible's module_utils and ``_files``
-(never ``requests`` or ``cryptography``, never ``_module``/``_http``/``_kps``). The file's bytes decide:
-the same bytes leave the content alone and only fix mode/owner/group; other bytes (or no file) are written
-with ``_files.write_secret_file`` (a 0600 temp file in the same directory, then an atomic rename).
+(never ``requests`` or ``cryptography``, never ``_module``/``_http``/``_kps``). Every file operation goes
+through the write core (``_files.open_dir``): the directory is opened without following links another user
+could have planted, a link at ``path`` is replaced by a regular file (never followed), and a written file
+belongs to ``owner``/``group`` or else to the user running the module. The file's bytes decide: the same
+bytes leave the content alone and only fix mode/owner/group; other bytes (or no file, or a link) are written.
 Results and diffs never carry the content, not even a hash of it.
 """
 
 from __future__ import annotations
 
-import errno
 import grp
 import os
 import pwd
@@ -27,15 +28,14 @@ from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     SecretFileError,
-    backup_file,
-    task_file_args,
+    missing_dirs,
+    open_dir,
+    other_file_args,
     task_mode,
-    write_secret_file,
+    task_owner,
 )
 
 DEFAULT_MODE = 0o600
-# A private key is a few KiB; a file bigger than this is not compared byte by byte, it is simply replaced.
-MAX_COMPARE_BYTES = 16 * 1024 * 1024
 HIDDEN = '(secret content, not shown)'
 HIDDEN_NEW = '(new secret content, not shown)'
 
@@ -66,35 +66,14 @@ def _group_name(gid):
         return str(gid)
 
 
-def describe(path):
-    """What the diff shows of a path: existence, mode, owner and group; never the content."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return dict(exists=False)
-        raise SecretFileRunnerError('Cannot check %s: %s.' % (path, exc.strerror or exc))
+def describe(st):
+    """What the diff shows of a name (its lstat result): existence, mode, owner and group; never the content."""
+    if st is None:
+        return dict(exists=False)
+    if stat.S_ISLNK(st.st_mode):
+        return dict(exists=True, symlink=True)
     return dict(exists=True, mode=_octal(stat.S_IMODE(st.st_mode)), owner=_user_name(st.st_uid),
                 group=_group_name(st.st_gid), content=HIDDEN)
-
-
-def same_content(path, content):
-    """Whether the regular file ``path`` holds exactly the bytes ``content`` (False when it does not exist)."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return False
-        raise SecretFileRunnerError('Cannot check %s: %s.' % (path, exc.strerror or exc))
-    if not stat.S_ISREG(st.st_mode):
-        raise SecretFileRunnerError('%s exists and is not a regular file.' % path)
-    if st.st_size != len(content) or st.st_size > MAX_COMPARE_BYTES:
-        return False
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read(len(content) + 1) == content
-    except (IOError, OSError) as exc:
-        raise SecretFileRunnerError('Cannot read %s to compare it: %s.' % (path, exc.strerror or exc))
 
 
 class SecretFileRunner(object):
@@ -113,11 +92,15 @@ class SecretFileRunner(object):
 
     def _execute(self):
         path = self.params['path']
-        # A symbolic link is followed for writing (as copy does); state=absent removes the link itself.
-        real_path = os.path.realpath(path) if os.path.islink(path) else path
+        directory, name = os.path.split(os.path.abspath(path))
+        if not name or path.endswith('/'):
+            raise SecretFileRunnerError('%s names a directory; give the path of the file.' % path)
         if self.params['state'] == 'absent':
-            return self._absent(path)
-        return self._present(path, real_path)
+            return self._absent(path, directory, name)
+        if self.params['content'] is None or self.params['content'] == '':
+            raise SecretFileRunnerError('content is empty; give the secret to write (or state=absent).')
+        uid, gid = task_owner(self.module)  # an unknown owner or group fails before anything is written
+        return self._present(path, directory, name, uid, gid)
 
     def _mode(self, base_mode):
         """The numeric mode the file gets; a symbolic mode applies to ``base_mode``."""
@@ -126,71 +109,83 @@ class SecretFileRunner(object):
         except ValueError as exc:
             raise SecretFileRunnerError(str(exc))
 
-    def _present(self, path, real_path):
-        if self.params['content'] is None or self.params['content'] == '':
-            raise SecretFileRunnerError('content is empty; give the secret to write (or state=absent).')
-        if os.path.isdir(real_path):
-            raise SecretFileRunnerError('%s is a directory; give the path of the file.' % path)
+    def _present(self, path, directory, name, uid, gid):
         content = to_bytes(self.params['content'], errors='surrogate_or_strict')
-        before = describe(real_path)
-        unchanged = same_content(real_path, content)
         check_mode = self.module.check_mode
-        if not unchanged and not os.path.isdir(os.path.dirname(os.path.abspath(real_path))) and not check_mode:
-            raise SecretFileRunnerError('Cannot write %s: the directory %s does not exist.'
-                                        % (path, os.path.dirname(os.path.abspath(real_path))))
+        if missing_dirs(directory):
+            if not check_mode:
+                raise SecretFileRunnerError('Cannot write %s: the directory %s does not exist.' % (path, directory))
+            # In check mode an earlier task may create the directory in a real run: report the file as new.
+            mode = self._mode(DEFAULT_MODE)
+            return self._result(path, True, False, dict(exists=False),
+                                self._predicted(dict(exists=False), mode, uid, gid, True), None)
 
-        base_mode = int(before['mode'], 8) if unchanged else DEFAULT_MODE
-        mode = self._mode(base_mode)
-        backup = None
-        changed = not unchanged
-        if changed and not check_mode:
-            backup = write_secret_file(real_path, content, mode=mode, backup=self.params['backup'])
+        with open_dir(directory) as folder:
+            st = folder.lstat(name)
+            if st is not None and stat.S_ISDIR(st.st_mode):
+                raise SecretFileRunnerError('%s is a directory; give the path of the file.' % path)
+            before = describe(st)
+            # A link is never read through: it is replaced by a regular file.
+            unchanged = folder.read(name, len(content)) == content
+            mode = self._mode(stat.S_IMODE(st.st_mode) if unchanged else DEFAULT_MODE)
+            backup = None
+            if unchanged:
+                changed = folder.set_attributes(name, mode, uid, gid, check=check_mode)
+            else:
+                changed = True
+                if not check_mode:
+                    backup = folder.write(name, content, mode, uid, gid, backup=self.params['backup'])
+            if not check_mode or before['exists'] and not before.get('symlink'):
+                # SELinux context and file attributes, when the task sets them.
+                changed = self.module.set_fs_attributes_if_different(
+                    other_file_args(self.module, folder.join(name)), changed)
+            if check_mode:
+                after = self._predicted(before, mode, uid, gid, not unchanged)
+            else:
+                after = describe(folder.lstat(name))
+                if not unchanged:
+                    after['content'] = HIDDEN_NEW
+        return self._result(path, changed, before['exists'], before, after, backup, not unchanged)
 
-        file_args = task_file_args(self.module, real_path, mode, before.get('owner'), before.get('group'))
-        if not (check_mode and changed and not before['exists']):
-            # In check mode a file that is not there yet has no attributes to compare: it is a change anyway.
-            changed = self.module.set_fs_attributes_if_different(file_args, changed)
-
-        if check_mode:
-            after = self._predicted(before, file_args, mode, not unchanged)
-        else:
-            after = describe(real_path)
-            if not unchanged:
-                after['content'] = HIDDEN_NEW
-        result = dict(changed=changed, path=path, state='present', content_changed=not unchanged,
-                      backup_file=backup, msg=self._message(changed, unchanged, before['exists']))
+    def _result(self, path, changed, existed, before, after, backup, content_changed=True):
+        result = dict(changed=changed, path=path, state='present', content_changed=content_changed,
+                      backup_file=backup, msg=self._message(changed, not content_changed, existed))
         if self.module._diff:
             result['diff'] = dict(before=before, after=after, before_header=path, after_header=path)
         return result
 
     @staticmethod
-    def _predicted(before, file_args, mode, content_changed):
-        after = dict(before, exists=True, mode=_octal(mode), content=HIDDEN_NEW if content_changed else HIDDEN)
-        if file_args.get('owner') is not None:
-            after['owner'] = str(file_args['owner'])
-        elif not before['exists']:
-            after['owner'] = _user_name(os.geteuid())
-        if file_args.get('group') is not None:
-            after['group'] = str(file_args['group'])
-        elif not before['exists']:
-            after['group'] = _group_name(os.getegid())
+    def _predicted(before, mode, uid, gid, content_changed):
+        """The diff's ``after`` in check mode: a written file belongs to owner/group, else to the running user."""
+        after = dict(exists=True, mode=_octal(mode), content=HIDDEN_NEW if content_changed else HIDDEN)
+        if content_changed or uid is not None:
+            after['owner'] = _user_name(os.geteuid() if uid is None else uid)
+        else:
+            after['owner'] = before['owner']
+        if content_changed or gid is not None:
+            after['group'] = _group_name(os.getegid() if gid is None else gid)
+        else:
+            after['group'] = before['group']
         return after
 
-    def _absent(self, path):
-        exists = os.path.lexists(path)
-        if exists and os.path.isdir(path) and not os.path.islink(path):
-            raise SecretFileRunnerError('%s is a directory; this module only removes files.' % path)
-        before = describe(path) if exists and not os.path.islink(path) else dict(exists=exists)
+    def _absent(self, path, directory, name):
+        check_mode = self.module.check_mode
+        before = dict(exists=False)
         backup = None
-        if exists and not self.module.check_mode:
-            if self.params['backup'] and not os.path.islink(path):
-                backup = backup_file(path)
-            try:
-                os.unlink(path)
-            except OSError as exc:
-                raise SecretFileRunnerError('Cannot remove %s: %s.' % (path, exc.strerror or exc))
+        if not missing_dirs(directory):
+            with open_dir(directory) as folder:
+                st = folder.lstat(name)
+                if st is not None and stat.S_ISDIR(st.st_mode):
+                    raise SecretFileRunnerError('%s is a directory; this module only removes files.' % path)
+                before = describe(st)
+                if st is not None and not check_mode:
+                    if self.params['backup']:
+                        backup = folder.backup(name)  # None for a link: only regular files are kept
+                    folder.unlink(name)
+                    folder.fsync()
+        exists = before['exists']
         result = dict(changed=exists, path=path, state='absent', content_changed=exists, backup_file=backup,
-                      msg=(('Would remove' if self.module.check_mode else 'Removed') + ' the file.') if exists
+                      msg=(('Would remove' if check_mode else 'Removed') + ' the file.') if exists
                       else 'The file does not exist.')
         if self.module._diff:
             result['diff'] = dict(before=before, after=dict(exists=False), before_header=path, after_header=path)

@@ -1,21 +1,38 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Secret files: 0600 from the first byte, atomic replace, nothing left behind on failure."""
+"""The write core: 0600 temp file with its final owner before its final mode, atomic replace, owners that
+were asked for (never the replaced file's), backups that keep owner, group and mode, nothing left on failure."""
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import stat
 
 import pytest
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _files
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, write_secret_file
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
+    SecretFileError,
+    missing_dirs,
+    open_dir,
+    write_secret_file,
+)
 
 SECRET = b'-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n'
+NOBODY = pwd.getpwnam('nobody').pw_uid          # an existing non-root user and group
+NOGROUP = grp.getgrnam('nogroup').gr_gid if 'nogroup' in [g.gr_name for g in grp.getgrall()] else 65534
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason='giving files to another user needs root')
 
 
 def _mode(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
+    return stat.S_IMODE(os.lstat(str(path)).st_mode)
+
+
+def _owner(path):
+    st = os.lstat(str(path))
+    return st.st_uid, st.st_gid
 
 
 @pytest.fixture
@@ -25,36 +42,48 @@ def umask0():
     os.umask(old)
 
 
-def test_new_file_is_0600_from_first_byte(tmp_path, umask0, monkeypatch):
-    dest = tmp_path / 'key.pem'
-    seen = []
-    real_fdopen = os.fdopen
+@root_only
+def test_temp_file_is_0600_and_has_its_final_owner_until_the_final_mode_just_before_the_rename(
+        tmp_path, umask0, monkeypatch):
+    """Watches every step on the temp file: chown before the first byte, the final mode only after fsync,
+    and at the moment of the rename the temp file has the final owner, group and mode."""
+    events = []
+    real = dict((name, getattr(os, name)) for name in ('fchown', 'write', 'fsync', 'fchmod', 'replace'))
 
-    class Spy(object):
-        """Checks the temp file's mode at the moment the secret is written."""
+    def spy(name):
+        def call(*args, **kwargs):
+            if name == 'replace':
+                st = os.stat(args[0], dir_fd=kwargs['src_dir_fd'], follow_symlinks=False)
+            else:
+                st = os.fstat(args[0])
+            events.append((name, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
+            return real[name](*args, **kwargs)
+        return call
+    for name in real:
+        monkeypatch.setattr(_files.os, name, spy(name))
+    write_secret_file(str(tmp_path / 'key.pem'), SECRET, mode=0o640, uid=NOBODY, gid=NOGROUP)
 
-        def __init__(self, handle):
-            self._h = handle
+    events = events[:events.index(next(event for event in events if event[0] == 'replace')) + 1]
+    assert [event[0] for event in events] == ['fchown', 'write', 'fsync', 'fchmod', 'replace']
+    assert events[0][1] == 0o600                                   # created 0600, as root
+    assert events[1][1:] == (0o600, NOBODY, NOGROUP)               # first byte: 0600, final owner already
+    assert events[3][1:] == (0o600, NOBODY, NOGROUP)               # until the final fchmod
+    assert events[4][1:] == (0o640, NOBODY, NOGROUP)               # at the rename: final everything
+    assert _owner(tmp_path / 'key.pem') == (NOBODY, NOGROUP) and _mode(tmp_path / 'key.pem') == 0o640
 
-        def write(self, data):
-            seen.append(stat.S_IMODE(os.fstat(self._h.fileno()).st_mode))
-            return self._h.write(data)
 
-        def __getattr__(self, name):
-            return getattr(self._h, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return self._h.__exit__(*exc)
-
-    monkeypatch.setattr(_files.os, 'fdopen', lambda fd, mode: Spy(real_fdopen(fd, mode)))
-    assert write_secret_file(str(dest), SECRET) is None
-    assert seen == [0o600]
-    assert dest.read_bytes() == SECRET
-    assert _mode(dest) == 0o600
-    assert os.listdir(tmp_path) == ['key.pem']
+@root_only
+def test_a_replaced_file_never_hands_its_owner_to_the_new_file(tmp_path):
+    dest = tmp_path / 'web.pem'
+    dest.write_bytes(b'planted by another user')
+    os.chown(str(dest), NOBODY, NOGROUP)
+    os.chmod(str(dest), 0o666)
+    write_secret_file(str(dest), SECRET)
+    assert _owner(dest) == (os.geteuid(), os.getegid()) and _mode(dest) == 0o600
+    write_secret_file(str(dest), SECRET + b'2', uid=NOBODY)
+    assert _owner(dest) == (NOBODY, os.getegid())
+    write_secret_file(str(dest), SECRET, gid=NOGROUP)
+    assert _owner(dest) == (os.geteuid(), NOGROUP)
 
 
 def test_text_content_and_custom_mode(tmp_path, umask0):
@@ -68,79 +97,67 @@ def test_text_content_and_custom_mode(tmp_path, umask0):
 def test_replaces_existing_file_atomically(tmp_path):
     dest = tmp_path / 'key.pem'
     dest.write_bytes(b'old')
-    os.chmod(dest, 0o644)
-    old_inode = os.stat(dest).st_ino
+    os.chmod(str(dest), 0o644)
+    old_inode = os.stat(str(dest)).st_ino
     write_secret_file(str(dest), SECRET)
     assert dest.read_bytes() == SECRET
     assert _mode(dest) == 0o600
-    assert os.stat(dest).st_ino != old_inode  # a new file was renamed over it, not rewritten in place
+    assert os.stat(str(dest)).st_ino != old_inode  # a new file was renamed over it, not rewritten in place
 
 
-def test_backup_keeps_old_content_and_mode(tmp_path):
+def test_backup_is_a_hard_link_with_old_content_owner_and_mode(tmp_path):
     dest = tmp_path / 'key.pem'
     dest.write_bytes(b'old')
-    os.chmod(dest, 0o600)
+    os.chmod(str(dest), 0o640)
     backup = write_secret_file(str(dest), SECRET, backup=True)
     assert backup and backup.startswith(str(dest) + '.') and backup.endswith('~')
     with open(backup, 'rb') as handle:
         assert handle.read() == b'old'
-    assert _mode(backup) == 0o600
+    assert _mode(backup) == 0o640
     assert dest.read_bytes() == SECRET
 
 
-def test_backup_copy_fallback_when_links_fail(tmp_path, monkeypatch):
+@root_only
+def test_backup_copy_fallback_keeps_owner_group_mode_and_times(tmp_path, monkeypatch):
     dest = tmp_path / 'key.pem'
     dest.write_bytes(b'old')
-    os.chmod(dest, 0o640)
+    os.chown(str(dest), NOBODY, NOGROUP)
+    os.chmod(str(dest), 0o640)
+    os.utime(str(dest), (1000000000, 1000000000))
 
-    def no_link(*_args):
+    def no_link(*_args, **_kwargs):
         raise OSError(1, 'Operation not permitted')
     monkeypatch.setattr(_files.os, 'link', no_link)
     backup = write_secret_file(str(dest), SECRET, backup=True)
     with open(backup, 'rb') as handle:
         assert handle.read() == b'old'
     assert _mode(backup) == 0o640
-    assert sorted(os.listdir(tmp_path)) == sorted(['key.pem', os.path.basename(backup)])
+    assert _owner(backup) == (NOBODY, NOGROUP)
+    assert os.stat(backup).st_mtime == 1000000000
+    assert sorted(os.listdir(str(tmp_path))) == sorted(['key.pem', os.path.basename(backup)])
 
 
-def test_no_backup_when_file_is_new(tmp_path):
+def test_no_backup_when_file_is_new_or_a_link(tmp_path):
     assert write_secret_file(str(tmp_path / 'new.pem'), SECRET, backup=True) is None
+    os.symlink('new.pem', str(tmp_path / 'link.pem'))
+    assert write_secret_file(str(tmp_path / 'link.pem'), SECRET, backup=True) is None
+    assert sorted(os.listdir(str(tmp_path))) == ['link.pem', 'new.pem']
 
 
-@pytest.mark.parametrize('failing', ['write', 'fsync', 'replace'])
+@pytest.mark.parametrize('failing', ['fchown', 'write', 'fsync', 'fchmod', 'replace'])
 def test_failure_leaves_old_file_and_no_temp(tmp_path, monkeypatch, failing):
     dest = tmp_path / 'key.pem'
     dest.write_bytes(b'old')
 
     def boom(*_args, **_kwargs):
         raise OSError(28, 'No space left on device')
-    if failing == 'write':
-        real_fdopen = os.fdopen
-
-        class Broken(object):
-            def __init__(self, handle):
-                self._h = handle
-
-            def write(self, data):
-                raise OSError(28, 'No space left on device')
-
-            def __getattr__(self, name):
-                return getattr(self._h, name)
-
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                return self._h.__exit__(*exc)
-        monkeypatch.setattr(_files.os, 'fdopen', lambda fd, mode: Broken(real_fdopen(fd, mode)))
-    else:
-        monkeypatch.setattr(_files.os, failing, boom)
+    monkeypatch.setattr(_files.os, failing, boom)
     with pytest.raises(SecretFileError) as exc:
         write_secret_file(str(dest), SECRET)
     assert 'No space left on device' in str(exc.value) and str(dest) in str(exc.value)
     assert 'not-a-real-key' not in str(exc.value)
     assert dest.read_bytes() == b'old'
-    assert os.listdir(tmp_path) == ['key.pem']
+    assert os.listdir(str(tmp_path)) == ['key.pem']
 
 
 def test_unexpected_exception_also_removes_temp(tmp_path, monkeypatch):
@@ -149,43 +166,142 @@ def test_unexpected_exception_also_removes_temp(tmp_path, monkeypatch):
     monkeypatch.setattr(_files.os, 'fsync', interrupt)
     with pytest.raises(KeyboardInterrupt):
         write_secret_file(str(tmp_path / 'k.pem'), SECRET)
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(str(tmp_path)) == []
 
 
 def test_missing_directory_and_directory_dest(tmp_path):
     with pytest.raises(SecretFileError) as exc:
         write_secret_file(str(tmp_path / 'nope' / 'k.pem'), SECRET)
-    assert 'does not exist' in str(exc.value)
+    assert str(exc.value) == 'The directory %s does not exist.' % (tmp_path / 'nope')
+    (tmp_path / 'sub').mkdir()
     with pytest.raises(SecretFileError) as exc:
-        write_secret_file(str(tmp_path), SECRET)
-    assert 'is a directory' in str(exc.value)
-
-
-def test_symlink_destination_writes_target(tmp_path):
-    target = tmp_path / 'real.pem'
-    target.write_bytes(b'old')
-    link = tmp_path / 'link.pem'
-    os.symlink(str(target), str(link))
-    write_secret_file(str(link), SECRET)
-    assert os.path.islink(link)
-    assert target.read_bytes() == SECRET and _mode(target) == 0o600
+        write_secret_file(str(tmp_path / 'sub'), SECRET)
+    assert str(exc.value) == 'Cannot write %s: it is a directory.' % (tmp_path / 'sub')
 
 
 def test_staged_file_changes_nothing_until_replaced(tmp_path, umask0):
     dest = tmp_path / 'key.pem'
     dest.write_bytes(b'old')
-    staged = _files.stage_secret_file(str(dest), SECRET, 0o640)
-    assert dest.read_bytes() == b'old'
-    assert _mode(staged.tmp) == 0o640
-    with open(staged.tmp, 'rb') as handle:
-        assert handle.read() == SECRET
-    staged.replace()
+    with open_dir(str(tmp_path)) as folder:
+        staged = folder.stage('key.pem', SECRET, 0o640)
+        assert dest.read_bytes() == b'old'
+        assert _mode(staged.tmp_path) == 0o640
+        with open(staged.tmp_path, 'rb') as handle:
+            assert handle.read() == SECRET
+        staged.replace()
+        staged.discard()
     assert dest.read_bytes() == SECRET and _mode(dest) == 0o640
-    assert os.listdir(tmp_path) == ['key.pem']
+    assert os.listdir(str(tmp_path)) == ['key.pem']
 
 
 def test_discarded_staged_file_leaves_nothing(tmp_path):
-    staged = _files.stage_secret_file(str(tmp_path / 'key.pem'), SECRET)
-    staged.discard()
-    staged.discard()
-    assert os.listdir(tmp_path) == []
+    with open_dir(str(tmp_path)) as folder:
+        staged = folder.stage('key.pem', SECRET)
+        staged.discard()
+        staged.discard()
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_read_gives_limit_plus_one_bytes_and_none_for_missing(tmp_path):
+    (tmp_path / 'big').write_bytes(b'x' * 100)
+    with open_dir(str(tmp_path)) as folder:
+        assert folder.read('big', 10) == b'x' * 11
+        assert folder.read('big', 1000) == b'x' * 100
+        assert folder.read('missing', 10) is None
+        assert folder.lstat('missing') is None
+
+
+def test_read_of_a_fifo_or_directory_fails_without_hanging(tmp_path):
+    os.mkfifo(str(tmp_path / 'fifo'))
+    (tmp_path / 'dir').mkdir()
+    with open_dir(str(tmp_path)) as folder:
+        for name in ('fifo', 'dir'):
+            with pytest.raises(SecretFileError) as exc:
+                folder.read(name, 10)
+            assert str(exc.value) == '%s exists and is not a regular file.' % (tmp_path / name)
+
+
+@pytest.mark.parametrize('name', ['', '.', '..', 'a/b'])
+def test_only_plain_names(tmp_path, name):
+    with open_dir(str(tmp_path)) as folder:
+        with pytest.raises(SecretFileError, match='is not a file name in'):
+            folder.write(name, SECRET)
+
+
+@root_only
+def test_set_attributes_compares_then_narrows_the_mode_before_a_new_group_gets_the_file(tmp_path, monkeypatch):
+    dest = tmp_path / 'key'
+    dest.write_bytes(SECRET)
+    os.chmod(str(dest), 0o644)
+    with open_dir(str(tmp_path)) as folder:
+        assert folder.set_attributes('key', 0o640, NOBODY, NOGROUP, check=True) is True
+        assert _mode(dest) == 0o644 and _owner(dest) == (0, 0)   # check=True changes nothing
+        steps = []
+        real_fchown, real_fchmod = os.fchown, os.fchmod
+        monkeypatch.setattr(_files.os, 'fchown', lambda fd, *a: steps.append(('chown', _mode_fd(fd))) or
+                            real_fchown(fd, *a))
+        monkeypatch.setattr(_files.os, 'fchmod', lambda fd, m: steps.append(('chmod', m)) or real_fchmod(fd, m))
+        assert folder.set_attributes('key', 0o640, NOBODY, NOGROUP) is True
+        # Never 0644 with the new group: narrowed to 0640 & 0644 first.
+        assert steps == [('chmod', 0o640), ('chown', 0o640), ('chmod', 0o640)]
+        assert folder.set_attributes('key', 0o640, NOBODY, NOGROUP) is False
+        assert folder.set_attributes('key', None, None, None) is False
+    assert _mode(dest) == 0o640 and _owner(dest) == (NOBODY, NOGROUP)
+
+
+def _mode_fd(fd):
+    return stat.S_IMODE(os.fstat(fd).st_mode)
+
+
+@root_only
+def test_open_dir_creates_missing_directories_0700_for_the_owner(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / 'a' / 'b'
+        assert missing_dirs(str(target)) == [str(tmp_path / 'a'), str(target)]
+        with open_dir(str(target), create=True, uid=NOBODY, gid=NOGROUP) as folder:
+            assert folder.created == [str(tmp_path / 'a'), str(target)]
+            folder.write('k', SECRET)
+        for path in (tmp_path / 'a', target):
+            assert _mode(path) == 0o700 and _owner(path) == (NOBODY, NOGROUP)
+        assert missing_dirs(str(target)) == []
+        with open_dir(str(target), create=True) as folder:
+            assert folder.created == []
+    finally:
+        os.umask(old)
+
+
+def test_resolve_owner_and_group():
+    assert _files.resolve_uid(None) is None and _files.resolve_gid(None) is None
+    assert _files.resolve_uid('nobody') == NOBODY and _files.resolve_uid('123') == 123
+    assert _files.resolve_gid('0') == 0
+    with pytest.raises(SecretFileError) as exc:
+        _files.resolve_uid('no-such-user-kps')
+    assert str(exc.value) == 'owner no-such-user-kps does not exist on this host; give an existing user name or uid.'
+    with pytest.raises(SecretFileError, match='group no-such-group-kps does not exist'):
+        _files.resolve_gid('no-such-group-kps')
+
+
+def test_check_writable_leaves_nothing_and_names_the_directory(tmp_path, monkeypatch):
+    with open_dir(str(tmp_path)) as folder:
+        folder.check_writable('k.pem')
+        assert os.listdir(str(tmp_path)) == []
+        real_open = os.open
+
+        def read_only(path, flags, *args, **kwargs):
+            if flags & os.O_CREAT:
+                raise OSError(30, 'Read-only file system')
+            return real_open(path, flags, *args, **kwargs)
+        monkeypatch.setattr(_files.os, 'open', read_only)
+        with pytest.raises(SecretFileError) as exc:
+            folder.check_writable('k.pem')
+    assert str(exc.value) == 'Cannot create a temporary file in %s: Read-only file system.' % tmp_path
+
+
+def test_unlink_removes_a_link_not_its_target(tmp_path):
+    (tmp_path / 'target').write_bytes(b'keep')
+    os.symlink('target', str(tmp_path / 'link'))
+    with open_dir(str(tmp_path)) as folder:
+        assert folder.unlink('link') is True
+        assert folder.unlink('link') is False
+    assert (tmp_path / 'target').read_bytes() == b'keep'

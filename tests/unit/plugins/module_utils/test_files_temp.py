@@ -5,7 +5,9 @@ those that killed runs left behind."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
+import sys
 import time
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _files as runner
@@ -41,11 +43,29 @@ def test_stale_temp_files(tmp_path):
     _touch(tmp_path / '.web.pem.kps-0000beef-2.abc123.tmp')                          # another host, recent
     _touch(tmp_path / ('.other.pem.kps-%s-%d.abc123.tmp' % (tag, _dead_pid())))      # another destination
     _touch(tmp_path / '.web.pem.abc123.tmp')                                          # not tagged: never ours
-    assert runner.stale_temp_files(str(dest)) == sorted([dead, old_elsewhere])
+    os.symlink(dead, str(tmp_path / ('.web.pem.kps-%s-%d.link.tmp' % (tag, _dead_pid()))))  # a link: not ours
+    with runner.open_dir(str(tmp_path)) as folder:
+        assert folder.stale_temp_files(dest.name) == sorted(os.path.basename(path) for path in [dead, old_elsewhere])
 
 
-def test_stale_temp_files_of_a_missing_directory(tmp_path):
-    assert runner.stale_temp_files(str(tmp_path / 'no' / 'web.pem')) == []
+def test_a_killed_run_leaves_a_0600_temp_file_that_the_next_write_removes(tmp_path):
+    """SIGKILL with the key complete in the temp file, just before its final mode: what is left is 0600,
+    however wide the final mode (the final mode comes after fsync, immediately before the rename)."""
+    script = (
+        'import os, signal, sys\n'
+        'from ansible_collections.huaweicloud.kps.plugins.module_utils import _files\n'
+        'def killed(*args, **kwargs):\n'
+        '    os.kill(os.getpid(), signal.SIGKILL)\n'
+        '_files.os.fchmod = killed\n'
+        '_files.write_secret_file(sys.argv[1], "secret", mode=0o644)\n')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, '-c', script, str(tmp_path / 'web.pem')], env=env, check=False)
+    assert proc.returncode == -9
+    left = os.listdir(str(tmp_path))
+    assert len(left) == 1 and left[0].startswith('.web.pem.kps-')
+    assert stat.S_IMODE(os.stat(str(tmp_path / left[0])).st_mode) == 0o600
+    runner.write_secret_file(str(tmp_path / 'web.pem'), 'new\n')
+    assert os.listdir(str(tmp_path)) == ['web.pem']
 
 
 def test_write_secret_file_removes_stale_temp_files(tmp_path):

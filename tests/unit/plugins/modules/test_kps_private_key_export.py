@@ -8,9 +8,11 @@ are tested end to end (module -> runner -> parser -> nothing written).
 """
 from __future__ import annotations
 
+import grp
 import io
 import json
 import os
+import pwd
 import re
 import stat
 import zipfile
@@ -21,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _export_runner as runner
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _files
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsClient, parse_batch_export_zip
@@ -49,6 +52,16 @@ def make_keypair(name, kind='ed25519'):
 
 def pem_body(private):
     return ''.join(line for line in private.splitlines() if not line.startswith('-----'))
+
+
+def _damaged_rsa_pem(name):
+    """The RSA key of ``name`` with a wrong CRT exponent: same public key, a private key that does not work."""
+    key = serialization.load_pem_private_key(make_keypair(name, 'rsa')[0].encode(), password=None)
+    numbers = key.private_numbers()
+    bad = rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d, numbers.dmp1 + 2, numbers.dmq1, numbers.iqmp,
+                                numbers.public_numbers).private_key(unsafe_skip_rsa_key_validation=True)
+    return bad.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
 
 
 class FakeKps(object):
@@ -132,6 +145,11 @@ def run(args, check_mode=False, diff=False, no_log=False, fail=False):
     args.update(_ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_no_log=no_log)
     with set_module_args(args):
         return run_module(kps_private_key_export.main, fail=fail)
+
+
+NOBODY = pwd.getpwnam('nobody').pw_uid
+NOGROUP = grp.getgrnam('nogroup').gr_gid
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason='giving files to another user needs root')
 
 
 def read(path):
@@ -223,21 +241,30 @@ class TestKeyMatching(object):
         assert runner.key_matches({'public_key': public}, load_private_key(private))
 
 
+def inspect(path):
+    """inspect_file as the runner calls it: through the open directory, when there is one."""
+    directory, name = os.path.split(path)
+    if _files.missing_dirs(directory):
+        return runner.inspect_file(None, name, path)
+    with _files.open_dir(directory) as folder:
+        return runner.inspect_file(folder, name, path)
+
+
 class TestInspectFile(object):
 
     def test_missing(self, tmp_path):
-        state = runner.inspect_file(str(tmp_path / 'none.pem'))
+        state = inspect(str(tmp_path / 'none.pem'))
         assert (state.exists, state.key, state.mode) == (False, None, None)
 
     def test_missing_parent(self, tmp_path):
-        assert not runner.inspect_file(str(tmp_path / 'no' / 'dir' / 'k.pem')).exists
+        assert not inspect(str(tmp_path / 'no' / 'dir' / 'k.pem')).exists
 
     def test_key_file(self, tmp_path):
         private, public = make_keypair('inspect')
         path = tmp_path / 'k.pem'
         path.write_text(private)
         path.chmod(0o640)
-        state = runner.inspect_file(str(path))
+        state = inspect(str(path))
         assert state.exists and state.mode == 0o640 and state.fingerprint == fingerprint(public)
         assert 'PRIVATE' not in repr(state)
 
@@ -245,7 +272,7 @@ class TestInspectFile(object):
     def test_not_a_key(self, tmp_path, content):
         path = tmp_path / 'k.pem'
         path.write_bytes(content)
-        state = runner.inspect_file(str(path))
+        state = inspect(str(path))
         assert state.exists and state.key is None
 
     def test_encrypted_key_is_not_readable(self, tmp_path):
@@ -253,26 +280,38 @@ class TestInspectFile(object):
         path = tmp_path / 'k.pem'
         path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.BestAvailableEncryption(b'secret')))
-        assert runner.inspect_file(str(path)).key is None
+        assert inspect(str(path)).key is None
 
     def test_huge_file_is_not_parsed(self, tmp_path):
         path = tmp_path / 'k.pem'
         path.write_bytes(make_keypair('huge')[0].encode() + b'#' * runner.MAX_KEY_FILE_BYTES)
         with mock.patch.object(runner, 'load_private_key') as load:
-            assert runner.inspect_file(str(path)).key is None
+            assert inspect(str(path)).key is None
         assert load.call_count == 0
 
-    def test_symlink_is_followed(self, tmp_path):
+    def test_symlink_is_not_read_through(self, tmp_path):
         target = tmp_path / 'real.pem'
         target.write_text(make_keypair('link')[0])
         link = tmp_path / 'link.pem'
         link.symlink_to(target)
-        state = runner.inspect_file(str(link))
-        assert state.real_path == str(target) and state.key is not None
+        state = inspect(str(link))
+        assert (state.exists, state.symlink, state.key) == (True, True, None)
+        assert runner.decide(state, {'public_key': make_keypair('link')[1]}) == 'replace'
+
+    def test_damaged_rsa_key_is_not_taken_for_the_key(self, tmp_path):
+        """Broken CRT parameters: same public key, so only the consistency check tells it is damaged."""
+        path = tmp_path / 'k.pem'
+        path.write_bytes(_damaged_rsa_pem('inspect-rsa'))
+        with mock.patch.object(runner, 'damaged', return_value=False):
+            assert inspect(str(path)).fingerprint == fingerprint(make_keypair('inspect-rsa', 'rsa')[1])
+        state = inspect(str(path))
+        assert state.exists and state.key is None
+        path.write_text(make_keypair('inspect-rsa', 'rsa')[0])
+        assert inspect(str(path)).key is not None
 
     def test_directory_is_refused(self, tmp_path):
         with pytest.raises(runner.ExportError, match='not a regular file'):
-            runner.inspect_file(str(tmp_path))
+            inspect(str(tmp_path))
 
 
 @pytest.mark.parametrize('exists, right_key, force, action', [
@@ -412,14 +451,30 @@ class TestSingle(object):
         result = run(args)
         assert result['changed'] and result['files'][0]['action'] == 'rewrite' and kps.count('export') == 1
 
-    def test_symlink_dest_writes_its_target(self, kps, tmp_path):
+    def test_symlink_dest_is_replaced_and_its_target_untouched(self, kps, tmp_path):
         kps.add('web')
         target = tmp_path / 'real.pem'
         target.write_text('old\n')
+        target.chmod(0o644)
         link = tmp_path / 'web.pem'
         link.symlink_to(target)
-        run({'name': 'web', 'dest': str(link)})
-        assert link.is_symlink() and load_private_key(read(str(target))).public_key == make_keypair('web')[1]
+        checked = run({'name': 'web', 'dest': str(link)}, check_mode=True)
+        assert checked['files'][0]['action'] == 'replace' and link.is_symlink()
+        result = run({'name': 'web', 'dest': str(link)})
+        assert result['files'][0]['action'] == 'replace'
+        assert not link.is_symlink() and load_private_key(read(str(link))).public_key == make_keypair('web')[1]
+        assert read(str(target)) == 'old\n' and mode_of(str(target)) == 0o644
+
+    def test_damaged_key_file_is_replaced(self, kps, tmp_path):
+        kps.add('rsa-web', kind='rsa')
+        dest = tmp_path / 'rsa-web.pem'
+        dest.write_bytes(_damaged_rsa_pem('rsa-web'))
+        dest.chmod(0o600)
+        args = {'name': 'rsa-web', 'dest': str(dest)}
+        assert run(args, check_mode=True)['files'][0]['action'] == 'replace'
+        assert run(args)['files'][0]['action'] == 'replace'
+        assert read(str(dest)) == make_keypair('rsa-web', 'rsa')[0]
+        assert run(args)['changed'] is False
 
     def test_missing_parent_dir_fails_before_any_call(self, kps, tmp_path):
         kps.add('web')
@@ -554,16 +609,38 @@ class TestBatch(object):
         assert run(args, check_mode=True)['changed'] and not dest.exists()
         assert run(args)['changed'] and mode_of(str(dest)) == 0o700 and len(dir_listing(str(dest))) == 3
 
-    def test_owner_of_a_replaced_file_is_kept(self, kps, tmp_path):
+    @root_only
+    def test_a_replaced_file_belongs_to_the_running_user_not_its_old_owner(self, kps, tmp_path):
         names = _seed(kps, 2)
-        (tmp_path / 'k00.pem').write_text('old')
-        with mock.patch.object(KpsModule, 'set_fs_attributes_if_different', autospec=True,
-                               return_value=True) as set_attrs:
-            run({'names': names, 'dest': str(tmp_path)})
-        by_path = dict((call.args[1]['path'], call.args[1]) for call in set_attrs.call_args_list)
-        replaced = by_path[str(tmp_path / 'k00.pem')]
-        assert (replaced['owner'], replaced['group'], replaced['mode']) == (os.getuid(), os.getgid(), 0o600)
-        assert by_path[str(tmp_path / 'k01.pem')]['owner'] is None
+        planted = tmp_path / 'k00.pem'
+        planted.write_text('planted by another user')
+        os.chown(str(planted), NOBODY, NOGROUP)
+        planted.chmod(0o666)
+        run({'names': names, 'dest': str(tmp_path)})
+        for name in names:
+            st = os.stat(str(tmp_path / ('%s.pem' % name)))
+            assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (os.geteuid(), os.getegid(), 0o600)
+
+    @root_only
+    def test_owner_and_group_with_a_non_root_user_and_group(self, kps, tmp_path):
+        names = _seed(kps, 3)
+        (tmp_path / 'k01.pem').write_text(make_keypair('k01')[0])  # right key, root's: only gets the new owner
+        args = {'names': names, 'dest': str(tmp_path), 'owner': 'nobody', 'group': 'nogroup', 'mode': '0640'}
+        checked = run(args, check_mode=True)
+        assert [item['action'] for item in checked['files']] == ['create', 'attributes', 'create']
+        assert os.stat(str(tmp_path / 'k01.pem')).st_uid == 0
+        result = run(args)
+        assert [item['action'] for item in result['files']] == ['create', 'attributes', 'create']
+        for name in names:
+            st = os.stat(str(tmp_path / ('%s.pem' % name)))
+            assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOGROUP, 0o640)
+        assert run(args)['changed'] is False
+
+    def test_unknown_owner_fails_before_any_call(self, kps, tmp_path):
+        names = _seed(kps, 2)
+        failed = run({'names': names, 'dest': str(tmp_path), 'owner': 'no-such-user-kps'}, fail=True)
+        assert failed['msg'] == 'owner no-such-user-kps does not exist on this host; give an existing user name or uid.'
+        assert kps.calls == [] and dir_listing(str(tmp_path)) == []
 
 
 # ----- hostile or broken archives: fail, write nothing -----------------------------------------------------
@@ -666,19 +743,70 @@ def test_replace_failure_removes_temp_files(kps, tmp_path):
     assert 'Permission denied' in result['msg'] and dir_listing(str(tmp_path)) == []
 
 
-def test_temp_file_is_0600_before_the_first_byte(kps, tmp_path):
-    kps.add('web')
+def test_temp_files_are_0600_until_complete_and_have_their_final_mode_at_the_rename(kps, tmp_path):
+    names = _seed(kps, 3)
     seen = []
-    real_fdopen = os.fdopen
+    real_write, real_replace = os.write, os.replace
 
-    def spy(fd, *args, **kwargs):
-        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
-        return real_fdopen(fd, *args, **kwargs)
+    def spy_write(fd, data):
+        seen.append(('write', stat.S_IMODE(os.fstat(fd).st_mode)))
+        return real_write(fd, data)
 
-    with mock.patch.object(runner.os, 'fdopen', side_effect=spy), mock.patch('os.umask', return_value=0):
-        run({'name': 'web', 'dest': str(tmp_path / 'web.pem'), 'mode': '0644'})
-    assert seen == [0o600]
-    assert mode_of(str(tmp_path / 'web.pem')) == 0o644
+    def spy_replace(src, dst, **kwargs):
+        seen.append(('replace', stat.S_IMODE(os.stat(src, dir_fd=kwargs['src_dir_fd']).st_mode)))
+        return real_replace(src, dst, **kwargs)
+
+    old_umask = os.umask(0)
+    try:
+        with mock.patch.object(runner.os, 'write', spy_write), mock.patch.object(runner.os, 'replace', spy_replace):
+            run({'names': names, 'dest': str(tmp_path), 'mode': '0644'})
+    finally:
+        os.umask(old_umask)
+    assert seen == [('write', 0o600)] * 3 + [('replace', 0o644)] * 3
+    assert [mode_of(str(tmp_path / ('%s.pem' % name))) for name in names] == [0o644] * 3
+
+
+def test_an_unwritable_directory_fails_before_any_export(kps, tmp_path):
+    names = _seed(kps, 3)
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise OSError(30, 'Read-only file system')
+        return real_open(path, flags, *args, **kwargs)
+
+    with mock.patch.object(runner.os, 'open', read_only):
+        failed = run({'names': names, 'dest': str(tmp_path)}, fail=True)
+    assert failed['msg'] == ('Cannot create a temporary file in %s: Read-only file system. Nothing was exported.'
+                             % tmp_path)
+    assert kps.exports == 0 and dir_listing(str(tmp_path)) == []
+
+
+def test_a_run_that_fails_half_way_lists_the_files_it_changed(kps, tmp_path):
+    names = _seed(kps, 3)
+    real_replace = os.replace
+    done = []
+
+    def third_fails(src, dst, **kwargs):
+        if len(done) == 2:
+            raise OSError(28, 'No space left on device')
+        done.append(dst)
+        return real_replace(src, dst, **kwargs)
+
+    with mock.patch.object(runner.os, 'replace', third_fails):
+        failed = run({'names': names, 'dest': str(tmp_path / 'new'), 'create_dirs': True}, fail=True)
+    changed = [str(tmp_path / 'new'), str(tmp_path / 'new' / 'k00.pem'), str(tmp_path / 'new' / 'k01.pem')]
+    assert failed['changed'] is True and failed['changed_files'] == changed
+    assert failed['msg'] == ('Could not replace %s: No space left on device. Changed before the failure: %s.'
+                             % (tmp_path / 'new' / 'k02.pem', ', '.join(changed)))
+    assert dir_listing(str(tmp_path / 'new')) == ['k00.pem', 'k01.pem']
+
+
+def test_an_export_failure_after_creating_the_directory_lists_it(kps, tmp_path):
+    names = _seed(kps, 3)
+    kps.fail_batch_call = 1
+    failed = run({'names': names, 'dest': str(tmp_path / 'new'), 'create_dirs': True}, fail=True)
+    assert failed['error_code'] == 'KPS.0003' and failed['changed_files'] == [str(tmp_path / 'new')]
 
 
 # ----- without dest: values, not files ---------------------------------------------------------------------

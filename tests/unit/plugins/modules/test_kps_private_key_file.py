@@ -96,23 +96,32 @@ def test_new_content_replaces_atomically_with_backup(tmp_path):
     assert real['diff'] == dict(checked['diff'])
 
 
-def test_the_temp_file_is_0600_before_the_first_byte(tmp_path):
-    """Even with a wide requested mode and umask 0, the secret is only ever in a 0600 file until it is complete."""
+def test_the_temp_file_is_0600_with_its_final_owner_until_it_is_complete(tmp_path):
+    """Even with a wide requested mode and umask 0, the secret is only ever in a 0600 file (already with its
+    final owner and group) until it is complete; it gets its final mode just before the rename."""
     path = str(tmp_path / 'shared_secret')
-    seen = []
-    real_fdopen = os.fdopen
+    owner, group = (('nobody', 'nogroup') if os.geteuid() == 0 else (ME, MY_GROUP))
+    uid, gid = pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+    seen = {}
+    real_write, real_replace = os.write, os.replace
 
-    def spy_fdopen(fd, *args, **kwargs):
-        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
-        return real_fdopen(fd, *args, **kwargs)
+    def spy_write(fd, data):
+        st = os.fstat(fd)
+        seen.setdefault('write', (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
+        return real_write(fd, data)
+
+    def spy_replace(src, dst, **kwargs):
+        st = os.stat(src, dir_fd=kwargs['src_dir_fd'])
+        seen['replace'] = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+        return real_replace(src, dst, **kwargs)
 
     old_umask = os.umask(0)
     try:
-        with mock.patch.object(_files.os, 'fdopen', spy_fdopen):
-            run({'path': path, 'content': SECRET, 'mode': '0644'})
+        with mock.patch.object(_files.os, 'write', spy_write), mock.patch.object(_files.os, 'replace', spy_replace):
+            run({'path': path, 'content': SECRET, 'mode': '0644', 'owner': owner, 'group': group})
     finally:
         os.umask(old_umask)
-    assert seen == [0o600]
+    assert seen == {'write': (0o600, uid, gid), 'replace': (0o644, uid, gid)}
     assert mode_of(path) == 0o644
 
 
@@ -147,13 +156,52 @@ def test_a_wrong_mode_is_put_back_to_0600_by_default(tmp_path):
     assert result['changed'] is True and result['content_changed'] is False and mode_of(path) == 0o600
 
 
-def test_owner_and_group_are_applied(tmp_path):
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason='giving files to another user needs root')
+
+
+@root_only
+def test_owner_and_group_are_applied_with_a_non_root_user_and_group(tmp_path):
     path = str(tmp_path / 'id_web')
-    result = run({'path': path, 'content': SECRET, 'owner': ME, 'group': MY_GROUP})
-    assert result['changed'] is True
+    args = {'path': path, 'content': SECRET, 'owner': 'nobody', 'group': 'nogroup'}
+    checked = run(args, check_mode=True)
+    assert checked['diff']['after']['owner'] == 'nobody' and checked['diff']['after']['group'] == 'nogroup'
+    result = run(args)
+    assert result['changed'] is True and result['diff']['after'] == checked['diff']['after']
     st = os.stat(path)
-    assert (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid())
-    assert run({'path': path, 'content': SECRET, 'owner': ME, 'group': MY_GROUP})['changed'] is False
+    assert (st.st_uid, st.st_gid) == (pwd.getpwnam('nobody').pw_uid, grp.getgrnam('nogroup').gr_gid)
+    assert run(args)['changed'] is False
+    # Unchanged content, another owner asked for: only the owner changes.
+    os.chown(path, 0, 0)
+    again = run(args)
+    assert again['changed'] is True and again['content_changed'] is False
+    assert (os.stat(path).st_uid, os.stat(path).st_gid) == (st.st_uid, st.st_gid)
+
+
+@root_only
+def test_a_replaced_file_belongs_to_the_running_user_not_to_its_old_owner(tmp_path):
+    """Another user pre-creates the file (say in a sticky world-writable directory): without owner/group the
+    new file is the running user's, not theirs."""
+    path = str(tmp_path / 'web.pem')
+    with open(path, 'w') as handle:
+        handle.write('planted\n')
+    os.chown(path, pwd.getpwnam('nobody').pw_uid, grp.getgrnam('nogroup').gr_gid)
+    os.chmod(path, 0o666)
+    checked = run({'path': path, 'content': SECRET}, check_mode=True)
+    assert checked['diff']['before']['owner'] == 'nobody'
+    assert checked['diff']['after']['owner'] == ME and checked['diff']['after']['group'] == MY_GROUP
+    result = run({'path': path, 'content': SECRET})
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid, mode_of(path)) == (os.geteuid(), os.getegid(), 0o600)
+    assert result['diff']['after'] == checked['diff']['after']
+
+
+def test_unknown_owner_or_group_fails_before_anything_is_written(tmp_path):
+    path = str(tmp_path / 'id_web')
+    failed = run({'path': path, 'content': SECRET, 'owner': 'no-such-user-kps'}, fail=True)
+    assert failed['msg'] == 'owner no-such-user-kps does not exist on this host; give an existing user name or uid.'
+    failed = run({'path': path, 'content': SECRET, 'group': 'no-such-group-kps'}, fail=True)
+    assert failed['msg'].startswith('group no-such-group-kps does not exist')
+    assert os.listdir(str(tmp_path)) == []
 
 
 def test_absent_check_then_real_then_repeat(tmp_path):
@@ -174,16 +222,23 @@ def test_absent_check_then_real_then_repeat(tmp_path):
         assert again['changed'] is False and again['diff']['before'] == {'exists': False}
 
 
-def test_a_symlink_is_followed_for_writing_and_removed_itself(tmp_path):
+def test_a_symlink_is_replaced_not_followed_and_removed_itself(tmp_path):
     target = tmp_path / 'real_key'
     link = tmp_path / 'id_web'
     target.write_text('old\n')
+    os.chmod(str(target), 0o644)
     link.symlink_to(target)
-    run({'path': str(link), 'content': SECRET})
-    assert link.is_symlink() and read(str(target)) == SECRET
+    checked = run({'path': str(link), 'content': SECRET}, check_mode=True)
+    assert checked['changed'] is True and checked['diff']['before'] == {'exists': True, 'symlink': True}
+    result = run({'path': str(link), 'content': SECRET})
+    assert result['changed'] is True and result['msg'] == 'Replaced the file.'
+    assert not link.is_symlink() and read(str(link)) == SECRET and mode_of(str(link)) == 0o600
+    assert read(str(target)) == 'old\n' and mode_of(str(target)) == 0o644
     assert run({'path': str(link), 'content': SECRET})['changed'] is False
+    link.unlink()
+    link.symlink_to(target)
     run({'path': str(link), 'state': 'absent'})
-    assert not os.path.lexists(str(link)) and read(str(target)) == SECRET
+    assert not os.path.lexists(str(link)) and read(str(target)) == 'old\n'
 
 
 def test_failures_name_the_problem_not_the_content(tmp_path):
