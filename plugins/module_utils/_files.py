@@ -198,6 +198,9 @@ def _walk(path, create=False, mode=0o700, uid=None, gid=None, plan=None):
                 elif exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                     # EMLINK: what FreeBSD returns for O_NOFOLLOW on a link.
                     target = _link_target(fd, part, there)
+                    if target is None:
+                        raise SecretFileError('%s is not a directory, so %s cannot be %s.' % (
+                            there, os.path.abspath(path), 'opened' if plan is None and not create else 'created'))
                     links += 1
                     if links > _MAX_LINKS:
                         raise SecretFileError('Too many symbolic links in %s.' % path)
@@ -220,13 +223,13 @@ def _walk(path, create=False, mode=0o700, uid=None, gid=None, plan=None):
 
 
 def _link_target(parent_fd, part, there):
-    """The target of the trusted link ``part``; fails for anything else that is not a directory."""
+    """The target of the trusted link ``part``; None if it is not a link (nor a directory)."""
     try:
         st = os.stat(part, dir_fd=parent_fd, follow_symlinks=False)
     except OSError as exc:
         raise SecretFileError('Cannot check %s: %s.' % (there, _reason(exc)))
     if not stat.S_ISLNK(st.st_mode):
-        raise SecretFileError('%s is not a directory.' % there)
+        return None
     if not _trusted_link(parent_fd, st):
         raise SecretFileError(
             '%s is a symbolic link that another user could have made or can change; it is not followed and '

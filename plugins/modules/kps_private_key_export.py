@@ -22,9 +22,17 @@ description:
     archive that lacks a requested key, holds a key that was not asked for, is corrupt or truncated, or has an
     unsafe entry name fails the task.
   - Files are written atomically. Each new file is first written to a temporary file in the same directory,
-    which has mode C(0600) before its first byte; the temporary files of all key pairs are complete and
-    synced to disk before the first one replaces its destination. A failed or interrupted run does not leave
-    partial or temporary files behind and does not change any existing file.
+    which has mode C(0600) before its first byte and already has its final owner and group; it gets its final
+    O(mode) only when it is complete. The temporary files of all key pairs are complete and synced to disk
+    before the first one replaces its destination. A failed or interrupted run does not leave partial files
+    behind and does not change any existing file; a run killed with SIGKILL may leave C(0600) temporary files,
+    which the next run removes.
+  - The destination directory must be writable; this is checked before any private key is exported. A run that
+    fails after it created a directory or replaced a file lists those paths in RV(changed_files).
+  - A new or rewritten file belongs to O(owner) and O(group) when given, otherwise to the user running the
+    module; never to whoever owned the file it replaces. Other users of the host are not trusted: a symbolic
+    link at a destination is replaced by a regular file (its target is never read or written), and directories
+    are opened without following links another user could have made (see O(dest)).
   - A key pair that does not exist, or for which KPS does not host a private key, fails the task before any
     export call; the message names every such key pair at once.
   - >-
@@ -85,7 +93,12 @@ options:
       - >-
         The file is written on the host that runs the module. With the usual C(delegate_to: localhost) that is
         the controller.
-      - If O(dest) is a symbolic link to a file, the file it points to is written.
+      - A symbolic link at a destination file is replaced by a regular file; the file it points to is never read
+        or written.
+      - A directory on the way that is a symbolic link is followed only when nobody but root or the user running
+        the module can have made it (the link and the directory holding it belong to one of them, and that
+        directory is not writable by its group or others), as C(/var/run -> /run). Any other link fails the task
+        naming it, before any API call.
       - When not given, nothing is written and the private keys are returned (RV(private_key) or
         RV(private_keys)).
     type: path
@@ -117,7 +130,8 @@ options:
 notes:
   - The module decides whether a file holds the key pair's private key by deriving the public key from it and
     comparing it with the key pair's public key, so an unchanged run downloads no private key at all. A file
-    that cannot be read as an unencrypted private key (for example an encrypted one) is replaced.
+    that cannot be read as an unencrypted private key (for example an encrypted one), or an RSA key whose private
+    numbers do not fit together (a damaged file), is replaced.
   - The file holds the private key exactly as KPS returns it, as unencrypted PEM.
   - For O(names), the module lists all key pairs of the project (one call per 50 key pairs) instead of reading
     each key pair on its own.
@@ -248,6 +262,14 @@ files:
       returned: always
       type: str
       sample: /srv/keys/web.pem.2842.2025-11-23@12:30:01~
+changed_files:
+  description:
+    - The directories created and the files replaced before the task failed, in the order it changed them.
+    - Only in a failed result, and only when the run had already changed something.
+  returned: when the task fails after it changed a file or created a directory
+  type: list
+  elements: str
+  sample: [/srv/keys, /srv/keys/node-01.pem]
 keypairs:
   description: The metadata of the key pairs, in the order of O(name) or O(names). Never holds a private key.
   returned: always

@@ -15,9 +15,17 @@ description:
     M(huaweicloud.kps.kps_private_key_export), into the file O(path) on the managed host, or removes that file
     (O(state=absent)).
   - The file is written atomically. The content first goes into a temporary file in the same directory, which has
-    mode C(0600) from its creation on, whatever the umask; it is synced to disk, gets its final O(mode), and only
-    then replaces O(path). Readers see the old file or the complete new one, never a partial one, and no other
-    user can read the secret at any point.
+    mode C(0600) from its creation on, whatever the umask, and already has its final owner and group; it is synced
+    to disk, gets its final O(mode), and only then replaces O(path). Readers see the old file or the complete new
+    one, never a partial one, and no other user can read the secret at any point.
+  - A new or rewritten file belongs to O(owner) and O(group) when they are given, otherwise to the user running
+    the module (with C(become), usually root). It never keeps the owner of the file it replaces, so another user
+    who created the file first does not get the secret. A file whose content is already right keeps its owner
+    unless O(owner) or O(group) says otherwise.
+  - Other users of the host are not trusted. A symbolic link at O(path) is replaced by a regular file (as
+    M(ansible.builtin.copy) does with C(follow=no)); the file it points to is never read or written. The
+    directory is opened without following links that another user could have made (see O(path)), and every
+    step works on that open directory, so swapping a directory during the run changes nothing.
   - A file that already holds exactly O(content) (byte for byte) is not written again; only its O(mode),
     O(owner) and O(group) are fixed if they differ.
   - O(content) is a C(no_log) option. The result and the diff never contain it, nor a hash of it.
@@ -64,8 +72,12 @@ options:
   path:
     description:
       - The file on the managed host.
-      - If O(path) is a symbolic link to a file, the file it points to is written. With O(state=absent) the link
-        itself is removed.
+      - If O(path) is a symbolic link, the link itself is replaced by a regular file (or removed with
+        O(state=absent)); the file it points to is never read, written or removed.
+      - A directory on the way to O(path) that is a symbolic link is followed only when nobody but root or the user
+        running the module can have made it (the link and the directory holding it belong to one of them, and that
+        directory is not writable by its group or others), as C(/var/run -> /run). Any other link, for example
+        C(~user/.ssh) made a link by that user, fails the task naming it, and nothing is written.
       - Its directory must exist (create it first, for example with M(ansible.builtin.file) and mode C(0700)).
     type: path
     required: true

@@ -114,7 +114,11 @@ def test_a_file_in_the_way_of_a_directory(tmp_path):
     (tmp_path / 'file').write_bytes(b'x')
     with pytest.raises(SecretFileError) as exc:
         open_dir(str(tmp_path / 'file' / 'sub'), create=True)
-    assert str(exc.value) == '%s is not a directory.' % (tmp_path / 'file')
+    assert str(exc.value) == '%s is not a directory, so %s cannot be created.' % (
+        tmp_path / 'file', tmp_path / 'file' / 'sub')
+    with pytest.raises(SecretFileError) as exc:
+        open_dir(str(tmp_path / 'file'))
+    assert str(exc.value) == '%s is not a directory, so %s cannot be opened.' % (tmp_path / 'file', tmp_path / 'file')
 
 
 def test_a_directory_swapped_for_a_link_after_opening_does_not_redirect_writes(tmp_path, victim):
