@@ -30,7 +30,7 @@ description:
   - The destination directory must be writable; this is checked before any private key is exported. A run that
     fails after it created a directory or replaced a file lists those paths in RV(changed_files).
   - A new or rewritten file belongs to O(owner) and O(group) when given, otherwise to the user running the
-    module; never to whoever owned the file it replaces. Other users of the host are not trusted: a symbolic
+    module; never to whoever owned the file it replaces. Other users of the host are not trusted. A symbolic
     link at a destination is replaced by a regular file (its target is never read or written), and directories
     are opened without following links another user could have made (see O(dest)).
   - A key pair that does not exist, or for which KPS does not host a private key, fails the task before any
