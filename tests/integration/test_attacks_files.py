@@ -1,0 +1,303 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Attacks on the key writes of kps_private_key_file and kps_private_key_export, by a real unprivileged user.
+
+The modules run as root through real ansible-playbook processes against the emulator (check mode, real run,
+repeat). The attacker (tests/integration/attacker.py) owns its home directory, as every user does, and shares
+a sticky world-writable directory. Each test asserts what a defender would check by hand: the victim file is
+unchanged (content, owner, mode, inode), nothing was created through a link, the key file belongs to root or
+to the owner asked for, and the attacker cannot read it, nor, while 30 keys are written, any byte of them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+import time
+
+import pytest
+
+from kps_emulator import keys
+from kps_emulator.testing import seed_keypairs
+
+from integration.attacker import Attacker, Group, attack_base, file_state, needs_root
+
+pytestmark = needs_root
+
+CONNECTION = {
+    'kps_endpoint': '{{ kps_emulator_url }}',
+    'iam_endpoint': '{{ kps_emulator_url }}',
+    'access_key': '{{ kps_access_key }}',
+    'secret_key': '{{ kps_secret_key }}',
+    'region': '{{ kps_region }}',
+    'project_id': '{{ kps_project_id }}',
+}
+VICTIM_CONTENT = b'root:$6$victim-hash:19000:0:99999:7:::\n'
+
+
+@pytest.fixture
+def base():
+    path = attack_base()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def attacker(base):
+    user = Attacker(base)
+    yield user
+    user.remove()
+
+
+@pytest.fixture
+def victim(base):
+    """A root-owned file the attacker cannot read (think /etc/shadow), in a root-only directory."""
+    directory = os.path.join(base, 'etc')
+    os.mkdir(directory, 0o755)
+    path = os.path.join(directory, 'shadow')
+    with open(path, 'wb') as handle:
+        handle.write(VICTIM_CONTENT)
+    os.chmod(path, 0o640)
+    return path
+
+
+@pytest.fixture
+def root_dir(base):
+    """A root-owned directory with nothing in it, that links may point into."""
+    path = os.path.join(base, 'root-only')
+    os.mkdir(path, 0o700)
+    return path
+
+
+@pytest.fixture
+def shared(base):
+    """A sticky world-writable directory, like /tmp."""
+    path = os.path.join(base, 'shared')
+    os.mkdir(path)
+    os.chmod(path, 0o1777)
+    return path
+
+
+@pytest.fixture
+def keypairs(ansible):
+    """{name: private PEM} of 30 hosted key pairs, registered with the secret guard."""
+    seeded = seed_keypairs(ansible.emulator.client(), 30, prefix='atk-', kind='ed25519')
+    for private in seeded.values():
+        ansible.add_secret(private)
+    return seeded
+
+
+@pytest.fixture
+def secret(ansible):
+    private = keys.generate('ed25519')[0]
+    ansible.add_secret(private)
+    return private
+
+
+def run_task(ansible, module, args, check_mode=False, extra_vars=None):
+    """One task of ``module`` in a playbook (failures kept); returns its registered result."""
+    result_file = os.path.join(ansible.workdir, 'result.json')
+    ansible.playbook([{
+        'name': 'attack', 'hosts': 'localhost', 'gather_facts': False,
+        'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION},
+        'tasks': [
+            {'name': 'the task under attack', module: args, 'register': 'out', 'ignore_errors': True,
+             'no_log': True},
+            {'name': 'keep the result', 'ansible.builtin.copy': {
+                'content': '{{ out | to_json }}', 'dest': result_file, 'mode': '0600'}, 'check_mode': False},
+        ]}], *(['--check'] if check_mode else []), extra_vars=extra_vars)
+    with open(result_file) as handle:
+        return json.load(handle)
+
+
+def private_key_file(ansible, secret, path, check_mode=False, **options):
+    return run_task(ansible, 'huaweicloud.kps.kps_private_key_file',
+                    dict(path=str(path), content='{{ attack_private_key }}', **options), check_mode,
+                    extra_vars={'attack_private_key': secret})
+
+
+def export(ansible, check_mode=False, **args):
+    return run_task(ansible, 'huaweicloud.kps.kps_private_key_export', args, check_mode)
+
+
+def check_real_repeat(run, expect_changed=True):
+    """Check mode, real run, repeat: returns the real run's result."""
+    checked = run(True)
+    assert not checked.get('failed'), checked.get('msg')
+    assert checked['changed'] is expect_changed
+    real = run(False)
+    assert not real.get('failed'), real.get('msg')
+    assert real['changed'] is expect_changed
+    again = run(False)
+    assert not again.get('failed') and again['changed'] is False, again.get('msg')
+    return real
+
+
+def assert_regular(path, content, uid, gid, mode=0o600):
+    st = os.lstat(str(path))
+    assert stat.S_ISREG(st.st_mode), '%s is not a regular file' % path
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (uid, gid, mode)
+    with open(str(path)) as handle:
+        assert handle.read() == content
+
+
+# ----- (a) a link in the attacker's own home to a root-owned file --------------------------------------------
+
+def test_private_key_file_replaces_a_link_to_a_root_file_and_leaves_the_file_alone(ansible, attacker, victim, secret):
+    link = os.path.join(attacker.home, 'id_web')
+    attacker.symlink(victim, link)
+    before = file_state(victim)
+
+    checked = private_key_file(ansible, secret, link, check_mode=True, owner=attacker.name)
+    assert checked['changed'] is True and os.path.islink(link) and file_state(victim) == before
+
+    check_real_repeat(lambda check: private_key_file(ansible, secret, link, check, owner=attacker.name))
+    assert file_state(victim) == before
+    assert_regular(link, secret, attacker.uid, os.getegid())
+
+
+def test_private_key_file_refuses_a_directory_link_to_a_root_directory(ansible, attacker, root_dir, secret):
+    ssh_dir = os.path.join(attacker.home, 'keys')
+    attacker.symlink(root_dir, ssh_dir)
+    path = os.path.join(ssh_dir, 'id_web')
+    expected = ('%s is a symbolic link that another user could have made or can change; it is not followed and '
+                'nothing was written. Make it a real directory, or give the path it points to.' % ssh_dir)
+    for check_mode in (True, False):
+        failed = private_key_file(ansible, secret, path, check_mode, owner=attacker.name)
+        assert failed['failed'] is True and failed['msg'] == expected
+    assert os.listdir(root_dir) == [] and stat.S_IMODE(os.stat(root_dir).st_mode) == 0o700
+    assert os.stat(root_dir).st_uid == 0
+
+
+def test_export_replaces_a_link_to_a_root_file_and_leaves_the_file_alone(ansible, attacker, victim, keypairs):
+    name = sorted(keypairs)[0]
+    dest = os.path.join(attacker.home, 'x')
+    attacker.symlink(victim, dest)
+    before = file_state(victim)
+    real = check_real_repeat(lambda check: export(ansible, check, name=name, dest=dest))
+    assert real['files'][0]['action'] == 'replace'
+    assert file_state(victim) == before
+    assert_regular(dest, keypairs[name], 0, 0)
+    assert not attacker.can_read(dest)
+
+
+# ----- (b) the attacker creates the file first, in a shared sticky directory ---------------------------------
+
+def test_export_over_a_file_the_attacker_created_gives_it_to_root(ansible, attacker, shared, keypairs):
+    name = sorted(keypairs)[0]
+    planted = os.path.join(shared, '%s.pem' % name)
+    attacker.run(['sh', '-c', 'umask 0; echo planted > "$1"', 'sh', planted])
+    assert os.stat(planted).st_uid == attacker.uid and attacker.can_read(planted)
+
+    real = check_real_repeat(lambda check: export(ansible, check, names=[name], dest=shared))
+    assert real['files'][0]['action'] == 'replace'
+    assert_regular(planted, keypairs[name], 0, 0)
+    assert not attacker.can_read(planted)
+
+
+def test_private_key_file_over_a_file_the_attacker_created_gives_it_to_root(ansible, attacker, shared, secret):
+    planted = os.path.join(shared, 'id_deploy')
+    attacker.run(['sh', '-c', 'umask 0; echo planted > "$1"', 'sh', planted])
+    check_real_repeat(lambda check: private_key_file(ansible, secret, planted, check))
+    assert_regular(planted, secret, 0, 0)
+    assert not attacker.can_read(planted)
+
+
+# ----- (c) planted links, dangling or not, in a world-writable directory ------------------------------------
+
+def test_export_into_a_shared_directory_replaces_planted_links(ansible, attacker, shared, victim, root_dir, keypairs):
+    first, second, third = sorted(keypairs)[:3]
+    before = file_state(victim)
+    attacker.symlink(victim, os.path.join(shared, '%s.pem' % first))                            # to a root file
+    attacker.symlink(os.path.join(root_dir, 'created'), os.path.join(shared, '%s.pem' % second))  # dangling
+
+    real = check_real_repeat(lambda check: export(ansible, check, names=[first, second, third], dest=shared))
+    assert [item['action'] for item in real['files']] == ['replace', 'replace', 'create']
+    assert file_state(victim) == before
+    assert os.listdir(root_dir) == []
+    for name in (first, second, third):
+        assert_regular(os.path.join(shared, '%s.pem' % name), keypairs[name], 0, 0)
+
+
+def test_private_key_file_replaces_a_dangling_link_without_creating_its_target(
+        ansible, attacker, shared, root_dir, secret):
+    path = os.path.join(shared, 'id_web')
+    attacker.symlink(os.path.join(root_dir, 'authorized_keys'), path)
+    check_real_repeat(lambda check: private_key_file(ansible, secret, path, check))
+    assert os.listdir(root_dir) == []
+    assert_regular(path, secret, 0, 0)
+
+
+# ----- (d) a watcher as the attacker while 30 group-readable keys are written ---------------------------------
+
+WATCHER = r'''
+import json, os, sys
+directory, ready, stop, out = sys.argv[1:5]
+loops, seen, read, denied = 0, set(), {}, 0
+open(ready, 'w').close()
+while not os.path.exists(stop):
+    loops += 1
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        continue
+    for name in names:
+        seen.add(name)
+        try:
+            fd = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            denied += 1
+            continue
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:
+            data = b''
+        finally:
+            os.close(fd)
+        if data:
+            read[name] = read.get(name, 0) + len(data)
+with open(out, 'w') as handle:
+    json.dump(dict(loops=loops, seen=sorted(seen), read=read, denied=denied), handle)
+'''
+
+
+def test_a_watcher_never_reads_a_key_byte_during_a_30_key_export(ansible, attacker, base, keypairs):
+    """mode 0640 and a group the attacker is not in, in a setgid directory of the attacker's group (so every
+    new file starts in the attacker's group): the temp files are 0600 and in the final group before they get
+    the final mode, so there is no moment at which the attacker may read."""
+    readers = Group()
+    try:
+        watched = os.path.join(base, 'watched')
+        os.mkdir(watched)
+        os.chown(watched, 0, attacker.gid)
+        os.chmod(watched, 0o2750)
+        script = os.path.join(base, 'watcher.py')
+        with open(script, 'w') as handle:
+            handle.write(WATCHER)
+        os.chmod(script, 0o644)
+        ready, stop, out = (os.path.join(attacker.home, name) for name in ('ready', 'stop', 'watch.json'))
+        python = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
+        watcher = attacker.spawn([python, script, watched, ready, stop, out])
+        deadline = time.time() + 30
+        while not os.path.exists(ready) and time.time() < deadline:
+            time.sleep(0.05)
+        assert os.path.exists(ready), 'the watcher did not start'
+
+        names = sorted(keypairs)
+        result = export(ansible, names=names, dest=watched, mode='0640', group=readers.name)
+        with open(stop, 'w'):
+            pass
+        watcher.wait(60)
+        with open(out) as handle:
+            watch = json.load(handle)
+    finally:
+        readers.remove()
+
+    assert not result.get('failed'), result.get('msg')
+    assert watch['read'] == {}, 'the attacker read %s' % watch['read']
+    assert watch['loops'] > 10 and watch['denied'] > 0
+    assert set('%s.pem' % name for name in names) <= set(watch['seen'])
+    for name in names:
+        assert_regular(os.path.join(watched, '%s.pem' % name), keypairs[name], 0, readers.gid, 0o640)
