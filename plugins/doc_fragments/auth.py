@@ -19,6 +19,7 @@ options:
       - Huawei Cloud region, for example C(cn-north-4).
       - Used to build the default endpoints, to scope a password login and to look up O(project_id).
       - May only be left out when both O(kps_endpoint) and O(project_id) are given.
+      - May only hold letters, digits, dots and dashes, and must not start with a dot or a dash.
       - If not set, the value of the E(HW_REGION_NAME) environment variable is used.
     type: str
   project_id:
@@ -67,17 +68,21 @@ options:
   cloud:
     description:
       - Domain of the Huawei Cloud site, used to build the default endpoints, for example C(myhuaweicloud.eu).
+      - May only hold letters, digits, dots and dashes, and must not start with a dot or a dash.
       - If not set, the value of the E(HW_CLOUD) environment variable is used.
     type: str
     default: myhuaweicloud.com
   kps_endpoint:
     description:
       - URL of the KPS API (served by the DEW/KMS host). Default C(https://kms.<region>.<cloud>).
+      - Plain C(http://) is refused unless the host is this machine (C(localhost), C(127.0.0.0/8), C(::1)) or
+        O(allow_insecure_http=true).
       - If not set, the value of the E(HW_KPS_ENDPOINT) environment variable is used.
     type: str
   iam_endpoint:
     description:
       - URL of the IAM API, used for password login and the project id lookup. Default C(https://iam.<region>.<cloud>).
+      - Plain C(http://) is refused as for O(kps_endpoint).
       - If not set, the value of the E(HW_IAM_ENDPOINT) environment variable is used.
     type: str
   validate_certs:
@@ -89,10 +94,23 @@ options:
     description:
       - Path of a PEM CA bundle to verify the endpoints' certificates with, for example for a TLS-inspecting proxy.
       - If not set, the E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) environment variable, else the system/certifi bundle, is used.
+      - A bundle that does not exist, cannot be read or holds no certificate is an error before any call.
     type: path
+  allow_insecure_http:
+    description:
+      - Allow plain C(http://) endpoints on hosts other than this machine. The secret key's signatures, tokens,
+        the IAM password and private keys then cross the network unencrypted; the module warns on every run.
+      - Only for test endpoints (for example an emulator in another container). C(http://) to C(localhost),
+        C(127.0.0.0/8) or C(::1) needs no such setting.
+    type: bool
+    default: false
   timeout:
     description:
-      - Seconds to wait for a connection to the API, and for each read of an answer.
+      - Seconds one attempt of a call may take in all, from connecting to having read the whole answer. An endpoint
+        that answers slowly, or sends its answer a byte at a time, cannot hold a call longer.
+      - With retries, a call takes at most (O(retries) + 1) x O(timeout) seconds plus the waits between attempts
+        (at most 1 + 2 + 4 + ... seconds, or the server's C(Retry-After) capped at 60 seconds).
+      - Answers larger than 4 MiB are refused (a KPS answer is a few KiB).
     type: int
     default: 30
   retries:
@@ -102,6 +120,7 @@ options:
       - Authentication and signature failures (C(APIGW.0301)) and other client errors are never retried.
       - A call that creates a key pair is only retried when the server certainly did not act on it.
       - Each retry is reported as a warning naming the call and the HTTP status.
+      - Each attempt has its own O(timeout).
     type: int
     default: 3
 requirements:
@@ -118,4 +137,7 @@ notes:
   - Do not pass secrets through the task's C(environment) keyword; at C(-vvvv) Ansible prints a task's environment.
     Set secrets as options (they are C(no_log)) or in the environment of the process that runs the module.
   - The HTTP(S) proxy is taken from the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment variables.
+  - Error messages quote the endpoint's own words only in part (at most 300 characters), with PEM blocks and every
+    secret of the task (in raw, JSON-escaped and URL-encoded form) removed, so an endpoint echoing a request
+    cannot put a private key or password into the task output.
 """

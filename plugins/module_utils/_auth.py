@@ -23,10 +23,16 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import ipaddress
+import re
 
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError, canonical_query
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
+    HuaweiCloudError,
+    canonical_query,
+    register_secrets,
+)
 
 
 class CredentialError(Exception):
@@ -38,6 +44,8 @@ class CredentialError(Exception):
 
 
 DEFAULT_CLOUD = 'myhuaweicloud.com'
+# region and cloud become part of host names: letters, digits, dots and dashes, not starting with . or -.
+HOST_PART_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9.-]{0,252}')
 
 # Option name -> environment variables, in precedence order (used by the argspec and in messages).
 ENV_VARS = {
@@ -101,7 +109,27 @@ def _clean(value):
     return value or None
 
 
-def _endpoint(option, value):
+def _host_part(option, value, example):
+    if value is not None and not HOST_PART_RE.fullmatch(value):
+        raise CredentialError(
+            '%s %r is not valid: it may only hold letters, digits, dots and dashes, and must not start with a dot '
+            'or a dash (for example %s).' % (option, value[:80], example))
+    return value
+
+
+def is_loopback(host):
+    """Whether ``host`` (a URL's hostname) is this machine: localhost, 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    if host.lower().rstrip('.') == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _endpoint(option, value, allow_insecure_http=False):
     value = value.rstrip('/')
     parts = urlsplit(value)
     if parts.scheme not in ('http', 'https') or not parts.netloc:
@@ -109,13 +137,31 @@ def _endpoint(option, value):
             '%s must be a URL like https://host[:port], got "%s".' % (option, value))
     if parts.query or parts.fragment:
         raise CredentialError('%s must not contain a query string or fragment.' % option)
+    if '@' in parts.netloc:
+        raise CredentialError('%s must not contain a user name or password (user@host).' % option)
+    if parts.scheme == 'http' and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise CredentialError(
+            '%s is plain http:// to %s: credentials and private keys would cross the network unencrypted. Use '
+            'https://, or set allow_insecure_http=true if this really is a test endpoint.' % (option, parts.hostname))
     return value
+
+
+def insecure_endpoints(creds):
+    """The option names of the endpoints of ``creds`` that are plain http:// to a host other than loopback."""
+    found = []
+    for option in ('kps_endpoint', 'iam_endpoint'):
+        parts = urlsplit(getattr(creds, option) or '')
+        if parts.scheme == 'http' and not is_loopback(parts.hostname):
+            found.append(option)
+    return found
 
 
 def resolve_credentials(params):
     """Turn the module parameters (after env fallbacks) into Credentials, or raise CredentialError."""
     p = dict((name, _clean(params.get(name))) for name in ENV_VARS)
-    cloud = p['cloud'] or DEFAULT_CLOUD
+    # Checked before anything else: both become part of host names that credentials are sent to.
+    _host_part('region', p['region'], 'cn-north-4')
+    cloud = _host_part('cloud', p['cloud'], 'myhuaweicloud.com') or DEFAULT_CLOUD
     found = [name for name in ('access_key', 'secret_key', 'security_token', 'auth_token',
                                'user_name', 'user_password', 'domain_name') if p[name]]
 
@@ -160,12 +206,13 @@ def resolve_credentials(params):
         kps_endpoint = 'https://kms.%s.%s' % (region, cloud)
     if not iam_endpoint:
         iam_endpoint = 'https://iam.%s.%s' % (region, cloud) if region else None
+    insecure = bool(params.get('allow_insecure_http'))
     return Credentials(
         method, region=region, project_id=p['project_id'], access_key=p['access_key'],
         secret_key=p['secret_key'], security_token=p['security_token'], auth_token=p['auth_token'],
         user_name=p['user_name'], user_password=p['user_password'], domain_name=p['domain_name'],
-        kps_endpoint=_endpoint('kps_endpoint', kps_endpoint),
-        iam_endpoint=_endpoint('iam_endpoint', iam_endpoint) if iam_endpoint else None,
+        kps_endpoint=_endpoint('kps_endpoint', kps_endpoint, insecure),
+        iam_endpoint=_endpoint('iam_endpoint', iam_endpoint, insecure) if iam_endpoint else None,
     )
 
 
@@ -328,6 +375,7 @@ class PasswordAuth(TokenAuth):
         response = self._http.send('get IAM token', 'POST', self._iam + '/v3/auth/tokens', json=body,
                                    auth=None, service='IAM', idempotent=True)
         token = response.headers.get('X-Subject-Token')
+        register_secrets(token)  # a secret of the task from now on, like the password
         if not token:
             raise HuaweiCloudError('get IAM token', status=response.status, request_id=response.request_id,
                                    error_msg='IAM answered without an X-Subject-Token header', service='IAM')
@@ -354,11 +402,15 @@ def lookup_project_id(http, iam_endpoint, region, auth):
     data = http.request('list IAM projects', 'GET', iam_endpoint + '/v3/projects', params={'name': region},
                         auth=auth, service='IAM')
     projects = [p for p in (data or {}).get('projects') or [] if isinstance(p, dict) and p.get('name') == region]
+    if not projects:
+        raise CredentialError(
+            'Looking up the project id of region "%s" through IAM found no projects with that name. Check that '
+            'region [HW_REGION_NAME] is spelt right (for example cn-north-4), or set project_id [HW_PROJECT_ID].'
+            % region)
     if len(projects) != 1:
         raise CredentialError(
             'Looking up the project id of region "%s" through IAM found %s projects with that name; '
-            'exactly one is needed. Set project_id [HW_PROJECT_ID] to choose.' % (
-                region, len(projects) if projects else 'no'))
+            'exactly one is needed. Set project_id [HW_PROJECT_ID] to choose.' % (region, len(projects)))
     if not projects[0].get('id'):
         raise CredentialError('IAM returned the project of region "%s" without an id. Set project_id.' % region)
     return projects[0]['id']

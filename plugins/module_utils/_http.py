@@ -23,20 +23,35 @@ the modules read the current state before writing, so running the task again is 
 
 Each attempt is signed afresh (new X-Sdk-Date) and each retry is reported through the injected
 ``warn`` callable, naming the call and the status, never a body or header.
+
+Each attempt has one deadline, ``timeout`` seconds from its start, for connecting, waiting for the answer
+and reading it (a server that trickles bytes cannot hold a call longer); answers larger than
+``MAX_RESPONSE_BYTES`` are refused while they arrive. A whole call therefore takes at most
+(retries + 1) x timeout seconds plus the waits between attempts.
+
+The endpoint's text is not trusted: ``HuaweiCloudError`` passes every text it carries through
+``scrub()``, which cuts PEM blocks, removes every registered secret of the task (``register_secrets``;
+the module registers its ``no_log`` values, the client the secret fields of each request body, the
+password login its token) in raw, JSON-escaped and URL-encoded form, and cuts the server's text short.
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
 import json as jsonlib
 import os
 import random
 import re
+import signal
+import socket
+import ssl
+import threading
 import time
 import traceback
 import warnings
 
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 try:
     import requests
@@ -56,6 +71,13 @@ DEFAULT_RETRIES = 3
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 20.0
 RETRY_AFTER_MAX = 60.0
+# A batch archive of 10 keys is tens of KiB; anything this large is not a KPS or IAM answer.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+# How much of the server's own words (error_msg, ...) a message keeps.
+MAX_SERVER_TEXT = 300
+# SDK Content-Type: charset added (lower-cased by the SDK's select_header_content_type) when a body is sent.
+CONTENT_TYPE_BODY = 'application/json;charset=utf-8'
+CONTENT_TYPE_NO_BODY = 'application/json'
 
 RETRY_STATUS = frozenset((429, 500, 502, 503, 504))
 # KPS codes documented as server-side failures (HTTP 500).
@@ -73,11 +95,105 @@ def _redact(text):
     return _USERINFO.sub(r'\1***@', str(text))
 
 
+# ---- what the endpoint says is not trusted: the one scrubber of every message -------------------------
+
+# A PEM block in any encoding the server could echo (raw, JSON-escaped, URL-encoded), closed or cut off.
+_PEM_BLOCK = re.compile(r'-----BEGIN[^-]{0,100}-----.*?(?:-----END[^-]{0,100}-----|\Z)', re.DOTALL)
+_PEM_BODY_LINE = re.compile(r'^[A-Za-z0-9+/=]{16,}$')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]+')
+# Request body fields whose values are secrets (KPS private_key, IAM password, ...).
+_SECRET_FIELD = re.compile(r'private_key|password|passphrase|secret|token', re.IGNORECASE)
+_MIN_SECRET = 4
+_secrets = set()
+_secrets_re = [None]
+
+
+def _escaped_forms(text):
+    json_ascii = jsonlib.dumps(text)[1:-1]
+    forms = {text, json_ascii, jsonlib.dumps(text, ensure_ascii=False)[1:-1], jsonlib.dumps(json_ascii)[1:-1],
+             json_ascii.replace('/', '\\/'), quote(text, safe=''), quote_plus(text), quote(json_ascii, safe='')}
+    return forms
+
+
+def register_secrets(*values):
+    """Make ``scrub`` remove these values (strings, or lists/dicts of them) from every message."""
+    for value in values:
+        if isinstance(value, dict):
+            register_secrets(*value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            register_secrets(*value)
+        elif isinstance(value, bytes):
+            register_secrets(value.decode('utf-8', 'replace'))
+        elif isinstance(value, str) and len(value.strip()) >= _MIN_SECRET:
+            value = value.strip()
+            parts = [value]
+            if '-----BEGIN' in value:
+                lines = [line.strip() for line in value.splitlines()]
+                body = [line for line in lines if _PEM_BODY_LINE.match(line)]
+                parts.extend(body)
+                parts.append(''.join(body))
+            for part in parts:
+                _secrets.update(form for form in _escaped_forms(part) if len(form) >= _MIN_SECRET)
+            _secrets_re[0] = None
+
+
+def forget_secrets():
+    """Drop every registered secret (one module run is one task; tests start afresh)."""
+    _secrets.clear()
+    _secrets_re[0] = None
+
+
+def _register_body_secrets(data, secret=False):
+    """Register the values of the secret fields of a request body, wherever they are nested."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _register_body_secrets(value, secret or bool(_SECRET_FIELD.search(str(key))))
+    elif isinstance(data, (list, tuple)):
+        for value in data:
+            _register_body_secrets(value, secret)
+    elif secret and isinstance(data, str):
+        register_secrets(data)
+
+
+def scrub(text, limit=MAX_SERVER_TEXT):
+    """``text`` fit for a message: PEM blocks cut, registered secrets removed, control characters
+    replaced, at most ``limit`` characters."""
+    text = _PEM_BLOCK.sub('[PEM block removed]', str(text))
+    if _secrets:
+        if _secrets_re[0] is None:
+            forms = sorted(_secrets, key=len, reverse=True)
+            _secrets_re[0] = re.compile('|'.join(re.escape(form) for form in forms), re.IGNORECASE)
+        text = _secrets_re[0].sub('[secret removed]', text)
+    text = _CONTROL.sub(' ', text).strip()
+    if len(text) > limit:
+        text = text[:limit].rstrip() + '...[cut]'
+    return text
+
+
+def _scrubbed(name, limit):
+    """An attribute that holds ``scrub(value, limit)`` of whatever is assigned to it."""
+    attr = '_' + name
+
+    def get(self):
+        return getattr(self, attr, None)
+
+    def set_(self, value):
+        setattr(self, attr, None if value is None else scrub(value, limit))
+
+    return property(get, set_)
+
+
 class HuaweiCloudError(Exception):
     """A failed call. ``str()`` reads e.g.
     "KPS call 'show key pair' failed: HTTP 400 KPS.6004: <msg> (request id ...)".
     Attributes: call, status, error_code, error_msg, request_id, service, reason, attempts.
+    Every text attribute is scrubbed when it is set (see ``scrub``): the endpoint's words are not trusted.
     """
+
+    error_code = _scrubbed('error_code', 64)
+    error_msg = _scrubbed('error_msg', MAX_SERVER_TEXT)
+    request_id = _scrubbed('request_id', 128)
+    reason = _scrubbed('reason', 4 * MAX_SERVER_TEXT)
 
     def __init__(self, call, status=None, error_code=None, error_msg=None, request_id=None, service='KPS',
                  reason=None, attempts=1):
@@ -150,50 +266,73 @@ class HttpResponse(object):
 _DEFAULT = object()
 
 
-def _request_id(response, body=None):
-    rid = response.headers.get('X-Request-Id') or response.headers.get('X-Openstack-Request-Id')
+def _request_id(headers, body=None):
+    rid = headers.get('X-Request-Id') or headers.get('X-Openstack-Request-Id')
     if not rid and isinstance(body, dict):
         rid = body.get('request_id')
     return rid
 
 
-def _describe_body(response):
-    if not response.content:
+def _describe_body(headers, content):
+    if not content:
         return 'the response body is empty'
     return 'the response is not JSON (Content-Type: %s, %d bytes)' % (
-        response.headers.get('Content-Type') or 'none', len(response.content))
+        scrub(headers.get('Content-Type') or 'none', 100), len(content))
 
 
 def _parse_json(content):
     return jsonlib.loads(content.decode('utf-8'))
 
 
-def error_from_response(call, response, service='KPS'):
-    """Build a HuaweiCloudError from a non-2xx response (KPS, API gateway and IAM error shapes)."""
+# The error body shapes huaweicloudsdkcore's DefaultExceptionHandler reads, in its order: a dict holding
+# both keys of a pair, at the top level or in any nested dict.
+_ERROR_SHAPES = (('error_code', 'error_msg'), ('errorCode', 'errorMsg'), ('code', 'message'))
+
+
+def _find_error(body, depth=0):
+    if not isinstance(body, dict) or depth > 10:
+        return None
+    for code_key, msg_key in _ERROR_SHAPES:
+        if code_key in body and msg_key in body:
+            return body[code_key], body[msg_key]
+    for value in body.values():
+        found = _find_error(value, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def error_from_response(call, status, headers, content, service='KPS'):
+    """Build a HuaweiCloudError from a non-2xx answer (every error body shape the SDK reads)."""
     body = None
     try:
-        body = _parse_json(response.content)
+        body = _parse_json(content)
     except (ValueError, UnicodeDecodeError):
         pass
     code = msg = None
-    if isinstance(body, dict):
+    found = _find_error(body)
+    if found:
+        code, msg = found
+    elif isinstance(body, dict):
+        # Half of a shape: still better than nothing.
         inner = body.get('error') if isinstance(body.get('error'), dict) else body
-        code = inner.get('error_code') or inner.get('code')
-        if isinstance(code, int):
-            code = None  # Keystone-style IAM errors repeat the HTTP status as 'code': it is no error code
-        msg = inner.get('error_msg') or inner.get('message')
+        code = inner.get('error_code') or inner.get('errorCode') or inner.get('code')
+        msg = inner.get('error_msg') or inner.get('errorMsg') or inner.get('message')
         if not code and not msg and isinstance(body.get('error'), str):
             msg = body['error']
+    if isinstance(code, (int, float, bool)) or (code is not None and not isinstance(code, str)):
+        code = None  # Keystone-style IAM errors repeat the HTTP status as 'code': it is no error code
+    if msg is not None and not isinstance(msg, str):
+        msg = jsonlib.dumps(msg)
     reason = None
     if body is None:
-        reason = _describe_body(response)
-    return HuaweiCloudError(call, status=response.status_code, error_code=code if code is None else str(code),
-                            error_msg=msg, request_id=_request_id(response, body), service=service,
-                            reason=reason)
+        reason = _describe_body(headers, content)
+    return HuaweiCloudError(call, status=status, error_code=code or None, error_msg=msg or None,
+                            request_id=_request_id(headers, body), service=service, reason=reason)
 
 
-def _retry_after(response):
-    value = response.headers.get('Retry-After')
+def _retry_after(headers):
+    value = headers.get('Retry-After')
     if not value:
         return None
     try:
@@ -209,6 +348,66 @@ def _retry_after(response):
     return max(0.0, seconds)
 
 
+class _DeadlineExceeded(Exception):
+    """An attempt ran past its deadline (raised from the alarm, or found between reads)."""
+
+
+class _TooLarge(Exception):
+    """The answer is larger than MAX_RESPONSE_BYTES."""
+
+
+class _Deadline(object):
+    """Interrupts whatever the attempt is blocked in (connect, headers, body) once ``seconds`` have passed.
+
+    Uses SIGALRM, so it works in the main thread only (where modules run); elsewhere the per-read socket
+    timeouts and the checks between body reads still bound the attempt.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self._previous = None
+        self._armed = False
+
+    def _fire(self, signum, frame):
+        raise _DeadlineExceeded()
+
+    def check(self):
+        if time.monotonic() > self.at:
+            raise _DeadlineExceeded()
+
+    def __enter__(self):
+        if hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self._armed = True
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)
+        return False
+
+
+def ca_bundle_problem(path, source):
+    """Why the CA bundle at ``path`` (named ``source`` in the message) cannot be used, or None."""
+    if os.path.isdir(path):
+        if not os.access(path, os.R_OK | os.X_OK):
+            return '%s %s is a directory that cannot be read.' % (source, path)
+        return None
+    try:
+        ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        return '%s %s does not exist. Give the path of a PEM file of CA certificates.' % (source, path)
+    except PermissionError:
+        return '%s %s cannot be read (permission denied) by the user running the module.' % (source, path)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return ('%s %s holds no usable PEM CA certificate (%s). Give the path of a PEM file of CA certificates.'
+                % (source, path, exc.__class__.__name__))
+    return None
+
+
 class HttpClient(object):
     """Holds the one requests.Session of a module run; see the module docstring for the retry rules.
 
@@ -220,14 +419,15 @@ class HttpClient(object):
     def __init__(self, auth=None, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, warn=None, session=None, sleep=time.sleep, rand=random.random,
                  backoff_base=BACKOFF_BASE, backoff_max=BACKOFF_MAX, retry_after_max=RETRY_AFTER_MAX,
-                 user_agent=USER_AGENT):
+                 user_agent=USER_AGENT, max_response_bytes=MAX_RESPONSE_BYTES):
         if not HAS_REQUESTS:
             raise RuntimeError('The Python library requests is required.')
         self.auth = auth
         self.validate_certs = validate_certs
         self.ca_path = ca_path
-        # (connect, read) timeouts: an int applies to both.
+        # (connect, read) timeouts: an int applies to both; the larger one is the deadline of an attempt.
         self.timeout = tuple(timeout) if isinstance(timeout, (list, tuple)) else (timeout, timeout)
+        self.deadline = max(self.timeout)
         self.retries = max(0, int(retries or 0))
         self.warn = warn or (lambda msg: None)
         self.sleep = sleep
@@ -236,6 +436,7 @@ class HttpClient(object):
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
         self.user_agent = user_agent
+        self.max_response_bytes = max_response_bytes
         self.session = session if session is not None else requests.Session()
         # trust_env would let ~/.netrc replace our Authorization header; proxies and the CA bundle
         # variables are read explicitly below instead.
@@ -251,6 +452,18 @@ class HttpClient(object):
             return self.ca_path
         return os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
 
+    def ca_bundle_problem(self):
+        """Why the CA bundle to be used (ca_path, else REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE) is unusable, or None."""
+        verify = self._verify()
+        if not isinstance(verify, str):
+            return None
+        if self.ca_path:
+            source = 'ca_path'
+        else:
+            source = 'REQUESTS_CA_BUNDLE' if os.environ.get('REQUESTS_CA_BUNDLE') else 'CURL_CA_BUNDLE'
+            source = 'The CA bundle %s (environment variable)' % source
+        return ca_bundle_problem(verify, source)
+
     def _backoff(self, attempt):
         delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return delay / 2.0 + self.rand() * delay / 2.0
@@ -258,6 +471,30 @@ class HttpClient(object):
     def request(self, call, method, url, json=None, params=None, expect='json', **kwargs):
         """Send and return the parsed body: JSON data ('json'), raw bytes ('bytes') or None ('none')."""
         return self.send(call, method, url, json=json, params=params, expect=expect, **kwargs).data
+
+    def _attempt(self, method, url, body, headers):
+        """One request within one deadline; returns (response, content). Raises requests' exceptions,
+        _DeadlineExceeded or _TooLarge."""
+        with _Deadline(self.deadline) as deadline, warnings.catch_warnings():
+            if not self.validate_certs:
+                warnings.simplefilter('ignore')  # the module warns once about validate_certs=false
+            response = self.session.request(
+                method, url, data=body, headers=headers, timeout=self.timeout, verify=self._verify(),
+                proxies=requests.utils.get_environ_proxies(url), allow_redirects=False, stream=True)
+            try:
+                length = response.headers.get('Content-Length') or ''
+                if length.isdigit() and int(length) > self.max_response_bytes:
+                    raise _TooLarge()
+                chunks, size = [], 0
+                for chunk in response.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise _TooLarge()
+                    chunks.append(chunk)
+                    deadline.check()
+            finally:
+                response.close()
+        return response, b''.join(chunks)
 
     def send(self, call, method, url, json=None, params=None, expect='json', headers=None, auth=_DEFAULT,
              service='KPS', idempotent=None):
@@ -269,12 +506,15 @@ class HttpClient(object):
             idempotent = method in _IDEMPOTENT_METHODS
         query = canonical_query(params)
         full_url = url + ('?' + query if query else '')
-        base_headers = {'User-Agent': self.user_agent}
+        host = _host(full_url)
+        # As the SDK: a JSON Content-Type on every call, with the charset when a body is sent.
+        base_headers = {'User-Agent': self.user_agent, 'Content-Type': CONTENT_TYPE_NO_BODY}
         body = None
         if json is not None:
             # Serialised once: the signature covers exactly these bytes, on every attempt.
             body = jsonlib.dumps(json, separators=(',', ':')).encode('utf-8')
-            base_headers['Content-Type'] = 'application/json'
+            base_headers['Content-Type'] = CONTENT_TYPE_BODY
+            _register_body_secrets(json)  # so that an endpoint echoing the request cannot show them
         if expect == 'json':
             base_headers['Accept'] = 'application/json'
         base_headers.update(headers or {})
@@ -288,26 +528,25 @@ class HttpClient(object):
             if auth is not None:
                 request_headers = auth.apply(method, full_url, request_headers, body)
             try:
-                with warnings.catch_warnings():
-                    if not self.validate_certs:
-                        warnings.simplefilter('ignore')  # the module warns once about validate_certs=false
-                    response = self.session.request(
-                        method, full_url, data=body, headers=request_headers, timeout=self.timeout,
-                        verify=self._verify(), proxies=requests.utils.get_environ_proxies(full_url),
-                        allow_redirects=False)
+                response, content = self._attempt(method, full_url, body, request_headers)
             except requests.exceptions.SSLError as exc:
                 raise HuaweiCloudError(call, service=service, reason=(
                     'TLS connection to %s failed: %s. If the endpoint uses a private CA, set ca_path to its '
                     'CA bundle; validate_certs=false turns the check off (tests only).'
-                    % (_host(full_url), _redact(_short(exc)))))
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                    % (host, _redact(_short(exc)))))
+            except _TooLarge:
+                raise HuaweiCloudError(call, service=service, reason=(
+                    'the answer from %s is larger than %d MiB, far more than any KPS or IAM answer; check that '
+                    'kps_endpoint/iam_endpoint point at the Huawei Cloud API' % (host, self.max_response_bytes >> 20)))
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, _DeadlineExceeded) as exc:
                 # A connect timeout/refusal never reached the server; anything else may have.
                 unsent = isinstance(exc, requests.exceptions.ConnectTimeout) or _is_connect_failure(exc)
-                what = 'a timeout' if isinstance(exc, requests.exceptions.Timeout) else 'a connection error'
+                timed_out = isinstance(exc, (requests.exceptions.Timeout, _DeadlineExceeded))
+                what = 'a timeout' if timed_out else 'a connection error'
                 if attempt < attempts and (idempotent or unsent):
-                    self._wait(call, attempt, attempts, '%s (%s)' % (what, exc.__class__.__name__), None)
+                    self._wait(call, attempt, attempts, '%s (%s)' % (what, exc.__class__.__name__.lstrip('_')), None)
                     continue
-                reason = 'could not reach %s: %s' % (_host(full_url), _redact(_short(exc)))
+                reason = 'could not reach %s: %s' % (host, _connection_problem(exc, self.deadline))
                 if not unsent and not idempotent:
                     reason += ('. The request may or may not have been carried out; run the task again '
                                '(it reads the current state first)')
@@ -319,9 +558,9 @@ class HttpClient(object):
 
             status = response.status_code
             if 200 <= status < 300:
-                return self._success(call, response, expect, service)
+                return self._success(call, response, content, expect, service)
 
-            error = error_from_response(call, response, service)
+            error = error_from_response(call, status, response.headers, content, service)
             if error.error_code in NEVER_RETRY_CODES:
                 if error.error_code == 'APIGW.0301':
                     error.reason = ('Check access_key/secret_key and that the clock of the host running the '
@@ -335,7 +574,7 @@ class HttpClient(object):
                 continue
             if attempt < attempts and self._retryable(status, error, idempotent):
                 self._wait(call, attempt, attempts, 'HTTP %s' % status,
-                           _retry_after(response) if status in (429, 503) else None)
+                           _retry_after(response.headers) if status in (429, 503) else None)
                 continue
             error.attempts = attempt
             if status >= 500 and not idempotent:
@@ -362,19 +601,19 @@ class HttpClient(object):
         self.sleep(delay)
 
     @staticmethod
-    def _success(call, response, expect, service):
-        rid = _request_id(response)
+    def _success(call, response, content, expect, service):
+        rid = _request_id(response.headers)
         data = None
         if expect == 'json':
             try:
-                data = _parse_json(response.content)
+                data = _parse_json(content)
             except (ValueError, UnicodeDecodeError):
                 raise HuaweiCloudError(call, status=response.status_code, request_id=rid, service=service, reason=(
                     'expected a JSON answer but %s; check that kps_endpoint/iam_endpoint point at the '
-                    'Huawei Cloud API' % _describe_body(response)))
+                    'Huawei Cloud API' % _describe_body(response.headers, content)))
         elif expect == 'bytes':
-            data = response.content
-        return HttpResponse(response.status_code, response.headers, response.content, data, rid)
+            data = content
+        return HttpResponse(response.status_code, response.headers, content, data, rid)
 
 
 def _host(url):
@@ -385,6 +624,42 @@ def _host(url):
 def _short(exc):
     text = str(exc)
     return text if len(text) <= 300 else text[:300] + '...'
+
+
+def _causes(exc):
+    """``exc`` and what it wraps (requests -> urllib3 -> socket), outermost first."""
+    seen, todo = [], [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or any(current is known for known in seen) or len(seen) > 20:
+            continue
+        seen.append(current)
+        todo.extend([getattr(current, 'reason', None), current.__cause__, current.__context__])
+        todo.extend(arg for arg in getattr(current, 'args', ()) if isinstance(arg, BaseException))
+    return seen
+
+
+def _connection_problem(exc, deadline):
+    """A short sentence for a failed connection or a timeout (never urllib3's text cut mid-word)."""
+    causes = _causes(exc)
+    if isinstance(exc, _DeadlineExceeded):
+        return 'no complete answer within %s seconds (timeout)' % deadline
+    if any(isinstance(c, socket.gaierror) or c.__class__.__name__ == 'NameResolutionError' for c in causes):
+        return ('the host name could not be resolved (DNS lookup failed). Check region and cloud, which build '
+                'the default endpoints, or kps_endpoint/iam_endpoint')
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return 'the proxy failed (%s)' % _redact(_short(exc))
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return 'no connection within %s seconds (timeout)' % deadline
+    if isinstance(exc, requests.exceptions.Timeout) or any(isinstance(c, socket.timeout) for c in causes):
+        return 'no answer within %s seconds (timeout)' % deadline
+    for cause in causes:
+        if isinstance(cause, ConnectionRefusedError):
+            return 'connection refused (nothing listens on that port)'
+        if isinstance(cause, OSError) and cause.errno and cause.errno in errno.errorcode:
+            return '%s (%s)' % (os.strerror(cause.errno).lower(), errno.errorcode[cause.errno])
+    names = [c.__class__.__name__ for c in causes if c.__class__.__name__ not in ('MaxRetryError',)]
+    return 'the connection failed (%s)' % ', '.join(dict.fromkeys(names))
 
 
 def _is_connect_failure(exc):

@@ -199,6 +199,9 @@ class ImportRunner(KpsRunner):
             key = load_private_key(data, passphrase)
         except KeyMaterialError as exc:
             raise KeyImportError('Cannot use the private key for key pair %s: %s' % (self.name, exc.msg))
+        if key.key_type == 'ssh-rsa' and key.key_size < 2048:
+            self.module.warn('huaweicloud.kps.kps_private_key_import: the RSA key of key pair %s has only %d bits; '
+                             'RSA keys under 2048 bits are weak, replace it with a longer one.' % (self.name, key.key_size))
         if passphrase and not key.was_encrypted:
             self.module.warn('huaweicloud.kps.kps_private_key_import: private_key_passphrase was given, but the '
                              'private key is not encrypted; the passphrase was not used.')

@@ -26,6 +26,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import (
     ENV_VARS,
     CredentialError,
     connect,
+    insecure_endpoints,
     resolve_credentials,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError
@@ -36,6 +37,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR,
     HttpClient,
     HuaweiCloudError,
+    register_secrets,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR,
@@ -65,6 +67,7 @@ COMMON_ARGSPEC = dict(
     iam_endpoint=dict(type='str', fallback=_env('iam_endpoint')),
     validate_certs=dict(type='bool', default=True),
     ca_path=dict(type='path'),
+    allow_insecure_http=dict(type='bool', default=False),
     timeout=dict(type='int', default=DEFAULT_TIMEOUT),
     retries=dict(type='int', default=DEFAULT_RETRIES),
 )
@@ -85,6 +88,9 @@ class KpsModule(AnsibleModule):
 
     def __init__(self, *args, **kwargs):
         super(KpsModule, self).__init__(*args, **kwargs)
+        # Every no_log value (SK, password, tokens, private key, passphrase) is kept out of error texts
+        # in every encoding, even when the endpoint echoes it back (see _http.scrub).
+        register_secrets(sorted(self.no_log_values))
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         if not HAS_CRYPTOGRAPHY:
@@ -109,6 +115,9 @@ class KpsModule(AnsibleModule):
                 timeout=self.params.get('timeout') or DEFAULT_TIMEOUT,
                 retries=self.params.get('retries') if self.params.get('retries') is not None else DEFAULT_RETRIES,
                 warn=self.warn)
+            problem = self._http.ca_bundle_problem()
+            if problem:
+                self.fail_json(msg=problem)
         return self._http
 
     @property
@@ -119,6 +128,9 @@ class KpsModule(AnsibleModule):
         """
         if self._kps is None:
             self.credentials = resolve_credentials(self.params)
+            for option in insecure_endpoints(self.credentials):
+                self.warn('huaweicloud.kps: allow_insecure_http is true and %s is plain http:// to another host: '
+                          'credentials and private keys cross the network unencrypted.' % option)
             _auth, self.project_id = connect(self.http, self.credentials)
             self._kps = KpsClient(self.http, self.credentials.kps_endpoint, self.project_id)
         return self._kps

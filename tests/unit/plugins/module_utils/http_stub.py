@@ -3,6 +3,7 @@
 """A scripted requests transport for the HTTP client tests. A helper, not a test."""
 from __future__ import annotations
 
+import io
 import json
 
 import requests
@@ -36,7 +37,7 @@ class StubAdapter(BaseAdapter):
         response = requests.Response()
         response.status_code = status
         response.headers = CaseInsensitiveDict(headers)
-        response._content = content
+        response.raw = io.BytesIO(content)  # read as a stream, as the client does
         response.url = request.url
         response.request = request
         return response

@@ -52,7 +52,7 @@ def test_generate_argspec_merges_without_touching_the_common_spec():
     assert set(COMMON_ARGSPEC) == {
         'region', 'project_id', 'access_key', 'secret_key', 'security_token', 'auth_token', 'user_name',
         'user_password', 'domain_name', 'cloud', 'kps_endpoint', 'iam_endpoint', 'validate_certs', 'ca_path',
-        'timeout', 'retries'}
+        'timeout', 'retries', 'allow_insecure_http'}
 
 
 def test_defaults():
