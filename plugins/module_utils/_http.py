@@ -101,6 +101,7 @@ def _redact(text):
 _PEM_BLOCK = re.compile(r'-----BEGIN[^-]{0,100}-----.*?(?:-----END[^-]{0,100}-----|\Z)', re.DOTALL)
 _PEM_BODY_LINE = re.compile(r'^[A-Za-z0-9+/=]{16,}$')
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]+')
+_PERCENT = re.compile(r'%[0-9A-F]{2}')
 # Request body fields whose values are secrets (KPS private_key, IAM password, ...).
 _SECRET_FIELD = re.compile(r'private_key|password|passphrase|secret|token', re.IGNORECASE)
 _MIN_SECRET = 4
@@ -111,7 +112,9 @@ _secrets_re = [None]
 def _escaped_forms(text):
     json_ascii = jsonlib.dumps(text)[1:-1]
     forms = {text, json_ascii, jsonlib.dumps(text, ensure_ascii=False)[1:-1], jsonlib.dumps(json_ascii)[1:-1],
-             json_ascii.replace('/', '\\/'), quote(text, safe=''), quote_plus(text), quote(json_ascii, safe='')}
+             json_ascii.replace('/', '\\/')}
+    for url_form in (quote(text, safe=''), quote_plus(text), quote(json_ascii, safe='')):
+        forms.update((url_form, _PERCENT.sub(lambda match: match.group().lower(), url_form)))
     return forms
 
 
@@ -162,7 +165,7 @@ def scrub(text, limit=MAX_SERVER_TEXT):
     if _secrets:
         if _secrets_re[0] is None:
             forms = sorted(_secrets, key=len, reverse=True)
-            _secrets_re[0] = re.compile('|'.join(re.escape(form) for form in forms), re.IGNORECASE)
+            _secrets_re[0] = re.compile('|'.join(re.escape(form) for form in forms))
         text = _secrets_re[0].sub('[secret removed]', text)
     text = _CONTROL.sub(' ', text).strip()
     if len(text) > limit:
@@ -349,7 +352,7 @@ def _retry_after(headers):
 
 
 class _DeadlineExceeded(Exception):
-    """An attempt ran past its deadline (raised from the alarm, or found between reads)."""
+    """An attempt ran past its deadline (raised from the alarm)."""
 
 
 class _TooLarge(Exception):
@@ -359,22 +362,17 @@ class _TooLarge(Exception):
 class _Deadline(object):
     """Interrupts whatever the attempt is blocked in (connect, headers, body) once ``seconds`` have passed.
 
-    Uses SIGALRM, so it works in the main thread only (where modules run); elsewhere the per-read socket
-    timeouts and the checks between body reads still bound the attempt.
+    Uses SIGALRM, so it works in the main thread only, where modules run; elsewhere only the per-read socket
+    timeouts apply.
     """
 
     def __init__(self, seconds):
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
         self._previous = None
         self._armed = False
 
     def _fire(self, signum, frame):
         raise _DeadlineExceeded()
-
-    def check(self):
-        if time.monotonic() > self.at:
-            raise _DeadlineExceeded()
 
     def __enter__(self):
         if hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread():
@@ -385,8 +383,10 @@ class _Deadline(object):
 
     def __exit__(self, *exc_info):
         if self._armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            finally:
+                signal.signal(signal.SIGALRM, self._previous if self._previous is not None else signal.SIG_DFL)
         return False
 
 
@@ -475,7 +475,7 @@ class HttpClient(object):
     def _attempt(self, method, url, body, headers):
         """One request within one deadline; returns (response, content). Raises requests' exceptions,
         _DeadlineExceeded or _TooLarge."""
-        with _Deadline(self.deadline) as deadline, warnings.catch_warnings():
+        with _Deadline(self.deadline), warnings.catch_warnings():
             if not self.validate_certs:
                 warnings.simplefilter('ignore')  # the module warns once about validate_certs=false
             response = self.session.request(
@@ -491,7 +491,6 @@ class HttpClient(object):
                     if size > self.max_response_bytes:
                         raise _TooLarge()
                     chunks.append(chunk)
-                    deadline.check()
             finally:
                 response.close()
         return response, b''.join(chunks)

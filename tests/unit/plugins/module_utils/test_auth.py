@@ -15,9 +15,15 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import (
     PasswordAuth,
     TokenAuth,
     connect,
+    insecure_endpoints,
     resolve_credentials,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
+    HttpClient,
+    HuaweiCloudError,
+    forget_secrets,
+    scrub,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC
 
 from http_stub import reply, stub_session
@@ -252,3 +258,74 @@ def test_expired_token_relogin_end_to_end():
     connect(http, resolve({'region': 'cn-north-4', 'user_name': 'u', 'user_password': 'pw', 'domain_name': 'd'}))
     assert http.request('show key pair', 'GET', 'https://kms/v3/p/keypairs/a') == {'keypair': {'name': 'a'}}
     assert [s['headers'].get('X-Auth-Token') for s in adapter.sent] == [None, 't1', None, 't2']
+
+
+# --- region, cloud and endpoints are checked before any URL is built ---------------------------------------
+
+@pytest.mark.parametrize('option, value', [
+    ('region', 'x.myhuaweicloud.com@other.host:443/y'), ('region', '-cn-north-4'), ('region', '.cn'),
+    ('region', 'cn north 4'), ('region', 'cn-north-4/../x'), ('region', 'cn-north-4?a'), ('region', 'cn_north_4'),
+    ('cloud', 'evil.host#'), ('cloud', '.myhuaweicloud.com'), ('cloud', 'myhuaweicloud.com:8443'),
+    ('cloud', 'a@b'),
+])
+def test_bad_region_or_cloud_is_refused_naming_the_option(option, value):
+    task = {'region': 'cn-north-4', 'auth_token': 't'}
+    task[option] = value
+    with pytest.raises(CredentialError) as exc:
+        resolve(task)
+    assert str(exc.value).startswith('%s %r is not valid: it may only hold letters, digits, dots and dashes, and '
+                                     'must not start with a dot or a dash' % (option, value))
+
+
+@pytest.mark.parametrize('region, cloud', [('cn-north-4', 'myhuaweicloud.com'), ('ap-southeast-1', 'myhuaweicloud.eu'),
+                                           ('la-north-2', 'huaweicloud.com'), ('eu-west-101', 'myhuaweicloud.eu')])
+def test_real_regions_and_clouds_pass(region, cloud):
+    creds = resolve({'region': region, 'cloud': cloud, 'auth_token': 't'})
+    assert creds.kps_endpoint == 'https://kms.%s.%s' % (region, cloud)
+
+
+@pytest.mark.parametrize('endpoint', ['http://127.0.0.1:8080', 'http://localhost:8080', 'http://[::1]:8080',
+                                      'http://127.1.2.3', 'https://kms.example.com'])
+def test_loopback_http_and_https_need_no_setting(endpoint):
+    creds = resolve({'region': 'r', 'auth_token': 't', 'kps_endpoint': endpoint, 'iam_endpoint': endpoint})
+    assert creds.kps_endpoint == endpoint and insecure_endpoints(creds) == []
+
+
+@pytest.mark.parametrize('option', ['kps_endpoint', 'iam_endpoint'])
+@pytest.mark.parametrize('endpoint', ['http://kms.cn-north-4.myhuaweicloud.com', 'http://10.0.0.5:8080',
+                                      'http://localhost.evil.example', 'http://127.0.0.1.nip.io'])
+def test_plain_http_elsewhere_needs_allow_insecure_http(option, endpoint):
+    task = {'region': 'r', 'auth_token': 't', option: endpoint}
+    with pytest.raises(CredentialError) as exc:
+        resolve(task)
+    assert str(exc.value) == (
+        '%s is plain http:// to %s: credentials and private keys would cross the network unencrypted. Use '
+        'https://, or set allow_insecure_http=true if this really is a test endpoint.' % (option, endpoint.split('//')[1].split(':')[0]))
+    creds = resolve(dict(task, allow_insecure_http=True))
+    assert getattr(creds, option) == endpoint and insecure_endpoints(creds) == [option]
+
+
+def test_endpoint_with_user_info_is_refused():
+    with pytest.raises(CredentialError) as exc:
+        resolve({'region': 'r', 'auth_token': 't', 'kps_endpoint': 'https://user:pw@kms.example.com'})
+    assert str(exc.value) == 'kps_endpoint must not contain a user name or password (user@host).'
+
+
+def test_no_project_for_the_region_says_to_check_the_region():
+    http, _adapter = http_with([reply(200, {'projects': []})])
+    with pytest.raises(CredentialError) as exc:
+        connect(http, resolve({'region': 'cn-nrth-4', 'auth_token': 'tok'}))
+    assert str(exc.value) == (
+        'Looking up the project id of region "cn-nrth-4" through IAM found no projects with that name. Check that '
+        'region [HW_REGION_NAME] is spelt right (for example cn-north-4), or set project_id [HW_PROJECT_ID].')
+
+
+def test_login_token_becomes_a_secret_of_the_task():
+    forget_secrets()
+    try:
+        http, _adapter = http_with([reply(201, {'token': {'project': {'id': 'p'}}},
+                                          headers={'X-Subject-Token': 'MIIsubject-token-value-0123456789'})])
+        connect(http, resolve({'region': 'cn-north-4', 'user_name': 'u', 'user_password': 'pw', 'domain_name': 'd'}))
+        assert scrub('echo MIIsubject-token-value-0123456789') == 'echo [secret removed]'
+    finally:
+        forget_secrets()

@@ -11,7 +11,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _module
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import CredentialError
-from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError, scrub
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import WrongPassphraseError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC, KpsModule
 
@@ -141,3 +141,43 @@ def test_credential_failure_through_run_has_no_secrets():
         module.run(lambda: module.kps)
     text = json.dumps(exc.value.args[0])
     assert 'needs access_key' in text and 'SK-SECRET-VALUE' not in text
+
+
+def test_no_log_values_are_registered_for_scrubbing():
+    make_module({'region': 'cn-north-4', 'access_key': 'AK', 'secret_key': 'SK-SECRET-VALUE',
+                 'user_password': 'pässwörd'}, private_key=dict(type='str', no_log=True))
+    assert scrub('a SK-SECRET-VALUE b p\\u00e4ssw\\u00f6rd c p%C3%A4ssw%C3%B6rd') == (
+        'a [secret removed] b [secret removed] c [secret removed]')
+
+
+def test_insecure_http_warns_once_per_endpoint(monkeypatch):
+    module = make_module({'region': 'cn-north-4', 'auth_token': 'tok', 'project_id': 'p',
+                          'kps_endpoint': 'http://kps-emulator:8080', 'allow_insecure_http': True})
+    warnings = []
+    monkeypatch.setattr(module, 'warn', warnings.append)
+    assert module.kps.base == 'http://kps-emulator:8080/v3/p'
+    assert warnings == ['huaweicloud.kps: allow_insecure_http is true and kps_endpoint is plain http:// to another '
+                        'host: credentials and private keys cross the network unencrypted.']
+
+
+def test_insecure_http_without_the_option_fails_before_any_call():
+    module = make_module({'region': 'cn-north-4', 'auth_token': 'tok', 'project_id': 'p',
+                          'kps_endpoint': 'http://kps-emulator:8080'})
+    with pytest.raises(Fail) as exc:
+        module.run(lambda: module.kps)
+    assert exc.value.args[0]['msg'].startswith('kps_endpoint is plain http:// to kps-emulator: ')
+    assert module._http is None  # no client was even built
+
+
+@pytest.mark.parametrize('name, content, needle', [
+    ('missing.pem', None, 'ca_path {} does not exist.'),
+    ('junk.pem', 'not a certificate', 'ca_path {} holds no usable PEM CA certificate'),
+])
+def test_bad_ca_path_is_a_clear_failure(tmp_path, name, content, needle):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    module = make_module({'ca_path': str(path), 'region': 'cn-north-4', 'auth_token': 'tok'})
+    with pytest.raises(Fail) as exc:
+        module.run(lambda: module.kps)
+    assert exc.value.args[0]['msg'].startswith(needle.format(path)) and 'exception' not in exc.value.args[0]

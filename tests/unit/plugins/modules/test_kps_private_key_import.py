@@ -385,3 +385,18 @@ def test_no_key_material_or_passphrase_in_any_result(kps, fail):
     for line in body_lines(private_key) + body_lines(plain):
         assert line not in text
     assert 'PRIVATE KEY' not in text
+
+
+@pytest.mark.parametrize('bits, warns', [(1024, True), (2048, False)])
+def test_short_rsa_key_warns(kps, bits, warns):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+    line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    kps.show_keypair.side_effect = [dict(server_keypair(), public_key=line, fingerprint=fingerprint(line),
+                                         is_key_protection=True)]
+    result = run({'private_key': text})
+    short = [w for w in result['warnings'] if 'under 2048 bits' in w]
+    assert short == ([
+        'huaweicloud.kps.kps_private_key_import: the RSA key of key pair web has only 1024 bits; RSA keys under '
+        '2048 bits are weak, replace it with a longer one.'] if warns else [])
