@@ -131,6 +131,8 @@ def register_secrets(*values):
             value = value.strip()
             parts = [value]
             if '-----BEGIN' in value:
+                # Each base64 line too (some of the first lines may also be in the public key: such a line
+                # is then removed from public key text as well, which costs a message nothing).
                 lines = [line.strip() for line in value.splitlines()]
                 body = [line for line in lines if _PEM_BODY_LINE.match(line)]
                 parts.extend(body)

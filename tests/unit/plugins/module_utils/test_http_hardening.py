@@ -373,3 +373,10 @@ def test_ca_bundle_problems(tmp_path, monkeypatch):
         'The CA bundle REQUESTS_CA_BUNDLE (environment variable) %s does not exist' % (tmp_path / 'gone.pem'))
     assert HttpClient(ca_path=good).ca_bundle_problem() is None
     assert HttpClient(validate_certs=False).ca_bundle_problem() is None
+
+
+def test_announced_length_over_the_cap_is_refused_before_reading():
+    client, _adapter = _stub_client([reply(200, None, raw=b'{}', headers={'Content-Length': str(5 << 20)})])
+    with pytest.raises(HuaweiCloudError) as exc:
+        client.request('show key pair', 'GET', URL)
+    assert 'is larger than 4 MiB' in str(exc.value)
