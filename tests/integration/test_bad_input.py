@@ -185,15 +185,32 @@ def build_cases(files, out, emulator_port):
          r"^Key pair ok: KPS call 'show key pair' failed: HTTP 401 APIGW\.0301: .*\(request id \w+\)",
          ['show_keypair'], conn={'project_id': '00000000000000000000000000000000'})
     case('import', {'name': 'ok', 'private_key_path': good},
-         r'^Looking up the project id of region "xx-nowhere-9" through IAM found no projects with that name; '
-         r'exactly one is needed\.', ['iam_projects'], conn={'region': 'xx-nowhere-9', 'project_id': None})
+         r'^Looking up the project id of region "xx-nowhere-9" through IAM found no projects with that name\. Check '
+         r'that region \[HW_REGION_NAME\] is spelt right \(for example cn-north-4\), or set project_id '
+         r'\[HW_PROJECT_ID\]\.$', ['iam_projects'], conn={'region': 'xx-nowhere-9', 'project_id': None})
     case('import', {'name': 'ok', 'private_key_path': good},
          r'^region is required \[HW_REGION_NAME\]', conn={'region': None, 'kps_endpoint': None})
     case('import', {'name': 'ok', 'private_key_path': good},
          r'^kps_endpoint must be a URL like https://host\[:port\], got "kms\.example\.com"\.$',
          conn={'kps_endpoint': 'kms.example.com'})
     case('import', {'name': 'ok', 'private_key_path': good},
-         r"^Key pair ok: KPS call 'show key pair' failed: could not reach 127\.0\.0\.1:%d: " % bad_port,
+         r"^region 'x\.myhuaweicloud\.com@other\.host:443/y' is not valid: it may only hold letters, digits, dots and "
+         r'dashes, and must not start with a dot or a dash \(for example cn-north-4\)\.$',
+         conn={'region': 'x.myhuaweicloud.com@other.host:443/y', 'project_id': None, 'kps_endpoint': None,
+               'iam_endpoint': None})
+    case('import', {'name': 'ok', 'private_key_path': good},
+         r"^cloud '-evil\.example' is not valid: .*\(for example myhuaweicloud\.com\)\.$",
+         conn={'cloud': '-evil.example', 'kps_endpoint': None})
+    case('import', {'name': 'ok', 'private_key_path': good},
+         r'^kps_endpoint is plain http:// to kms\.example\.com: credentials and private keys would cross the network '
+         r'unencrypted\. Use https://, or set allow_insecure_http=true if this really is a test endpoint\.$',
+         conn={'kps_endpoint': 'http://kms.example.com:%d' % emulator_port})
+    case('import', {'name': 'ok', 'private_key_path': good, 'ca_path': str(out / 'no-such-ca.pem')},
+         r'^ca_path %s does not exist\. Give the path of a PEM file of CA certificates\.$'
+         % re.escape(str(out / 'no-such-ca.pem')))
+    case('import', {'name': 'ok', 'private_key_path': good},
+         r"^Key pair ok: KPS call 'show key pair' failed: could not reach 127\.0\.0\.1:%d: connection refused "
+         r'\(nothing listens on that port\)$' % bad_port,
          conn={'kps_endpoint': 'http://127.0.0.1:%d' % bad_port})
     case('import', {'name': 'ok', 'private_key_path': good},
          r"^Key pair ok: KPS call 'show key pair' failed: TLS connection to 127\.0\.0\.1:%d failed: .*If the endpoint "
