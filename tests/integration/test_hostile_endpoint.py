@@ -166,7 +166,7 @@ def test_hostile_endpoints(ansible, hostile, tmp_path):
     took = time.monotonic() - started
     with open(tmp_path / 'results.json') as handle:
         results = dict(zip(cases, json.load(handle)))
-    for _ in range(50):  # the server may log its last hang-up a moment after the run ends
+    for _wait in range(50):  # the server may log its last hang-up a moment after the run ends
         if len([entry for entry in _Hostile.log if entry[0].startswith('/trickle')]) >= 2:
             break
         time.sleep(0.1)

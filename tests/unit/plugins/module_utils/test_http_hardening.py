@@ -57,7 +57,7 @@ def leaks(text, private_key):
     lambda pem: pem,
     lambda pem: json.dumps(pem)[1:-1],
     lambda pem: quote(pem, safe=''),
-    lambda pem: quote_plus(pem),
+    quote_plus,
     lambda pem: pem[:300],                      # an echo cut off before the END line
 ], ids=['raw', 'json', 'url', 'url-plus', 'truncated'])
 def test_pem_blocks_are_cut_in_every_encoding(private_key, encode):
@@ -261,7 +261,7 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
                     self.send_header('Content-Length', str(200 << 20))
                 self.end_headers()
                 chunk = b'x' * 65536
-                for _ in range(200 * 16):
+                for _chunk in range(200 * 16):
                     self.wfile.write(chunk)
                     sent += len(chunk)
             else:
@@ -306,7 +306,7 @@ def test_huge_answer_is_refused_with_bounded_memory(hostile, path):
     assert 'is larger than 4 MiB' in str(exc.value) and 'kps_endpoint' in str(exc.value)
     assert exc.value.attempts == 1  # not retried: the next answer would be as large
     assert peak < 16 << 20, peak
-    for _ in range(50):
+    for _wait in range(50):
         if path in _Hostile.sent:
             break
         time.sleep(0.1)
