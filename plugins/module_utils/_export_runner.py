@@ -33,6 +33,7 @@ import stat
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     SecretFileError,
+    hard_linked,
     missing_dirs,
     open_dir,
     other_file_args,
@@ -170,8 +171,8 @@ def inspect_file(folder, name, path):
             key = load_private_key(data)
         except KeyMaterialError:
             key = None  # not a key, an encrypted key, garbage: it gets replaced
-    if key is not None and damaged(key):
-        key = None
+    if key is not None and (damaged(key) or hard_linked(st)):
+        key = None  # a damaged key, or a file with other names (not ours alone): replaced by a new file
     return FileState(path, name, exists=True, mode=stat.S_IMODE(st.st_mode), key=key,
                      uid=st.st_uid, gid=st.st_gid)
 

@@ -18,7 +18,8 @@ Who is trusted: the controller and root on the host. Who is not: every other use
   writable (so ``/var/run -> /run`` works, ``~bob/.ssh -> /root/.ssh`` fails naming the path, touching nothing).
 - A symbolic link AT a file name is never followed: writing replaces the link with a regular file (as
   ``ansible.builtin.copy`` with ``follow: no`` does) and the link's target is untouched; reading treats the name
-  as holding no file. Names are opened ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO cannot hang the module).
+  as holding no file. Names are opened ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO cannot hang the module). A file
+  with other hard links is never chowned or chmodded in place (``hard_linked``): callers replace it.
 - A written file belongs to the ``uid``/``gid`` asked for, else to the user running the module (its effective
   uid and gid): never to whoever owned the file it replaces.
 - The temp file is created ``O_CREAT | O_EXCL | O_NOFOLLOW`` with mode 0600, gets its final owner and group
@@ -275,6 +276,11 @@ def open_dir(path, create=False, mode=0o700, uid=None, gid=None):
     return Directory(os.path.abspath(path), fd, created)
 
 
+def hard_linked(st):
+    """Whether the regular file of stat result ``st`` has other names: never changed in place, only replaced."""
+    return st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1
+
+
 class Directory(object):
     """An open directory; every method works relative to its descriptor and never follows a link at a name."""
 
@@ -475,7 +481,9 @@ class Directory(object):
         """Give the regular file ``name`` the ``mode``/``uid``/``gid`` that are not None; returns whether any differed.
 
         With ``check=True`` only compares. Narrows the mode before a change of owner or group, so that the new
-        group never holds more than the final mode allows. A link at ``name`` is not followed (SecretFileError).
+        group never holds more than the final mode allows. A link at ``name`` is not followed, and a file with
+        other hard links is not changed in place (another name, maybe another user's, is the same file):
+        SecretFileError; callers rewrite such a file instead (see ``hard_linked``).
         """
         fd, st = self._open_regular(name, write_ok=True)
         if fd is None:
@@ -486,6 +494,9 @@ class Directory(object):
             new_mode = mode is not None and stat.S_IMODE(mode) != current
             if check or not (new_owner or new_mode):
                 return bool(new_owner or new_mode)
+            if hard_linked(st):
+                raise SecretFileError('%s has other hard links; its owner and mode are not changed in place.'
+                                      % self.join(name))
             final = current if mode is None else stat.S_IMODE(mode)
             if new_owner:
                 os.fchmod(fd, current & final)

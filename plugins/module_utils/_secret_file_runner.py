@@ -28,6 +28,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     SecretFileError,
+    hard_linked,
     missing_dirs,
     open_dir,
     other_file_args,
@@ -125,8 +126,9 @@ class SecretFileRunner(object):
             if st is not None and stat.S_ISDIR(st.st_mode):
                 raise SecretFileRunnerError('%s is a directory; give the path of the file.' % path)
             before = describe(st)
-            # A link is never read through: it is replaced by a regular file.
-            unchanged = folder.read(name, len(content)) == content
+            # A link is never read through, and a file with other hard links is not ours alone: both are
+            # replaced by a new regular file.
+            unchanged = not hard_linked(st) and folder.read(name, len(content)) == content
             mode = self._mode(stat.S_IMODE(st.st_mode) if unchanged else DEFAULT_MODE)
             backup = None
             if unchanged:

@@ -133,6 +133,19 @@ def test_a_directory_swapped_for_a_link_after_opening_does_not_redirect_writes(t
     assert victim.read_bytes() == b'root:secret-hash:\n' and stat.S_IMODE(os.stat(str(victim)).st_mode) == 0o640
 
 
+def test_a_file_with_other_hard_links_is_not_changed_in_place(tmp_path, victim):
+    os.link(str(victim), str(tmp_path / 'id_web'))
+    before = _snapshot(victim)
+    with open_dir(str(tmp_path)) as folder:
+        assert folder.set_attributes('id_web', 0o600, check=True) is True
+        with pytest.raises(SecretFileError) as exc:
+            folder.set_attributes('id_web', 0o600)
+        assert str(exc.value) == ('%s has other hard links; its owner and mode are not changed in place.'
+                                  % (tmp_path / 'id_web'))
+        folder.write('id_web', SECRET)
+    assert _snapshot(victim) == before and (tmp_path / 'id_web').read_bytes() == SECRET
+
+
 @root_only
 def test_creating_a_directory_never_goes_through_a_link(tmp_path, victim):
     os.symlink(str(victim.parent / 'new'), str(tmp_path / '.ssh'))

@@ -636,6 +636,22 @@ class TestBatch(object):
             assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOGROUP, 0o640)
         assert run(args)['changed'] is False
 
+    @root_only
+    def test_a_hard_linked_right_key_is_replaced_not_chowned(self, kps, tmp_path):
+        names = _seed(kps, 1)
+        elsewhere = tmp_path / 'root-only'
+        elsewhere.mkdir(mode=0o700)
+        victim = elsewhere / 'k00.pem'
+        victim.write_text(make_keypair('k00')[0])
+        victim.chmod(0o600)
+        keys = tmp_path / 'keys'
+        keys.mkdir()
+        os.link(str(victim), str(keys / 'k00.pem'))
+        result = run({'names': names, 'dest': str(keys), 'owner': 'nobody'})
+        assert result['files'][0]['action'] == 'replace'
+        st = os.stat(str(victim))
+        assert (st.st_uid, st.st_nlink) == (0, 1) and os.stat(str(keys / 'k00.pem')).st_uid == NOBODY
+
     def test_unknown_owner_fails_before_any_call(self, kps, tmp_path):
         names = _seed(kps, 2)
         failed = run({'names': names, 'dest': str(tmp_path), 'owner': 'no-such-user-kps'}, fail=True)

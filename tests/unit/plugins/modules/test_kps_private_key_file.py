@@ -195,6 +195,26 @@ def test_a_replaced_file_belongs_to_the_running_user_not_to_its_old_owner(tmp_pa
     assert result['diff']['after'] == checked['diff']['after']
 
 
+@root_only
+def test_a_hard_link_to_another_file_with_the_same_secret_is_replaced_not_chowned(tmp_path):
+    """Say root's own copy of the key, hard-linked by a user into their directory: the task must not give
+    root's file to that user (it only would have to fix the owner, the content being the same)."""
+    roots = tmp_path / 'root-only'
+    roots.mkdir(mode=0o700)
+    victim = roots / 'id_web'
+    victim.write_text(SECRET)
+    victim.chmod(0o600)
+    home = tmp_path / 'home'
+    home.mkdir()
+    path = str(home / 'id_web')
+    os.link(str(victim), path)
+    result = run({'path': path, 'content': SECRET, 'owner': 'nobody'})
+    assert result['changed'] is True and result['content_changed'] is True
+    st = os.stat(str(victim))
+    assert (st.st_uid, mode_of(str(victim)), st.st_nlink) == (0, 0o600, 1)
+    assert os.stat(path).st_uid == pwd.getpwnam('nobody').pw_uid and read(path) == SECRET
+
+
 def test_unknown_owner_or_group_fails_before_anything_is_written(tmp_path):
     path = str(tmp_path / 'id_web')
     failed = run({'path': path, 'content': SECRET, 'owner': 'no-such-user-kps'}, fail=True)
