@@ -290,7 +290,8 @@ class ExportRunner(KpsRunner):
     def _plan_paths(self, names, dest):
         """The directory that must exist and the file path of each key pair."""
         if self.params['name'] is not None:
-            if os.path.isdir(dest) or dest.endswith('/'):
+            # A link to a directory is no directory here: like any link at the destination, it gets replaced.
+            if (os.path.isdir(dest) and not os.path.islink(dest)) or dest.endswith('/'):
                 raise ExportError('dest %s is a directory. With name, dest is the path of the private key file; '
                                   'use names to write <name>.pem files into a directory.' % dest)
             return os.path.dirname(os.path.abspath(dest)), {names[0]: dest}

@@ -465,6 +465,16 @@ class TestSingle(object):
         assert not link.is_symlink() and load_private_key(read(str(link))).public_key == make_keypair('web')[1]
         assert read(str(target)) == 'old\n' and mode_of(str(target)) == 0o644
 
+    def test_a_link_to_a_directory_at_dest_is_replaced_and_the_directory_untouched(self, kps, tmp_path):
+        kps.add('web')
+        elsewhere = tmp_path / 'elsewhere'
+        elsewhere.mkdir()
+        link = tmp_path / 'web.pem'
+        link.symlink_to(elsewhere)
+        assert run({'name': 'web', 'dest': str(link)})['files'][0]['action'] == 'replace'
+        assert not link.is_symlink() and read(str(link)) == make_keypair('web')[0]
+        assert os.listdir(str(elsewhere)) == []
+
     def test_damaged_key_file_is_replaced(self, kps, tmp_path):
         kps.add('rsa-web', kind='rsa')
         dest = tmp_path / 'rsa-web.pem'
