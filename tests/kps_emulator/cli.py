@@ -57,7 +57,22 @@ def parser():
     p.add_argument('--tls-cert', default=None, help='PEM certificate (chain): serve HTTPS (default: plain HTTP)')
     p.add_argument('--tls-key', default=None, help='PEM private key of --tls-cert')
     p.add_argument('--log-requests-to-stderr', action='store_true', help='log every request line to stderr')
+    p.add_argument('--print-secret-key', action='store_true',
+                   help='also print HW_SECRET_KEY=<secret key> at start (default: the secret key is never printed)')
     return p
+
+
+def ready_text(url, cfg, with_secret_key=False):
+    """What start prints: the ready line (always first), then what a playbook needs, as HW_* variables."""
+    lines = ['KPS emulator listening on %s' % url]
+    variables = [('HW_KPS_ENDPOINT', url), ('HW_IAM_ENDPOINT', url), ('HW_REGION_NAME', cfg['region']),
+                 ('HW_PROJECT_ID', cfg['project_id']), ('HW_ACCESS_KEY', cfg['access_key'])]
+    if with_secret_key:
+        variables.append(('HW_SECRET_KEY', cfg['secret_key']))
+    lines += ['%s=%s' % item for item in variables]
+    if not with_secret_key:
+        lines.append('# HW_SECRET_KEY: the --secret-key value (not printed; --print-secret-key prints it)')
+    return '\n'.join(lines)
 
 
 def main(argv=None):
@@ -75,7 +90,7 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print('KPS emulator listening on %s' % server.url, flush=True)
+    print(ready_text(server.url, emulator.cfg, args.print_secret_key), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

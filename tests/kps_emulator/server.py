@@ -7,6 +7,7 @@ unit-tested directly; ``Handler`` only moves bytes between the socket and ``Emul
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
 import hmac
@@ -43,9 +44,15 @@ CALLS = ('show_keypair', 'list_keypairs', 'create_keypair', 'update_keypair', 'd
          'export_private_key', 'batch_export_private_keys', 'clear_private_key', 'iam_token', 'iam_projects')
 CLOCK_WINDOW = 15 * 60  # seconds an X-Sdk-Date may differ from the server clock
 TOKEN_LIFETIME = 24 * 3600
-NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
+NAME_RE = re.compile(r'^[A-Za-z0-9_-]+$')
+# CreateKeypair (and so every key pair that exists) takes names of up to 255 characters (SDK
+# create_keypair_action); the import-private-key model still says 64 (import_private_key_keypair_bean).
+NAME_MAX = 255
+IMPORT_NAME_MAX = 64
 MAX_DESCRIPTION = 255
-DEFAULT_PAGE = 50
+# The newest ListKeypairs page: limit 1-1000, default 1000 (older pages and the SDK said default 50).
+DEFAULT_PAGE = 1000
+MAX_PAGE = 1000
 MAX_BATCH = 10
 _KPS_ROUTES = (
     ('POST', re.compile(r'^/keypairs/private-key/import$'), 'import_private_key'),
@@ -61,6 +68,18 @@ _KPS_ROUTES = (
 _KPS_PREFIX = re.compile(r'^/v3/(?P<project>[^/]+)(?P<rest>/keypairs.*)$')
 FAULT_EFFECTS = ('status', 'retry_after', 'delay', 'drop', 'truncate_zip', 'corrupt_zip', 'extra_zip_entry', 'non_json')
 FAULT_KEYS = set(FAULT_EFFECTS) | {'call', 'method', 'path', 'count', 'error_code', 'error_msg'}
+# Behaviours no source settles, switched through the control API (/_emulator/switches) so that tests can prove
+# the client survives each variant. The defaults are the emulator's best guess (docs/emulator.md).
+SWITCH_DEFAULTS = {
+    # The answer to any call about a key pair that does not exist: {"status": N, "error_code": "..."}.
+    'not_found': {'status': 400, 'error_code': 'KPS.6004'},
+    # Batch export archives also hold a readme, a directory and a <name>.pub per key (none a private key).
+    'archive_extra_entries': False,
+    # Batch export archives lack the entry of the last requested key pair.
+    'archive_drop_entry': False,
+    # EC private keys in SEC1 form (BEGIN EC PRIVATE KEY) are refused with KPS.0002 on create and import.
+    'sec1_refused': False,
+}
 
 
 class ApiError(Exception):
@@ -82,8 +101,10 @@ def bad_request(message):
     return kps_error(400, 'KPS.0002', 'parameter error: ' + message)
 
 
-def not_found(name):
-    return kps_error(400, 'KPS.6004', 'No Keypair find: %s' % name)
+
+
+class NotFound(str):
+    """A control API answer: what was not found (HTTP 404)."""
 
 
 class Response:
@@ -123,6 +144,7 @@ class Emulator:
         self.domain_id = _stable_id('domain', cfg['domain'])
         self.skew = 0.0
         self.faults = []
+        self.switches = copy.deepcopy(SWITCH_DEFAULTS)
         self.log = []
         self._lock = threading.Lock()
 
@@ -156,6 +178,36 @@ class Emulator:
         checked = dict(fault)
         checked['count'] = int(fault.get('count', 1))
         return checked
+
+    def set_switches(self, values):
+        """Set switches from a JSON object; unknown names and bad values are refused."""
+        if not isinstance(values, dict):
+            raise ValueError('switches are a JSON object, e.g. {"sec1_refused": true}')
+        unknown = set(values) - set(SWITCH_DEFAULTS)
+        if unknown:
+            raise ValueError('unknown switch %s; known: %s' % (', '.join(sorted(unknown)), ', '.join(sorted(SWITCH_DEFAULTS))))
+        checked = {}
+        for name, value in values.items():
+            if name == 'not_found':
+                value = SWITCH_DEFAULTS['not_found'] if value is None else value
+                if not isinstance(value, dict) or set(value) - {'status', 'error_code'} or \
+                        not isinstance(value.get('status'), int) or not 400 <= value['status'] < 500 or \
+                        not isinstance(value.get('error_code'), (str, type(None))):
+                    raise ValueError('not_found is {"status": 4xx, "error_code": "<code>" or null}')
+                value = {'status': value['status'], 'error_code': value.get('error_code')}
+            elif not isinstance(value, bool):
+                raise ValueError('%s is true or false' % name)
+            checked[name] = value
+        with self._lock:
+            self.switches.update(checked)
+            return copy.deepcopy(self.switches)
+
+    def not_found(self, name):
+        """The answer for a key pair that does not exist (switch ``not_found``)."""
+        answer = self.switches['not_found']
+        if answer['error_code'] is None:  # a bare gateway-style 4xx: no KPS code at all
+            return ApiError(answer['status'], None, 'Not Found', body={'message': 'Not Found'})
+        return kps_error(answer['status'], answer['error_code'], 'No Keypair find: %s' % name)
 
     def _take_fault(self, call, method, path):
         with self._lock:
@@ -401,15 +453,15 @@ class Emulator:
         return keypair
 
     @staticmethod
-    def _check_name(name):
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise bad_request('name must be 1 to 64 letters, digits, "_" or "-"')
+    def _check_name(name, limit=NAME_MAX):
+        if not isinstance(name, str) or not NAME_RE.match(name) or len(name) > limit:
+            raise bad_request('name must be 1 to %d letters, digits, "_" or "-"' % limit)
         return name
 
     def _get(self, name):
         record = self.store.keypairs.get(name)
         if record is None:
-            raise not_found(name)
+            raise self.not_found(name)
         return record
 
     def _check_user(self, user_id):
@@ -432,10 +484,11 @@ class Emulator:
         name = name or by_id[key_id]
         return {'type': 'kms', 'kms_key_name': name, 'kms_key_id': self.kms_keys[name]}
 
-    @staticmethod
-    def _derive_public(private_key):
+    def _derive_public(self, private_key):
         if not isinstance(private_key, str) or not private_key.strip():
             raise bad_request('key_protection.private_key is required')
+        if self.switches['sec1_refused'] and private_key.strip().startswith('-----BEGIN EC PRIVATE KEY-----'):
+            raise bad_request('the private key format is not supported')
         try:
             return keys.public_key_of(private_key)
         except keys.KeyFormatError as exc:
@@ -465,17 +518,24 @@ class Emulator:
                 raise bad_request(str(exc)) from None
         protection = keypair.get('key_protection')
         private_key = encryption = generated = None
-        if protection is not None:
-            if not isinstance(protection, dict):
-                raise bad_request('key_protection must be an object')
+        if protection is not None and not isinstance(protection, dict):
+            raise bad_request('key_protection must be an object')
+        if protection is not None and (protection.get('private_key') is not None or public_key is not None):
+            # Quirk of the real service (Terraform issue 7049): public_key with a key_protection that lacks
+            # private_key is a parameter error.
             private_key = protection.get('private_key')
-            derived = self._derive_public(private_key)  # quirk of the real service: no private_key -> KPS.0002
+            derived = self._derive_public(private_key)
             encryption = self._encryption(protection.get('encryption'))
             if public_key is not None and not keys.same_public_key(public_key, derived):
                 raise kps_error(400, 'KPS.6011', 'The imported private key not match public key')
             public_key = public_key or derived
         elif public_key is None:
+            # KPS generates the pair; with key_protection it also hosts the private key (Terraform's acceptance
+            # tests create such key pairs and check is_managed). Either way the private key is returned once.
+            if protection is not None:
+                encryption = self._encryption(protection.get('encryption'))
             generated, public_key = keys.generate('rsa')
+            private_key = generated if protection is not None else None
             public_key += ' Generated-by-Nova\n'  # the real service appends a comment: clients must ignore it
         now_ms = int(self.now() * 1000)
         record = {'name': name, 'id': None, 'type': kp_type, 'scope': scope, 'user_id': self.user_id,
@@ -496,23 +556,24 @@ class Emulator:
 
     @staticmethod
     def _summary(record):
+        # frozen_state is a string in list answers (SDK keypair.py) and an integer in show (keypair_detail.py).
         return {'name': record['name'], 'type': record['type'], 'scope': record['scope'],
                 'public_key': record['public_key'], 'fingerprint': record['fingerprint'],
-                'is_key_protection': bool(record.get('sealed_private_key')), 'frozen_state': 0}
+                'is_key_protection': bool(record.get('sealed_private_key')), 'frozen_state': '0'}
 
     def show_keypair(self, params, _query, _body):
         with self.store.lock:
             record = dict(self._get(params['name']))
         detail = self._summary(record)
-        detail.update({'id': record['id'], 'deleted': False, 'description': record['description'],
+        detail.update({'frozen_state': 0, 'id': record['id'], 'deleted': False, 'description': record['description'],
                        'user_id': record['user_id'], 'create_time': record['create_time'], 'delete_time': None,
                        'update_time': record['update_time']})
         return Response.json(200, {'keypair': detail})
 
     def list_keypairs(self, _params, query, _body):
         limit = (query.get('limit') or [str(DEFAULT_PAGE)])[0]
-        if not limit.isdigit() or int(limit) < 1:
-            raise bad_request('limit must be a positive integer')
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+            raise bad_request('limit must be an integer from 1 to %d' % MAX_PAGE)
         limit, marker = int(limit), (query.get('marker') or [''])[0]
         with self.store.lock:
             names = sorted(name for name in self.store.keypairs if name > marker)
@@ -539,7 +600,7 @@ class Emulator:
 
     def import_private_key(self, _params, _query, body):
         keypair = self._keypair_of(self._body(body))
-        name = self._check_name(keypair.get('name'))
+        name = self._check_name(keypair.get('name'), IMPORT_NAME_MAX)
         self._check_user(keypair.get('user_id'))
         protection = keypair.get('key_protection')
         if not isinstance(protection, dict):
@@ -579,10 +640,18 @@ class Emulator:
             raise bad_request('keypair.name is required')
         with self.store.lock:
             exported = [self._hosted(name)[1] for name in names]
+        entries = list(zip(names, exported))
+        if self.switches['archive_drop_entry']:
+            entries = entries[:-1]
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_STORED) as archive:
-            for name, private_key in zip(names, exported):
+            if self.switches['archive_extra_entries']:
+                archive.writestr('keypairs/', b'')
+                archive.writestr('README.txt', 'Private keys exported from KPS.\n')
+            for name, private_key in entries:
                 archive.writestr('%s.pem' % name, private_key)
+                if self.switches['archive_extra_entries']:
+                    archive.writestr('%s.pub' % name, keys.public_key_of(private_key) + '\n')
         return Response(200, buffer.getvalue(), content_type='application/zip',
                         headers={'Content-Disposition': 'attachment; filename="keypairs.zip"'})
 
@@ -605,14 +674,15 @@ class Emulator:
             result = self._control_action(method, path[len('/_emulator'):], data)
         except (ValueError, TypeError, re.error) as exc:
             return Response.json(400, {'error_code': 'EMULATOR.0400', 'error_msg': str(exc)})
-        if result is None:
-            return Response.json(404, {'error_code': 'EMULATOR.0404', 'error_msg': 'no such control endpoint'})
+        if isinstance(result, NotFound):
+            return Response.json(404, {'error_code': 'EMULATOR.0404', 'error_msg': str(result)})
         return Response.json(200, result)
 
     def _control_action(self, method, path, data):
         if (method, path) == ('GET', '/health'):
             return {'status': 'ok', 'keypairs': len(self.store.keypairs), 'project_id': self.cfg['project_id'],
-                    'region': self.cfg['region'], 'kms_keys': self.kms_keys, 'skew_seconds': self.skew}
+                    'region': self.cfg['region'], 'kms_keys': self.kms_keys, 'skew_seconds': self.skew,
+                    'switches': copy.deepcopy(self.switches)}
         if path == '/requests' and method in ('GET', 'DELETE'):
             with self._lock:
                 entries = list(self.log)
@@ -636,19 +706,27 @@ class Emulator:
         if (method, path) == ('POST', '/clock'):
             self.skew = float((data or {}).get('skew_seconds', 0))
             return {'skew_seconds': self.skew}
+        if path == '/switches' and method in ('GET', 'POST', 'DELETE'):
+            if method == 'POST':
+                return self.set_switches(data)
+            if method == 'DELETE':
+                return self.set_switches(copy.deepcopy(SWITCH_DEFAULTS))
+            with self._lock:
+                return copy.deepcopy(self.switches)
         if (method, path) == ('DELETE', '/keypairs'):
             self.store.clear()
             return {'cleared': True}
         if method == 'GET' and path.startswith('/keypairs/'):
+            name = unquote(path[len('/keypairs/'):])
             with self.store.lock:
-                record = self.store.keypairs.get(unquote(path[len('/keypairs/'):]))
+                record = self.store.keypairs.get(name)
                 if record is None:
-                    return None
+                    return NotFound('no such key pair: %s' % name)
                 full = {key: value for key, value in record.items() if key != 'sealed_private_key'}
                 full['is_key_protection'] = bool(record.get('sealed_private_key'))
                 full['private_key'] = self.hosted_private_key(record)
             return full
-        return None
+        return NotFound('no such control endpoint: %s %s' % (method, '/_emulator' + path))
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -245,6 +245,16 @@ class EmulatorProcess:
     def clear_keypairs(self):
         return self.control('DELETE', '/keypairs')
 
+    def switches(self):
+        return self.control('GET', '/switches')
+
+    def set_switches(self, **values):
+        """Switch behaviours no source settles, e.g. set_switches(not_found={'status': 404, 'error_code': None})."""
+        return self.control('POST', '/switches', values)
+
+    def reset_switches(self):
+        return self.control('DELETE', '/switches')
+
     def expire_tokens(self):
         return self.control('POST', '/tokens/expire')
 

@@ -31,6 +31,31 @@ def test_ready_line_and_clean_stop(tmp_path):
         emu.stop()
 
 
+def _start_output(tmp_path, *flags):
+    """What the emulator prints on start, up to its last start line; the process is stopped again."""
+    proc = subprocess.Popen([sys.executable, PACKAGE_DIR, '--port', '0', '--state', str(tmp_path / 'out.json'),
+                             '--region', 'eu-west-101', '--project-id', 'p' * 32, '--access-key', 'AKPRINTED',
+                             '--secret-key', 'SKNEVERPRINTED'] + list(flags), stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _line in range(7)]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+    return ''.join(lines)
+
+
+def test_start_prints_what_a_playbook_needs_but_not_the_secret_key(tmp_path):
+    out = _start_output(tmp_path)
+    url = out.splitlines()[0][len('KPS emulator listening on '):]
+    assert out.startswith('KPS emulator listening on http://127.0.0.1:')
+    for line in ('HW_KPS_ENDPOINT=' + url, 'HW_IAM_ENDPOINT=' + url, 'HW_REGION_NAME=eu-west-101',
+                 'HW_PROJECT_ID=' + 'p' * 32, 'HW_ACCESS_KEY=AKPRINTED'):
+        assert line in out.splitlines()
+    assert 'SKNEVERPRINTED' not in out and 'HW_SECRET_KEY=' not in out
+    assert 'HW_SECRET_KEY=SKNEVERPRINTED' in _start_output(tmp_path, '--print-secret-key').splitlines()
+
+
 def test_kill_and_restart_loses_nothing(tmp_path):
     emu = EmulatorProcess(tmp_path / 'state.json').start()
     try:

@@ -80,14 +80,27 @@ def test_fingerprint_is_the_md5_form_of_ssh_keygen(client, tmp_path):
         assert 'MD5:' + body['keypair']['fingerprint'] in out
 
 
-@pytest.mark.parametrize('name', ['', 'a' * 65, 'bad name', 'a.b', 'ключ', 'a/b', None, 7])
+@pytest.mark.parametrize('name', ['', 'a' * 256, 'bad name', 'a.b', 'ключ', 'a/b', None, 7])
 def test_bad_names_are_rejected(client, name):
     assert error_of(create(client, name)) == (400, 'KPS.0002')
 
 
-@pytest.mark.parametrize('name', ['a' * 64, 'A_b-9', '-', '_'])
+@pytest.mark.parametrize('name', ['a' * 255, 'A_b-9', '-', '_'])
 def test_good_names(client, name):
     assert create(client, name, public_key=keys.generate('ed25519')[1])[0] == 200
+    assert client.json('GET', client.kps('/' + name), expect=200)[2]['keypair']['name'] == name
+
+
+def test_name_limits_per_call(client):
+    """Create and clear take 255 characters (SDK create_keypair_action); import 64 (its model still says so)."""
+    long_name, private_key = 'n' * 255, None
+    created = create(client, long_name, key_protection={'encryption': {'type': 'default'}})[2]['keypair']
+    private_key = created['private_key']
+    assert client.call('DELETE', client.kps('/%s/private-key' % long_name))[0] == 200
+    assert error_of(_import(client, long_name, private_key)) == (400, 'KPS.0002')
+    private_key, public_key = keys.generate('ed25519')
+    create(client, 'm' * 64, public_key=public_key)
+    assert _import(client, 'm' * 64, private_key)[0] == 200
 
 
 def test_duplicate_name(client):
@@ -98,8 +111,10 @@ def test_duplicate_name(client):
 
 def test_create_key_protection_rules(client):
     private_key, public_key = keys.generate('ed25519')
-    # quirk of the real service: key_protection without private_key is a parameter error
-    assert error_of(create(client, 'kp1', key_protection={'encryption': {'type': 'default'}})) == (400, 'KPS.0002')
+    # the quirk (Terraform issue 7049): public_key with a key_protection that lacks private_key
+    result = create(client, 'kp1', public_key=public_key, key_protection={'encryption': {'type': 'default'}})
+    assert error_of(result) == (400, 'KPS.0002')
+    assert client.json('GET', client.kps('/kp1'))[0] == 400  # nothing was created
     other = keys.generate('ed25519')[1]
     result = create(client, 'kp2', public_key=other, key_protection={'private_key': private_key, 'encryption': {'type': 'default'}})
     assert error_of(result) == (400, 'KPS.6011')
@@ -107,6 +122,34 @@ def test_create_key_protection_rules(client):
     assert result[0] == 200 and keys.same_public_key(result[2]['keypair']['public_key'], public_key)
     assert 'private_key' not in result[2]['keypair']
     assert client.json('GET', client.kps('/kp3'))[2]['keypair']['is_key_protection'] is True
+
+
+@pytest.mark.parametrize('encryption', [{'type': 'default'}, {'type': 'kms', 'kms_key_name': 'kps/default'}])
+def test_create_generates_and_hosts_a_key_pair(server, client, encryption):
+    """key_protection.encryption without private_key or public_key: KPS generates the pair and hosts it."""
+    status, _headers, body = create(client, 'managed', key_protection={'encryption': encryption})
+    assert status == 200, body
+    created = body['keypair']
+    assert set(created) == {'name', 'type', 'public_key', 'private_key', 'fingerprint', 'user_id'}  # CreateKeypairResp
+    assert created['private_key'].startswith('-----BEGIN RSA PRIVATE KEY-----')
+    assert keys.same_public_key(keys.public_key_of(created['private_key']), created['public_key'])
+    shown = client.json('GET', client.kps('/managed'), expect=200)[2]['keypair']
+    assert shown['is_key_protection'] is True and 'private_key' not in shown
+    exported = client.json('POST', client.kps('/private-key/export'), {'keypair': {'name': 'managed'}}, expect=200)
+    assert exported[2]['keypair']['private_key'] == created['private_key']
+    assert server.emulator.store.keypairs['managed']['encryption']['type'] == encryption['type']
+    assert error_of(create(client, 'bad-kms', key_protection={'encryption': {'type': 'kms'}})) == (400, 'KPS.0002')
+
+
+def test_list_and_show_fields_follow_the_sdk_models(client):
+    """list: Keypair (frozen_state a string); show: KeypairDetail (frozen_state an int, id, times)."""
+    create(client, 'fields', public_key=keys.generate('ed25519')[1], scope='domain')
+    listed = client.json('GET', client.kps(), expect=200)[2]['keypairs'][0]['keypair']
+    assert set(listed) == {'name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_protection', 'frozen_state'}
+    assert listed['frozen_state'] == '0' and listed['scope'] == 'domain'
+    shown = client.json('GET', client.kps('/fields'), expect=200)[2]['keypair']
+    assert shown['frozen_state'] == 0 and isinstance(shown['id'], int) and shown['user_id']
+    assert shown['description'] == '' and shown['deleted'] is False and isinstance(shown['update_time'], int)
 
 
 def test_bad_public_key(client):
@@ -130,7 +173,19 @@ def test_list_pages_with_marker(client):
         if not marker:
             break
     assert seen == names and pages == 3
-    assert error_of(client.json('GET', client.kps(), query={'limit': 'x'})) == (400, 'KPS.0002')
+    for limit in ('x', '0', '1001', '-1'):
+        assert error_of(client.json('GET', client.kps(), query={'limit': limit})) == (400, 'KPS.0002')
+    body = client.json('GET', client.kps(), query={'limit': '1000'}, expect=200)[2]
+    assert len(body['keypairs']) == 7 and body['page_info']['next_marker'] is None
+
+
+def test_list_default_page_is_1000(server, client):
+    for index in range(1001):
+        server.emulator.store.keypairs['k%04d' % index] = {
+            'name': 'k%04d' % index, 'type': 'ssh', 'scope': 'user', 'public_key': 'ssh-ed25519 AAAA',
+            'fingerprint': 'f', 'sealed_private_key': None}
+    body = client.json('GET', client.kps(), expect=200)[2]
+    assert len(body['keypairs']) == 1000 and body['page_info']['next_marker'] == 'k0999'
 
 
 def test_update_and_delete(client):
@@ -151,6 +206,50 @@ def test_update_and_delete(client):
 ])
 def test_missing_key_pair(client, method, suffix, body):
     assert error_of(client.json(method, client.kps(suffix), body)) == (400, 'KPS.6004')
+
+
+@pytest.mark.parametrize('answer', [{'status': 404, 'error_code': 'KPS.4016'}, {'status': 400, 'error_code': 'KPS.0002'},
+                                    {'status': 404, 'error_code': None}])
+def test_not_found_switch(client, answer):
+    switched = json.loads(client.call('POST', '/_emulator/switches', {'not_found': answer}, sign=False)[2])
+    assert switched['not_found'] == answer
+    status, headers, body = client.json('GET', client.kps('/nope'))
+    assert (status, body.get('error_code')) == (answer['status'], answer['error_code']) and headers['x-request-id']
+    assert error_of(client.json('POST', client.kps('/private-key/export'), {'keypair': {'name': 'nope'}}))[0] == \
+        answer['status']
+    client.call('DELETE', '/_emulator/switches', sign=False)
+    assert error_of(client.json('GET', client.kps('/nope'))) == (400, 'KPS.6004')
+
+
+@pytest.mark.parametrize('switches', [{'colour': True}, {'sec1_refused': 'yes'}, {'not_found': {'status': 500}},
+                                      {'not_found': {'status': 404, 'error_code': 7}}, ['sec1_refused']])
+def test_bad_switches_are_refused(client, switches):
+    status, _headers, raw = client.call('POST', '/_emulator/switches', switches, sign=False)
+    assert status == 400 and json.loads(raw)['error_code'] == 'EMULATOR.0400'
+    assert json.loads(client.call('GET', '/_emulator/switches', sign=False)[2])['sec1_refused'] is False
+
+
+def test_sec1_refused_switch(client):
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    public = ec_key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    forms = {fmt: ec_key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+             for fmt in (serialization.PrivateFormat.TraditionalOpenSSL, serialization.PrivateFormat.PKCS8)}
+    sec1, pkcs8 = forms[serialization.PrivateFormat.TraditionalOpenSSL], forms[serialization.PrivateFormat.PKCS8]
+    create(client, 'ec', public_key=public)
+    client.call('POST', '/_emulator/switches', {'sec1_refused': True}, sign=False)
+    assert error_of(_import(client, 'ec', sec1)) == (400, 'KPS.0002')
+    protection = {'private_key': sec1, 'encryption': {'type': 'default'}}
+    assert error_of(create(client, 'ec2', public_key=public, key_protection=protection)) == (400, 'KPS.0002')
+    assert _import(client, 'ec', pkcs8)[0] == 200
+    client.call('POST', '/_emulator/switches', {'sec1_refused': False}, sign=False)
+    assert _import(client, 'ec', sec1)[0] == 200
+
+
+def test_control_api_names_what_was_not_found(client):
+    status, _headers, raw = client.call('GET', '/_emulator/keypairs/nope', sign=False)
+    assert (status, json.loads(raw)['error_msg']) == (404, 'no such key pair: nope')
+    status, _headers, raw = client.call('GET', '/_emulator/nothing', sign=False)
+    assert (status, json.loads(raw)['error_msg']) == (404, 'no such control endpoint: GET /_emulator/nothing')
 
 
 def test_import_into_missing_key_pair(client):
@@ -380,6 +479,25 @@ def test_broken_zip_faults(client, effect):
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             for name in archive.namelist():
                 archive.read(name)
+
+
+def _batch_entries(client, names):
+    raw = client.call('POST', client.kps('/private-key/batch-export'), [{'keypair': {'name': n}} for n in names])[2]
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        return {name: archive.read(name).decode() for name in archive.namelist()}
+
+
+def test_archive_switches(client):
+    made = dict((name, hosted(client, name, 'ed25519')) for name in ('s1', 's2', 's3'))
+    client.call('POST', '/_emulator/switches', {'archive_drop_entry': True}, sign=False)
+    assert _batch_entries(client, ['s1', 's2', 's3']) == {'s1.pem': made['s1'][0], 's2.pem': made['s2'][0]}
+    assert _batch_entries(client, ['s3']) == {}
+    client.call('POST', '/_emulator/switches', {'archive_drop_entry': False, 'archive_extra_entries': True}, sign=False)
+    entries = _batch_entries(client, ['s1', 's2'])
+    assert sorted(entries) == ['README.txt', 'keypairs/', 's1.pem', 's1.pub', 's2.pem', 's2.pub']
+    assert entries['s1.pem'] == made['s1'][0] and keys.same_public_key(entries['s2.pub'], made['s2'][1])
+    client.call('DELETE', '/_emulator/switches', sign=False)
+    assert sorted(_batch_entries(client, ['s1', 's2'])) == ['s1.pem', 's2.pem']
 
 
 def test_extra_zip_entry(client):
