@@ -46,12 +46,16 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     BATCH_EXPORT_MAX,
-    NAME_RE,
+    invalid_names,
     key_matches,
     keypair_summary,
+    name_rule,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import HANDLED_ERRORS, KpsRunner, TaskError
 
+# With names and dest each key goes to <name>.pem, and a file name has at most 255 bytes.
+FILE_NAME_MAX = 255
+PEM_SUFFIX = '.pem'
 # A private key file is a few KiB; a bigger file is not one of ours and is simply replaced.
 MAX_KEY_FILE_BYTES = 1024 * 1024
 DEFAULT_MODE = 0o600
@@ -74,19 +78,29 @@ class ExportError(TaskError):
 
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
 
-def requested_names(name, names):
-    """The key pair names of the task, checked locally: valid, at least one, no duplicates."""
+def requested_names(name, names, dest=None):
+    """The key pair names of the task, checked locally: valid, at least one, no duplicates.
+
+    With ``names`` and ``dest`` each name must also fit a file name as ``<name>.pem``.
+    """
     wanted = [name] if name is not None else list(names or [])
     if not wanted:
         raise ExportError('names must list at least one key pair.')
-    invalid = [item for item in wanted if not isinstance(item, str) or not NAME_RE.match(item)]
+    invalid = invalid_names(wanted)
     if invalid:
         raise ExportError(
-            'Invalid key pair name%s: %s. A key pair name has 1 to 64 letters, digits, "_" or "-".'
-            % ('s' if len(invalid) > 1 else '', ', '.join(repr(str(item)[:80]) for item in invalid)))
+            'Invalid key pair name%s: %s. %s'
+            % ('s' if len(invalid) > 1 else '', ', '.join(repr(str(item)[:80]) for item in invalid), name_rule()))
     duplicates = sorted(item for item, count in collections.Counter(wanted).items() if count > 1)
     if duplicates:
         raise ExportError('names lists %s more than once; give each key pair once.' % ', '.join(duplicates))
+    too_long = [item for item in wanted if len(item) > FILE_NAME_MAX - len(PEM_SUFFIX)] if name is None and dest else []
+    if too_long:
+        raise ExportError('Key pair name%s %s too long for a file name: with names and dest each key is written to '
+                          '<name>%s, and a file name has at most %d characters. Export %s with name and a dest file '
+                          'path instead.' % ('s' if len(too_long) > 1 else '', ', '.join(item[:40] + '...' for item in
+                                                                                          too_long),
+                                             PEM_SUFFIX, FILE_NAME_MAX, 'them' if len(too_long) > 1 else 'it'))
     return wanted
 
 
@@ -222,8 +236,8 @@ class ExportRunner(KpsRunner):
     # ----- the run --------------------------------------------------------------------------------------
 
     def _execute(self):
-        names = requested_names(self.params['name'], self.params['names'])
         dest = self.params['dest']
+        names = requested_names(self.params['name'], self.params['names'], dest)
         if dest is None:
             return self._return_keys(names)
 
@@ -343,27 +357,15 @@ class ExportRunner(KpsRunner):
     # ----- export ----------------------------------------------------------------------------------------
 
     def _export(self, keypairs):
-        """{name: PEM bytes}: one export call for one key pair, else batch calls of at most 10."""
-        kps = self.module.kps
-        if len(keypairs) == 1:
-            keypair = keypairs[0]
-            pem = kps.export_private_key(keypair['name'])
-            try:
-                key = load_private_key(pem)
-            except KeyMaterialError:
-                raise ExportError('KPS returned something that is not an unencrypted private key for key pair %s.'
-                                  % keypair['name'])
-            if not key_matches(keypair, key):
-                raise ExportError('KPS returned a private key for key pair %s whose public key (fingerprint %s) '
-                                  'is not the key pair\'s (fingerprint %s). Nothing was written.'
-                                  % (keypair['name'], key.fingerprint, keypair.get('fingerprint')))
-            return {keypair['name']: _bytes(pem)}
-        pems = {}
-        for chunk in chunked(keypairs):
-            # The client matches every archive entry to its key pair by public key and fails on any surprise.
-            for name, pem in kps.batch_export_private_keys(chunk).items():
-                pems[name] = _bytes(pem)
-        return pems
+        """{name: PEM bytes} with every key pair's key: one export call for one, else batch calls of at most 10.
+
+        The client checks each key against its key pair's public key, falls back to one export call per key
+        pair for a batch archive it cannot match (with a warning), and raises rather than leave a key out.
+        """
+        pems, warnings = self.module.kps.export_private_keys(keypairs)
+        for text in warnings:
+            self.module.warn('huaweicloud.kps.kps_private_key_export: %s' % text)
+        return dict((name, _bytes(pem)) for name, pem in pems.items())
 
     # ----- files -----------------------------------------------------------------------------------------
 

@@ -21,7 +21,12 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
     load_private_key,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import NAME_RE, key_matches
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
+    IMPORT_NAME_MAX,
+    NAME_MAX,
+    invalid_names,
+    key_matches,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import keypair_summary as _summary
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
@@ -52,9 +57,19 @@ class KeyImportError(TaskError):
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
 
 def check_name(name):
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+    """Up to 255 characters: create and clear take them. The import call takes 64: see check_import_name."""
+    if invalid_names([name]):
+        raise KeyImportError('Invalid key pair name %r: a key pair name has 1 to %d letters, digits, "_" or "-".'
+                             % (str(name)[:80], NAME_MAX))
+
+
+def check_import_name(name):
+    """The import-private-key call's model allows 64 characters (create allows 255, so longer names exist)."""
+    if len(name) > IMPORT_NAME_MAX:
         raise KeyImportError(
-            'Invalid key pair name %r: a key pair name has 1 to 64 letters, digits, "_" or "-".' % str(name)[:80])
+            'Key pair %s exists, but its name has %d characters and KPS\'s import call takes names of at most %d '
+            '(its SDK model), so no private key can be imported into it. Nothing was changed. A new key pair '
+            'created by this module (create=true) may have up to 255 characters.' % (name, len(name), IMPORT_NAME_MAX))
 
 
 def decide(state, keypair, key=None, force=False, create=True):
@@ -175,6 +190,8 @@ class ImportRunner(KpsRunner):
         action = decide(self.params['state'], before, key, force=self.params['force'], create=self.params['create'])
         if action in (MISSING, MISMATCH):
             raise KeyImportError(message(action, self.name, keypair=before, key=key), keypair=keypair_summary(before))
+        if action in (IMPORT, REIMPORT):
+            check_import_name(self.name)
 
         after = predicted(action, before, key, self.name, self.params['user_id'])
         changed = action in WRITES

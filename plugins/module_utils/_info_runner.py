@@ -9,13 +9,14 @@
 """The work of kps_keypair_info: one read of the key pairs' metadata, never a private key.
 
 The names are checked locally, then ``KpsClient.find_keypairs`` (the same lookup kps_private_key_export
-uses) makes one call: a show for a single name, a listing (all pages) for several names or for all key pairs.
+uses) reads them: a show for a single name; for several names a listing, or show calls when those are fewer
+(the rule is in find_keypairs); the whole listing for all key pairs.
 Nothing is written, so check mode runs exactly the same.
 """
 
 from __future__ import annotations
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import NAME_RE, keypair_summary
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import invalid_names, keypair_summary, name_rule
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
 
@@ -27,11 +28,11 @@ def wanted_names(names):
     """The names to look up, checked locally and without repeats (first occurrence kept); None means all."""
     if names is None:
         return None
-    invalid = [item for item in names if not isinstance(item, str) or not NAME_RE.match(item)]
+    invalid = invalid_names(names)
     if invalid:
         raise InfoError(
-            'Invalid key pair name%s: %s. A key pair name has 1 to 64 letters, digits, "_" or "-".'
-            % ('s' if len(invalid) > 1 else '', ', '.join(repr(str(item)[:80]) for item in invalid)))
+            'Invalid key pair name%s: %s. %s'
+            % ('s' if len(invalid) > 1 else '', ', '.join(repr(str(item)[:80]) for item in invalid), name_rule()))
     unique = []
     for item in names:
         if item not in unique:

@@ -9,7 +9,8 @@
 """KpsClient: one method per KPS v3 call the modules need. Plain dicts in, plain dicts out.
 
 Never touches files. Raises HuaweiCloudError (or its subclass KpsZipError for a bad batch-export
-archive); no message contains key material.
+archive); no message contains key material. What each rule rests on (SDK model, Terraform, API page, or an
+assumption the emulator can switch) is tabled in docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -29,21 +30,40 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 
 BATCH_EXPORT_MAX = 10
-# KPS key pair names: letters, digits, '_' and '-', at most 64 bytes. Such names are also safe file names.
-NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,64}\Z')
+# KPS key pair names: letters, digits, '_' and '-' (so also safe file names). CreateKeypair and ClearPrivateKey
+# take up to 255 characters (SDK create_keypair_action, current API pages), so any key pair that exists can be
+# shown, listed, exported and cleared by such a name; the import-private-key model still says 64, so names sent
+# to that call are held to 64.
+NAME_MAX = 255
+IMPORT_NAME_MAX = 64
+NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,255}\Z')
 # A private key PEM is a few KiB; anything near this is not a key (zip bomb guard).
 MAX_KEY_BYTES = 1024 * 1024
-LIST_PAGE_SIZE = 50
+# The largest page the newest ListKeypairs page documents (limit 1-1000); a shorter page is the last one.
+LIST_PAGE_SIZE = 1000
 _MAX_PAGES = 10000
 # The metadata fields every listing and show of a key pair reports; what the modules return as `keypairs`.
 KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_protection', 'frozen_state')
 
 
+def invalid_names(names, limit=NAME_MAX):
+    """The items of ``names`` that are not key pair names of at most ``limit`` characters."""
+    return [item for item in names if not isinstance(item, str) or not NAME_RE.match(item) or len(item) > limit]
+
+
+def name_rule(limit=NAME_MAX):
+    return 'A key pair name has 1 to %d letters, digits, "_" or "-".' % limit
+
+
 class KpsZipError(HuaweiCloudError):
-    """The batch-export archive is corrupt, hostile or does not hold exactly the requested keys."""
+    """The batch-export archive is corrupt or hostile: never used, the task fails."""
 
     def __init__(self, msg, request_id=None):
         super(KpsZipError, self).__init__('batch export', reason=msg, request_id=request_id)
+
+
+class KpsZipMismatch(KpsZipError):
+    """A sound archive that does not hold exactly the requested private keys: its key pairs are exported singly."""
 
 
 def _safe_entry_name(name):
@@ -62,11 +82,13 @@ def _shown(name):
 def parse_batch_export_zip(data, keypairs, request_id=None):
     """Return {name: PEM bytes} for ``keypairs`` (dicts with name and public_key and/or fingerprint).
 
-    Every file in the archive must be a private key matching exactly one still unmatched requested
-    key pair (by public key blob, else by fingerprint); file names are not trusted.
+    Every private key in the archive must match exactly one still unmatched requested key pair (by public
+    key blob, else by fingerprint); file names are not trusted. Entries that are not private keys (a readme,
+    public keys: the archive's layout is undocumented) are ignored. KpsZipMismatch when a requested key is
+    missing or a private key matches none; KpsZipError when the archive is corrupt or hostile.
     """
-    def fail(msg):
-        raise KpsZipError(msg, request_id=request_id)
+    def fail(msg, error=KpsZipError):
+        raise error(msg, request_id=request_id)
 
     if not isinstance(data, bytes) or not data:
         fail('KPS answered with an empty archive')
@@ -115,18 +137,18 @@ def parse_batch_export_zip(data, keypairs, request_id=None):
         try:
             key = load_private_key(content)
         except KeyMaterialError:
-            fail('the archive entry %s is not an unencrypted private key' % _shown(info.filename))
+            continue  # not an unencrypted private key: a requested key it should have been is missed below
         blob = public_key_blob(key.public_key)
         match = next((w for w in wanted if w[1] == blob), None)
         if match is None:
             match = next((w for w in wanted if w[1] is None and w[2] == key.fingerprint), None)
         if match is None:
             fail('the archive entry %s (fingerprint %s) matches no requested key pair that is still unmatched'
-                 % (_shown(info.filename), key.fingerprint))
+                 % (_shown(info.filename), key.fingerprint), KpsZipMismatch)
         wanted.remove(match)
         result[match[0]] = content
     if wanted:
-        fail('the archive lacks the private key of %s' % ', '.join(w[0] for w in wanted))
+        fail('the archive lacks the private key of %s' % ', '.join(w[0] for w in wanted), KpsZipMismatch)
     return result
 
 
@@ -143,46 +165,85 @@ class KpsClient(object):
         return '%s/keypairs/%s' % (self.base, quote_path_segment(name))
 
     def show_keypair(self, name):
-        """The key pair's metadata dict, or None when it does not exist."""
+        """The key pair's metadata dict, or None when it does not exist.
+
+        No source documents the answer for a missing key pair (Terraform treats HTTP 404 as gone). KPS.4016,
+        KPS.6004 and a 404 from KPS mean "missing"; any other 4xx except 401/403/429 (a gateway 404 included:
+        a wrong endpoint answers that too) is checked against a listing: missing there means missing, present
+        there means the show failed for a real reason (re-raised).
+        """
         try:
             data = self.http.request('show key pair', 'GET', self._keypair_url(name))
         except HuaweiCloudError as exc:
-            if exc.not_found:
+            if exc.not_found and not str(exc.error_code or '').startswith('APIGW.'):
                 return None
-            raise
-        return _unwrap(data, 'show key pair', 'keypair')
+            if exc.status is None or not 400 <= exc.status < 500 or exc.status in (401, 403, 429):
+                raise
+            if any(keypair.get('name') == name for page, _more in self.iter_pages() for keypair in page):
+                raise
+            return None
+        return _normalized(_unwrap(data, 'show key pair', 'keypair'))
 
-    def list_keypairs(self, limit=LIST_PAGE_SIZE):
-        """All key pairs (metadata dicts), following ``page_info.next_marker``."""
-        result = []
+    def iter_pages(self, limit=LIST_PAGE_SIZE):
+        """The listing page by page: ``(metadata dicts, more pages follow)``; stop iterating to stop reading.
+
+        ``marker`` is the last name of the previous page (``page_info.next_marker`` when KPS gives it). A page
+        shorter than ``limit`` is the last (newest ListKeypairs page); so is an empty one or a repeated marker.
+        """
         marker = None
         for _page in range(_MAX_PAGES):
             data = self.http.request('list key pairs', 'GET', self.base + '/keypairs',
                                      params={'limit': limit, 'marker': marker})
             if not isinstance(data, dict):
                 raise HuaweiCloudError('list key pairs', reason='KPS answered with an unexpected body')
-            for item in data.get('keypairs') or []:
+            items = data.get('keypairs') or []
+            page = []
+            for item in items:
                 keypair = item.get('keypair') if isinstance(item, dict) and 'keypair' in item else item
                 if isinstance(keypair, dict):
-                    result.append(keypair)
-            next_marker = (data.get('page_info') or {}).get('next_marker')
-            if not next_marker or next_marker == marker:
-                return result
+                    page.append(_normalized(keypair))
+            next_marker = (data.get('page_info') or {}).get('next_marker') or (page[-1].get('name') if page else None)
+            more = len(items) >= limit and bool(next_marker) and next_marker != marker
+            yield page, more
+            if not more:
+                return
             marker = next_marker
         raise HuaweiCloudError('list key pairs', reason='KPS kept returning more pages; giving up')
+
+    def list_keypairs(self, limit=LIST_PAGE_SIZE):
+        """All key pairs (metadata dicts), every page."""
+        return [keypair for page, _more in self.iter_pages(limit) for keypair in page]
 
     def find_keypairs(self, names=None):
         """Metadata of key pairs by name, as ``{name: metadata}``; key pairs that do not exist are left out.
 
-        One show call for a single name, otherwise one listing (all its pages), which is cheaper than a show
-        per name. ``names=None`` returns every key pair of the project.
+        The rule (docs/benchmark.md): one name is one show. Several names: list pages of 1000 until every
+        name is found or the listing ends; once the pages read are as many as the names still missing, show
+        those names instead. Reads: 1 in a project of under 1000 key pairs; min(N, pages) whenever the
+        names turn up or the listing ends first, and never more than 2 x min(N, pages).
+        ``names=None`` returns every key pair of the project.
         """
-        if names is not None and len(names) == 1:
-            keypair = self.show_keypair(names[0])
-            return {names[0]: keypair} if keypair else {}
-        wanted = None if names is None else set(names)
-        return dict((keypair.get('name'), keypair) for keypair in self.list_keypairs()
-                    if keypair.get('name') and (wanted is None or keypair.get('name') in wanted))
+        if names is None:
+            return dict((keypair['name'], keypair) for keypair in self.list_keypairs() if keypair.get('name'))
+        missing = list(dict.fromkeys(names))
+        found = {}
+        pages = 0
+        if len(missing) > 1:
+            for page, more in self.iter_pages():
+                pages += 1
+                for keypair in page:
+                    if keypair.get('name') in missing:
+                        found[keypair['name']] = keypair
+                        missing.remove(keypair['name'])
+                if not more:
+                    return found  # the listing ended: what it did not hold does not exist
+                if not missing or pages >= len(missing):
+                    break
+        for name in missing:
+            keypair = self.show_keypair(name)
+            if keypair:
+                found[name] = keypair
+        return found
 
     @staticmethod
     def _protection(private_key, encryption_type, kms_key_name, kms_key_id):
@@ -253,6 +314,47 @@ class KpsClient(object):
                                   idempotent=True)
         return parse_batch_export_zip(response.data, keypairs, request_id=response.request_id)
 
+    def export_checked(self, keypair):
+        """The hosted private key of ``keypair`` (show/list dict) as PEM bytes, proven to be this key pair's."""
+        name = keypair['name']
+        pem = self.export_private_key(name)
+        try:
+            key = load_private_key(pem)
+        except KeyMaterialError:
+            raise HuaweiCloudError('export private key', reason='KPS returned something that is not an unencrypted '
+                                   'private key for key pair %s; nothing was written or returned' % name)
+        if not key_matches(keypair, key):
+            raise HuaweiCloudError('export private key', reason="KPS returned a private key for key pair %s whose "
+                                   "public key (fingerprint %s) is not the key pair's (fingerprint %s); nothing "
+                                   "was written or returned" % (name, key.fingerprint, keypair.get('fingerprint')))
+        return pem if isinstance(pem, bytes) else pem.encode('utf-8')
+
+    def export_private_keys(self, keypairs):
+        """The private keys of ``keypairs`` (show/list dicts): ``({name: PEM bytes}, warnings)``.
+
+        One export call for one key pair, else batch calls of at most 10. Every key returned is checked
+        against its key pair's public key. A batch archive that does not hold exactly the requested private
+        keys (one missing, or one of no requested key pair) is not used: its key pairs are exported one call
+        each instead, and a warning says so. Every name of ``keypairs`` is in the result, or this raises.
+        """
+        keypairs = list(keypairs)
+        if len(keypairs) == 1:
+            return {keypairs[0]['name']: self.export_checked(keypairs[0])}, []
+        pems, warnings = {}, []
+        for start in range(0, len(keypairs), BATCH_EXPORT_MAX):
+            chunk = keypairs[start:start + BATCH_EXPORT_MAX]
+            try:
+                pems.update(self.batch_export_private_keys(chunk))
+            except KpsZipMismatch as exc:
+                warnings.append('%s; exported the %d key pairs of that batch (%s) one call each instead.'
+                                % (exc, len(chunk), ', '.join(item['name'] for item in chunk)))
+                for keypair in chunk:
+                    pems[keypair['name']] = self.export_checked(keypair)
+        lost = [item['name'] for item in keypairs if not pems.get(item['name'])]
+        if lost:  # cannot happen with the parser above; a key must never be returned as None
+            raise HuaweiCloudError('batch export', reason='no private key came back for %s' % ', '.join(lost))
+        return pems, warnings
+
     def clear_private_key(self, name):
         """Stop hosting the private key of ``name``. True if one was cleared, False if none was hosted."""
         try:
@@ -289,6 +391,15 @@ def keypair_summary(keypair, fields=KEYPAIR_FIELDS):
         except KeyMaterialError:
             pass  # keep what KPS said; matching then falls back to the fingerprint
     return summary
+
+
+def _normalized(keypair):
+    """``frozen_state`` as an int (KPS lists give a string, show an int: SDK keypair.py vs keypair_detail.py)."""
+    state = keypair.get('frozen_state')
+    if not isinstance(state, int) or isinstance(state, bool):
+        text = str(state).strip() if state is not None else ''
+        keypair = dict(keypair, frozen_state=int(text) if text.isdigit() else None)
+    return keypair
 
 
 def _unwrap(data, call, key):

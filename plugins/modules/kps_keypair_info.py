@@ -42,7 +42,7 @@ options:
   names:
     description:
       - Names of the key pairs to read. A name given more than once is reported once.
-      - Letters, digits, V(_) and V(-), at most 64 characters each. They are checked before any API call.
+      - Letters, digits, V(_) and V(-), at most 255 characters each. They are checked before any API call.
       - When not given, the module returns every key pair of the project.
       - An empty list returns no key pairs and makes no API call.
     type: list
@@ -54,9 +54,13 @@ options:
     type: bool
     default: false
 notes:
-  - One API call per run, whatever the number of names. For a single name it reads that key pair; otherwise it
-    lists the key pairs of the project (one call per 50 key pairs) and keeps the ones asked for. This is the same
-    read that M(huaweicloud.kps.kps_private_key_export) makes before it exports.
+  - >-
+    How key pairs are read (the same rule for M(huaweicloud.kps.kps_keypair_info) and
+    M(huaweicloud.kps.kps_private_key_export)): one name is one show call. Several names are looked up in the
+    listing, 1000 key pairs a page, which stops as soon as every name is found or a page is shorter than
+    1000; once the pages read are as many as the names still missing, those names are shown one call each
+    instead. A project of fewer than 1000 key pairs costs one call whatever the number of names.
+  - Without O(names), every page of the listing is read (one call per 1000 key pairs).
   - The KPS listing does not report the owner (C(user_id)) or the creation time of a key pair, so neither is
     returned.
   - >-
@@ -145,7 +149,10 @@ keypairs:
       type: bool
       sample: false
     frozen_state:
-      description: Freeze state of the key pair (V(0) means not frozen).
+      description:
+        - Freeze state of the key pair (V(0) means not frozen).
+        - Always an integer, V(null) if KPS gave none. KPS lists report it as a string and show reports an
+          integer; the modules convert, so C(frozen_state == 0) works whatever call read the key pair.
       returned: always
       type: int
       sample: 0

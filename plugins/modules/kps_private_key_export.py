@@ -13,14 +13,16 @@ version_added: 1.0.0
 description:
   - Exports the private key that Huawei Cloud KPS (Key Pair Service) hosts for the key pair O(name), or for
     each key pair of O(names), into files below O(dest), and touches nothing that is already right.
-  - The module first reads the key pairs' metadata (one call for O(name), a listing of all key pairs for
-    O(names)). A file whose private key belongs to the key pair (same public key, so same fingerprint) is left
+  - The module first reads the key pairs' metadata (one call for O(name); for O(names) a listing, or show
+    calls when those are fewer: see the notes). A file whose private key belongs to the key pair (same public key, so same fingerprint) is left
     alone without downloading the private key. Only the key pairs whose files are missing or hold another key
     are exported, with one export call for a single key and batch export calls of at most 10 key pairs each
     for several keys.
-  - Every exported private key is checked against the key pair's public key before it is written. A batch
-    archive that lacks a requested key, holds a key that was not asked for, is corrupt or truncated, or has an
-    unsafe entry name fails the task.
+  - Every exported private key is checked against the key pair's public key before it is written or returned.
+    Entries of a batch archive that are not private keys (a readme, public keys) are ignored. A batch archive
+    that lacks a requested key or holds a private key that was not asked for is not used: the key pairs of
+    that batch are exported one call each instead, with a warning. A corrupt or truncated archive, or one
+    with an unsafe entry name, fails the task. A key that did not come back is never returned as a value.
   - Files are written atomically. Each new file is first written to a temporary file in the same directory,
     which has mode C(0600) before its first byte and already has its final owner and group; it gets its final
     O(mode) only when it is complete. The temporary files of all key pairs are complete and synced to disk
@@ -77,12 +79,14 @@ options:
   name:
     description:
       - Name of the key pair whose private key to export.
-      - Letters, digits, V(_) and V(-), at most 64 characters. It is checked before any API call.
+      - Letters, digits, V(_) and V(-), at most 255 characters (the limit of KPS key pair names). It is checked
+        before any API call.
       - Exactly one of O(name) and O(names) is required.
     type: str
   names:
     description:
       - Names of the key pairs whose private keys to export, any number of them. Each one must appear only once.
+      - Each name has at most 255 characters; with O(dest), at most 251, so that C(<name>.pem) is a valid file name.
       - Exactly one of O(name) and O(names) is required.
     type: list
     elements: str
@@ -133,8 +137,12 @@ notes:
     that cannot be read as an unencrypted private key (for example an encrypted one), or an RSA key whose private
     numbers do not fit together (a damaged file), is replaced.
   - The file holds the private key exactly as KPS returns it, as unencrypted PEM.
-  - For O(names), the module lists all key pairs of the project (one call per 50 key pairs) instead of reading
-    each key pair on its own.
+  - >-
+    How key pairs are read (the same rule for M(huaweicloud.kps.kps_keypair_info) and
+    M(huaweicloud.kps.kps_private_key_export)): one name is one show call. Several names are looked up in the
+    listing, 1000 key pairs a page, which stops as soon as every name is found or a page is shorter than
+    1000; once the pages read are as many as the names still missing, those names are shown one call each
+    instead. A project of fewer than 1000 key pairs costs one call whatever the number of names.
   - >-
     Run the module on the controller (C(delegate_to: localhost), C(run_once: true)) and copy the keys on with
     C(no_log: true), or use the role P(huaweicloud.kps.kps_key_distribution#role), which does that.
@@ -307,7 +315,10 @@ keypairs:
       type: bool
       sample: true
     frozen_state:
-      description: Freeze state of the key pair (V(0) means not frozen).
+      description:
+        - Freeze state of the key pair (V(0) means not frozen).
+        - Always an integer, V(null) if KPS gave none. KPS lists report it as a string and show reports an
+          integer; the modules convert, so C(frozen_state == 0) works whatever call read the key pair.
       returned: always
       type: int
       sample: 0

@@ -55,7 +55,10 @@ options:
   name:
     description:
       - Name of the SSH key pair in KPS.
-      - Letters, digits, V(_) and V(-), at most 64 characters. It is checked before any API call.
+      - Letters, digits, V(_) and V(-), at most 255 characters. It is checked before any API call.
+      - KPS creates key pairs with names of up to 255 characters, but its import call takes at most 64 (the
+        SDK's model says so). A key pair this module creates may have a longer name; importing into an
+        existing key pair whose name is longer than 64 characters fails before any write.
     type: str
     required: true
   state:
@@ -100,12 +103,14 @@ options:
   kms_key_name:
     description:
       - Name (alias) of the KMS key that encrypts the private key, for example V(kps/default).
-      - Required, or O(kms_key_id), when O(encryption_type=kms). Mutually exclusive with O(kms_key_id).
+      - Required, or O(kms_key_id), when O(encryption_type=kms).
+      - O(kms_key_name) and O(kms_key_id) may be given together (the SDK allows it and Terraform's acceptance
+        test sends both); they must then name the same KMS key.
     type: str
   kms_key_id:
     description:
       - ID of the KMS key that encrypts the private key.
-      - Required, or O(kms_key_name), when O(encryption_type=kms). Mutually exclusive with O(kms_key_name).
+      - Required, or O(kms_key_name), when O(encryption_type=kms). May be given with O(kms_key_name).
     type: str
   user_id:
     description:
@@ -275,7 +280,10 @@ keypair:
       type: bool
       sample: true
     frozen_state:
-      description: Freeze state of the key pair (V(0) means not frozen).
+      description:
+        - Freeze state of the key pair (V(0) means not frozen).
+        - Always an integer, V(null) if KPS gave none. KPS lists report it as a string and show reports an
+          integer; the modules convert, so C(frozen_state == 0) works whatever call read the key pair.
       returned: always
       type: int
       sample: 0
@@ -316,7 +324,7 @@ def main():
     )
     module = KpsModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[('private_key', 'private_key_path'), ('kms_key_name', 'kms_key_id')],
+        mutually_exclusive=[('private_key', 'private_key_path')],
         required_if=[
             ('state', 'present', ('private_key', 'private_key_path'), True),
             ('encryption_type', 'kms', ('kms_key_name', 'kms_key_id'), True),

@@ -13,8 +13,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpR
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     MAX_KEY_BYTES,
+    LIST_PAGE_SIZE,
     KpsClient,
     KpsZipError,
+    KpsZipMismatch,
+    invalid_names,
     parse_batch_export_zip,
 )
 
@@ -138,25 +141,32 @@ def test_damaged_archives(damage):
     assert exc.value.request_id == 'rid-7'
 
 
-def test_missing_key_is_an_error():
+def test_missing_key_is_a_mismatch():
     data = make_zip([('alpha.pem', pem('rsa'))])
-    with pytest.raises(KpsZipError) as exc:
+    with pytest.raises(KpsZipMismatch) as exc:
         parse_batch_export_zip(data, [A, B])
     assert 'lacks the private key of beta' in str(exc.value)
 
 
-def test_unexpected_entry_is_an_error():
+def test_private_key_of_no_requested_key_pair_is_a_mismatch():
     data = make_zip([('alpha.pem', pem('rsa')), ('other.pem', pem('ec384'))])
-    with pytest.raises(KpsZipError) as exc:
+    with pytest.raises(KpsZipMismatch) as exc:
         parse_batch_export_zip(data, [A])
     assert "'other.pem'" in str(exc.value) and 'matches no requested key pair' in str(exc.value)
 
 
-def test_entry_that_is_not_a_key():
+def test_entries_that_are_not_private_keys_are_ignored():
+    """The archive's layout is undocumented: a readme, public keys or directories do not fail a full match."""
+    data = make_zip([('keypairs/', b''), ('README.txt', b'hello'), ('alpha.pub', public_line('rsa').encode()),
+                     ('alpha.pem', pem('rsa')), ('beta.pem', pem('ed25519')), ('beta.pub', b'ssh-ed25519 AAAA')])
+    assert parse_batch_export_zip(data, [A, B]) == {'alpha': pem('rsa').encode(), 'beta': pem('ed25519').encode()}
+
+
+def test_entry_that_is_not_a_key_does_not_stand_for_a_missing_one():
     data = make_zip([('alpha.pem', b'hello')])
-    with pytest.raises(KpsZipError) as exc:
+    with pytest.raises(KpsZipMismatch) as exc:
         parse_batch_export_zip(data, [A])
-    assert 'not an unencrypted private key' in str(exc.value)
+    assert 'lacks the private key of alpha' in str(exc.value)
 
 
 def test_encrypted_entry_flag_is_rejected():
@@ -189,29 +199,114 @@ def test_show_keypair_and_not_found():
         client.show_keypair('x')
 
 
-def test_list_keypairs_follows_markers():
-    http = FakeHttp(
-        {'keypairs': [{'keypair': {'name': 'a'}}, {'keypair': {'name': 'b'}}], 'page_info': {'next_marker': 'b'}},
-        {'keypairs': [{'keypair': {'name': 'c'}}], 'page_info': {'next_marker': 'c'}},
-        {'keypairs': [], 'page_info': {'next_marker': ''}})
-    names = [k['name'] for k in KpsClient(http, ENDPOINT, 'p1').list_keypairs()]
-    assert names == ['a', 'b', 'c']
-    assert [c['params'] for c in http.calls] == [
-        {'limit': 50, 'marker': None}, {'limit': 50, 'marker': 'b'}, {'limit': 50, 'marker': 'c'}]
+def page(*names, **page_info):
+    return {'keypairs': [{'keypair': {'name': name, 'frozen_state': '0'}} for name in names], 'page_info': page_info}
 
 
-def test_find_keypairs_shows_one_name_and_lists_otherwise():
-    pages = ({'keypairs': [{'keypair': {'name': 'a'}}, {'keypair': {'name': 'b'}}], 'page_info': {'next_marker': 'b'}},
-             {'keypairs': [{'keypair': {'name': 'c'}}], 'page_info': {'next_marker': None}})
-    http = FakeHttp({'keypair': {'name': 'a'}}, HuaweiCloudError('show key pair', status=400, error_code='KPS.6004'),
-                    *(pages + pages))
+def test_list_keypairs_asks_the_largest_page_and_a_short_page_ends_it():
+    http = FakeHttp(page('a', 'b', next_marker='b'), page('c', 'd', next_marker=None), page('e'), page())
+    names = [k['name'] for k in KpsClient(http, ENDPOINT, 'p1').list_keypairs(limit=2)]
+    # no next_marker on a full page: the marker is the last name (newest ListKeypairs page); 'e' is a short page
+    assert names == ['a', 'b', 'c', 'd', 'e']
+    assert [c['params'] for c in http.calls] == [{'limit': 2, 'marker': None}, {'limit': 2, 'marker': 'b'},
+                                                 {'limit': 2, 'marker': 'd'}]
+    assert LIST_PAGE_SIZE == 1000
+    http = FakeHttp(page('a'))
+    KpsClient(http, ENDPOINT, 'p1').list_keypairs()
+    assert http.calls[0]['params'] == {'limit': 1000, 'marker': None}
+
+
+def test_list_keypairs_stops_on_an_empty_or_repeated_marker():
+    http = FakeHttp(page('a', 'b', next_marker='b'), page('a', 'b', next_marker='b'), page('x'))
+    assert len(KpsClient(http, ENDPOINT, 'p1').list_keypairs(limit=2)) == 4 and len(http.calls) == 2
+    http = FakeHttp(page(), page('x'))
+    assert KpsClient(http, ENDPOINT, 'p1').list_keypairs(limit=2) == [] and len(http.calls) == 1
+
+
+def test_frozen_state_is_an_int_from_list_and_show():
+    http = FakeHttp(page('a', 'b'), {'keypair': {'name': 'a', 'frozen_state': 0}},
+                    {'keypair': {'name': 'a', 'frozen_state': ' 3 '}}, {'keypair': {'name': 'a', 'frozen_state': 'x'}})
     client = KpsClient(http, ENDPOINT, 'p1')
-    assert client.find_keypairs(['a']) == {'a': {'name': 'a'}}
-    assert client.find_keypairs(['zz']) == {}
-    assert [c['call'] for c in http.calls] == ['show key pair'] * 2
-    assert sorted(client.find_keypairs(['c', 'a', 'zz'])) == ['a', 'c']  # one listing, all its pages
-    assert sorted(client.find_keypairs()) == ['a', 'b', 'c']  # None: every key pair
-    assert [c['call'] for c in http.calls[2:]] == ['list key pairs'] * 4
+    assert [k['frozen_state'] for k in client.list_keypairs()] == [0, 0]
+    assert [client.show_keypair('a')['frozen_state'] for _i in range(3)] == [0, 3, None]
+
+
+def test_documented_not_found_answers_need_no_listing():
+    http = FakeHttp(*[HuaweiCloudError('show key pair', status=status, error_code=code)
+                      for status, code in ((400, 'KPS.6004'), (400, 'KPS.4016'), (404, None), (404, 'KPS.0404'))])
+    client = KpsClient(http, ENDPOINT, 'p1')
+    assert [client.show_keypair('x') for _i in range(4)] == [None] * 4 and len(http.calls) == 4
+
+
+@pytest.mark.parametrize('status, code', [(404, 'APIGW.0101'), (400, 'KPS.0002'), (400, None), (410, 'X')])
+def test_unexpected_4xx_on_show_is_confirmed_against_a_listing(status, code):
+    error = HuaweiCloudError('show key pair', status=status, error_code=code)
+    http = FakeHttp(error, page('other'), error, page('x'))
+    client = KpsClient(http, ENDPOINT, 'p1')
+    assert client.show_keypair('x') is None  # the listing does not have it: missing
+    assert [c['call'] for c in http.calls] == ['show key pair', 'list key pairs']
+    with pytest.raises(HuaweiCloudError) as exc:  # the listing has it: the show failed for a real reason
+        client.show_keypair('x')
+    assert exc.value is error
+
+
+@pytest.mark.parametrize('status', [401, 403, 429, 500, None])
+def test_auth_throttle_and_server_errors_on_show_are_errors_at_once(status):
+    http = FakeHttp(HuaweiCloudError('show key pair', status=status, error_code='KPS.9001'))
+    with pytest.raises(HuaweiCloudError):
+        KpsClient(http, ENDPOINT, 'p1').show_keypair('x')
+    assert len(http.calls) == 1
+
+
+def test_names_up_to_255_characters():
+    assert invalid_names(['a' * 255, 'A_b-9']) == []
+    assert invalid_names(['a' * 256, 'a b', '', None]) == ['a' * 256, 'a b', '', None]
+    assert invalid_names(['a' * 65, 'a' * 64], limit=64) == ['a' * 65]
+
+
+class ProjectHttp(object):
+    """A project of ``count`` key pairs k00000...: answers list pages and shows, counts the calls."""
+
+    def __init__(self, count):
+        self.names = ['k%05d' % index for index in range(count)]
+        self.calls = []
+
+    def request(self, call, method, url, json=None, params=None, expect='json', **kwargs):
+        self.calls.append(call)
+        if call == 'show key pair':
+            name = url.rsplit('/', 1)[1]
+            if name not in self.names:
+                raise HuaweiCloudError(call, status=400, error_code='KPS.6004')
+            return {'keypair': {'name': name, 'frozen_state': 0}}
+        after = [name for name in self.names if name > (params.get('marker') or '')]
+        return page(*after[:params['limit']], next_marker=after[params['limit'] - 1] if len(after) > params['limit'] else None)
+
+
+@pytest.mark.parametrize('count, wanted, reads', [
+    (50, ['k00001'], ['show key pair']),
+    (999, ['k00001', 'k00998', 'nope'], ['list key pairs']),           # one short page answers every name
+    (3000, ['k00001', 'k00002'], ['list key pairs']),                   # both on the first page
+    (3000, ['k00001', 'k01500'], ['list key pairs', 'show key pair']),  # 1 page read, 1 name missing: show it
+    (2500, ['k02001', 'k02002', 'k02003', 'k00003'], ['list key pairs'] * 3),  # the listing ends first
+    (2500, ['k01001', 'k02001', 'k02002', 'k00003'], ['list key pairs'] * 2 + ['show key pair'] * 2),
+    (5000, ['k04001', 'k04002', 'nope'], ['list key pairs'] * 3 + ['show key pair'] * 3),
+    (5000, ['k00001', 'nope'], ['list key pairs', 'show key pair']),
+])
+def test_find_keypairs_chooses_shows_or_a_listing(count, wanted, reads):
+    """The rule of find_keypairs (docs/benchmark.md), with the reads it costs."""
+    http = ProjectHttp(count)
+    found = KpsClient(http, ENDPOINT, 'p1').find_keypairs(wanted)
+    assert sorted(found) == sorted(name for name in wanted if name in http.names)
+    assert all(keypair['frozen_state'] == 0 for keypair in found.values())
+    assert http.calls == reads
+    pages = count // LIST_PAGE_SIZE + 1
+    assert len(reads) <= 2 * min(len(wanted), pages)
+
+
+def test_find_every_keypair_reads_every_page():
+    http = ProjectHttp(2000)
+    assert len(KpsClient(http, ENDPOINT, 'p1').find_keypairs()) == 2000
+    assert http.calls == ['list key pairs'] * 3  # 1000, 1000, then an empty page
 
 
 def test_create_keypair_bodies():
@@ -277,3 +372,54 @@ def test_unexpected_bodies_are_errors():
         client.show_keypair('a')
     with pytest.raises(HuaweiCloudError):
         client.list_keypairs()
+
+
+# --- export with the fallback ---------------------------------------------------------------------------
+
+def test_export_private_keys_uses_one_batch_when_it_matches():
+    http = FakeHttp(make_zip([('README.txt', b'x'), ('alpha.pem', pem('rsa')), ('beta.pem', pem('ed25519'))]))
+    pems, warnings = KpsClient(http, ENDPOINT, 'p1').export_private_keys([A, B])
+    assert pems == {'alpha': pem('rsa').encode(), 'beta': pem('ed25519').encode()} and warnings == []
+    assert [c['call'] for c in http.calls] == ['batch export']
+
+
+@pytest.mark.parametrize('entries', [[('alpha.pem', pem('rsa'))],  # beta dropped
+                                     [('alpha.pem', pem('rsa')), ('beta.pem', pem('ed25519')), ('x.pem', pem('ec384'))]])
+def test_an_archive_that_cannot_be_matched_falls_back_to_single_exports(entries):
+    http = FakeHttp(make_zip(entries), {'keypair': {'name': 'alpha', 'private_key': pem('rsa')}},
+                    {'keypair': {'name': 'beta', 'private_key': pem('ed25519')}})
+    pems, warnings = KpsClient(http, ENDPOINT, 'p1').export_private_keys([A, B])
+    assert pems == {'alpha': pem('rsa').encode(), 'beta': pem('ed25519').encode()}
+    assert [c['call'] for c in http.calls] == ['batch export', 'export private key', 'export private key']
+    assert len(warnings) == 1 and 'one call each instead' in warnings[0] and 'alpha, beta' in warnings[0]
+    assert 'PRIVATE KEY' not in warnings[0]
+
+
+def test_a_single_export_of_the_wrong_key_is_never_returned():
+    http = FakeHttp(make_zip([('alpha.pem', pem('rsa'))]),
+                    {'keypair': {'name': 'alpha', 'private_key': pem('rsa')}},
+                    {'keypair': {'name': 'beta', 'private_key': pem('ec384')}})  # not beta's key
+    with pytest.raises(HuaweiCloudError) as exc:
+        KpsClient(http, ENDPOINT, 'p1').export_private_keys([A, B])
+    assert "KPS returned a private key for key pair beta whose public key" in str(exc.value)
+    assert 'nothing was written or returned' in str(exc.value)
+    http = FakeHttp({'keypair': {'name': 'alpha', 'private_key': 'not a key'}})
+    with pytest.raises(HuaweiCloudError) as exc:
+        KpsClient(http, ENDPOINT, 'p1').export_private_keys([A])
+    assert 'not an unencrypted private key for key pair alpha' in str(exc.value)
+
+
+def test_a_corrupt_archive_is_an_error_not_a_fallback():
+    data = make_zip([('alpha.pem', pem('rsa')), ('beta.pem', pem('ed25519'))])
+    http = FakeHttp(data[:len(data) // 2])
+    with pytest.raises(KpsZipError) as exc:
+        KpsClient(http, ENDPOINT, 'p1').export_private_keys([A, B])
+    assert not isinstance(exc.value, KpsZipMismatch) and len(http.calls) == 1
+
+
+def test_a_key_that_did_not_come_back_is_an_error_never_a_none():
+    client = KpsClient(FakeHttp(), ENDPOINT, 'p1')
+    client.batch_export_private_keys = lambda chunk: {'alpha': pem('rsa').encode()}  # beta silently left out
+    with pytest.raises(HuaweiCloudError) as exc:
+        client.export_private_keys([A, B])
+    assert 'no private key came back for beta' in str(exc.value)

@@ -96,8 +96,13 @@ class FakeKps(object):
         self.calls.append(('list', None))
         return [self._public(record) for _name, record in sorted(self.keypairs.items())]
 
-    # The real lookup (a show for one name, else a listing), on top of the fake calls above.
+    def iter_pages(self):
+        yield self.list_keypairs(), False
+
+    # The real lookup, export checks and batch fallback, on top of the fake calls above.
     find_keypairs = KpsClient.find_keypairs
+    export_checked = KpsClient.export_checked
+    export_private_keys = KpsClient.export_private_keys
 
     def export_private_key(self, name):
         self.calls.append(('export', name))
@@ -190,13 +195,24 @@ def test_requested_names_ok(name, names, expected):
 @pytest.mark.parametrize('name, names, message', [
     (None, [], 'at least one'),
     ('../etc/passwd', None, 'Invalid key pair name'),
-    (None, ['ok', 'a b', 'x' * 65], 'Invalid key pair names'),
+    (None, ['ok', 'a b', 'x' * 256], 'Invalid key pair names'),
     (None, ['a.pem'], 'Invalid key pair name'),
     (None, ['a', 'b', 'a', 'b', 'c'], 'a, b more than once'),
 ])
 def test_requested_names_refused(name, names, message):
     with pytest.raises(runner.ExportError, match=message):
         runner.requested_names(name, names)
+
+
+def test_names_up_to_255_characters_and_251_as_file_names():
+    assert runner.requested_names(None, ['x' * 255]) == ['x' * 255]
+    assert runner.requested_names('x' * 255, None, '/tmp/k.pem') == ['x' * 255]
+    assert runner.requested_names(None, ['x' * 251, 'a'], '/tmp/keys') == ['x' * 251, 'a']
+    with pytest.raises(runner.ExportError) as exc:
+        runner.requested_names(None, ['a', 'y' * 252], '/tmp/keys')
+    assert exc.value.msg == (
+        'Key pair name %s... too long for a file name: with names and dest each key is written to <name>.pem, and a '
+        'file name has at most 255 characters. Export it with name and a dest file path instead.' % ('y' * 40))
 
 
 @pytest.mark.parametrize('count, sizes', [
@@ -714,8 +730,6 @@ def _not_a_zip(_entries):
     (_not_a_zip, 'not a readable zip'),
     (_renamed('../k00.pem'), 'unsafe name'),
     (_renamed('/etc/k00.pem'), 'unsafe name'),
-    (_extra_entry, 'matches no requested key pair'),
-    (_lacks_one, 'lacks the private key of'),
     (_duplicate, 'twice'),
     (_bomb, 'larger than any private key'),
 ])
@@ -729,6 +743,56 @@ def test_hostile_archive_writes_nothing(kps, tmp_path, hook, message):
     assert re.search(message, result['msg']), result['msg']
     assert snapshot(str(tmp_path)) == before
     assert 'PRIVATE KEY' not in json.dumps(result)
+
+
+def _readme_and_public_keys(entries):
+    return build_zip([('keys/', b''), ('README.txt', b'hello')] + entries +
+                     [(name[:-4] + '.pub', b'ssh-ed25519 AAAA') for name, _data in entries])
+
+
+@pytest.mark.parametrize('dest', [True, False])
+def test_entries_that_are_not_private_keys_are_ignored(kps, tmp_path, dest):
+    names = _seed(kps, 12)
+    kps.zip_hook = _readme_and_public_keys
+    args = {'names': names, 'dest': str(tmp_path)} if dest else {'names': names}
+    result = run(args, no_log=True)
+    assert not result['warnings'] and kps.count('batch') == 2 and kps.count('export') == 0
+    if dest:
+        assert sorted(os.listdir(str(tmp_path))) == ['%s.pem' % name for name in names]
+    else:
+        assert result['private_keys'] == dict((name, make_keypair(name)[0]) for name in names)
+
+
+@pytest.mark.parametrize('hook, reason', [(_extra_entry, 'matches no requested key pair'),
+                                          (_lacks_one, 'lacks the private key of k09')])
+@pytest.mark.parametrize('dest', [True, False])
+def test_an_archive_that_cannot_be_matched_falls_back_to_single_exports(kps, tmp_path, hook, reason, dest):
+    names = _seed(kps, 12)
+    kps.zip_hook = hook
+    args = {'names': names, 'dest': str(tmp_path)} if dest else {'names': names}
+    result = run(args, no_log=True)
+    # each batch archive is unusable, so every key pair of each batch is exported on its own
+    assert kps.count('batch') == 2 and kps.count('export') == 12
+    assert len(result['warnings']) == 2 and reason in result['warnings'][0]
+    assert 'one call each instead' in result['warnings'][0] and 'PRIVATE KEY' not in json.dumps(result['warnings'])
+    for name in names:
+        if dest:
+            assert read(str(tmp_path / ('%s.pem' % name))) == make_keypair(name)[0]
+        else:
+            assert result['private_keys'][name] == make_keypair(name)[0]
+    assert 'intruder.pem' not in os.listdir(str(tmp_path))
+
+
+def test_a_key_missing_from_the_archive_is_never_returned_as_a_value(kps, tmp_path):
+    """The fallback export of the dropped key fails: the task fails, nothing is returned or written."""
+    names = _seed(kps, 3)
+    kps.zip_hook = _lacks_one
+    kps.keypairs['k02']['_private'] = make_keypair('other')[0]  # single export answers with a foreign key
+    for args in ({'names': names}, {'names': names, 'dest': str(tmp_path)}):
+        result = run(args, no_log=True, fail=True)
+        assert "KPS returned a private key for key pair k02 whose public key" in result['msg']
+        assert 'private_keys' not in result and 'private_key' not in result
+    assert os.listdir(str(tmp_path)) == []
 
 
 def test_failure_in_a_later_batch_writes_nothing_at_all(kps, tmp_path):

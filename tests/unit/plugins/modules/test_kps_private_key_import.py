@@ -96,14 +96,14 @@ def test_key_matches_falls_back_to_fingerprint_without_public_key(rsa_key):
     assert not runner.key_matches({'public_key': None, 'fingerprint': None}, rsa_key)
 
 
-@pytest.mark.parametrize('name', ['web', 'a', 'A-b_9', 'x' * 64])
+@pytest.mark.parametrize('name', ['web', 'a', 'A-b_9', 'x' * 64, 'x' * 255])
 def test_check_name_accepts(name):
     runner.check_name(name)
 
 
-@pytest.mark.parametrize('name', ['', 'x' * 65, 'web server', 'web.key', 'na/me', '../etc', 'ключ', 'web\n', None])
+@pytest.mark.parametrize('name', ['', 'x' * 256, 'web server', 'web.key', 'na/me', '../etc', 'ключ', 'web\n', None])
 def test_check_name_refuses(name):
-    with pytest.raises(runner.KeyImportError, match='1 to 64 letters'):
+    with pytest.raises(runner.KeyImportError, match='1 to 255 letters'):
         runner.check_name(name)
 
 
@@ -265,11 +265,46 @@ def test_absent_cleared_meanwhile_is_unchanged(kps):
     assert result['changed'] is False and 'nothing to clear' in result['msg']
 
 
-@pytest.mark.parametrize('name', ['web server', 'x' * 65, ''])
+@pytest.mark.parametrize('name', ['web server', 'x' * 256, ''])
 def test_invalid_name_fails_before_any_call(kps, name):
     result = run({'name': name, 'private_key': pem('rsa')}, fail=True)
-    assert '1 to 64 letters' in result['msg']
+    assert '1 to 255 letters' in result['msg']
     assert kps.method_calls == []
+
+
+def test_a_new_key_pair_may_have_255_characters(kps):
+    name = 'x' * 255
+    kps.show_keypair.side_effect = [None, server_keypair('rsa', hosted=True, name=name)]
+    result = run({'name': name, 'private_key': pem('rsa')})
+    assert result['changed'] is True and kps.create_keypair.call_args.args[0] == name
+
+
+@pytest.mark.parametrize('force, hosted', [(False, False), (True, True)])
+def test_import_into_a_key_pair_named_over_64_characters_fails_before_any_write(kps, force, hosted):
+    name = 'x' * 65
+    kps.show_keypair.return_value = server_keypair('rsa', hosted=hosted, name=name)
+    result = run({'name': name, 'private_key': pem('rsa'), 'force': force}, fail=True)
+    assert result['msg'] == (
+        "Key pair %s exists, but its name has 65 characters and KPS's import call takes names of at most 64 (its "
+        "SDK model), so no private key can be imported into it. Nothing was changed. A new key pair created by "
+        "this module (create=true) may have up to 255 characters." % name)
+    assert [call[0] for call in kps.method_calls] == ['show_keypair']
+
+
+def test_clear_takes_255_characters(kps):
+    name = 'x' * 255
+    kps.show_keypair.side_effect = [server_keypair('rsa', hosted=True, name=name), server_keypair('rsa', name=name)]
+    assert run({'name': name, 'state': 'absent'})['changed'] is True
+    kps.clear_private_key.assert_called_once_with(name)
+
+
+def test_both_kms_identifiers_are_sent_together(kps):
+    kps.show_keypair.side_effect = [server_keypair('rsa'), server_keypair('rsa', hosted=True)]
+    result = run({'private_key': pem('rsa'), 'encryption_type': 'kms', 'kms_key_name': 'kps/default',
+                  'kms_key_id': 'id-1'})
+    assert result['changed'] is True and not result.get('warnings')
+    call = kps.import_private_key.call_args
+    assert (call.kwargs['kms_key_name'], call.kwargs['kms_key_id']) == ('kps/default', 'id-1')
 
 
 def test_kms_without_a_key_fails_in_the_argument_spec(kps):
@@ -281,7 +316,6 @@ def test_kms_without_a_key_fails_in_the_argument_spec(kps):
 @pytest.mark.parametrize('args, msg', [
     ({}, 'state is present but any of the following are missing: private_key, private_key_path'),
     ({'private_key': 'x', 'private_key_path': '/k'}, 'mutually exclusive: private_key|private_key_path'),
-    ({'private_key': 'x', 'kms_key_name': 'a', 'kms_key_id': 'b'}, 'mutually exclusive: kms_key_name|kms_key_id'),
 ])
 def test_argument_spec(kps, args, msg):
     assert msg in run(args, fail=True)['msg']
