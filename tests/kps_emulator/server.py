@@ -40,8 +40,9 @@ DEFAULTS = {
     'kms_keys': ('kps/default',),
 }
 
-CALLS = ('show_keypair', 'list_keypairs', 'create_keypair', 'update_keypair', 'delete_keypair', 'import_private_key',
-         'export_private_key', 'batch_export_private_keys', 'clear_private_key', 'iam_token', 'iam_projects')
+CALLS = ('show_keypair', 'list_keypairs', 'create_keypair', 'batch_import_keypairs', 'update_keypair', 'delete_keypair',
+         'import_private_key', 'export_private_key', 'batch_export_private_keys', 'clear_private_key', 'iam_token',
+         'iam_projects')
 CLOCK_WINDOW = 15 * 60  # seconds an X-Sdk-Date may differ from the server clock
 TOKEN_LIFETIME = 24 * 3600
 NAME_RE = re.compile(r'^[A-Za-z0-9_-]+$')
@@ -58,6 +59,7 @@ _KPS_ROUTES = (
     ('POST', re.compile(r'^/keypairs/private-key/import$'), 'import_private_key'),
     ('POST', re.compile(r'^/keypairs/private-key/export$'), 'export_private_key'),
     ('POST', re.compile(r'^/keypairs/private-key/batch-export$'), 'batch_export_private_keys'),
+    ('POST', re.compile(r'^/keypairs/batch-import$'), 'batch_import_keypairs'),
     ('GET', re.compile(r'^/keypairs$'), 'list_keypairs'),
     ('POST', re.compile(r'^/keypairs$'), 'create_keypair'),
     ('GET', re.compile(r'^/keypairs/(?P<name>[^/]+)$'), 'show_keypair'),
@@ -553,6 +555,21 @@ class Emulator:
         if generated:
             out['private_key'] = generated
         return Response.json(200, {'keypair': out})
+
+    def batch_import_keypairs(self, params, query, body):
+        """Create each item of a JSON array as create_keypair would: partial success (SDK BatchImportKeypairResponse)."""
+        items = self._body(body, kind=list)
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise bad_request('import 1 to %d key pairs at a time' % MAX_BATCH)
+        succeeded, failed = [], []
+        for item in items:
+            try:
+                created = json.loads(self.create_keypair(params, query, json.dumps(item).encode('utf-8')).body)
+                succeeded.append(created)
+            except ApiError as exc:
+                name = item.get('keypair', {}).get('name') if isinstance(item, dict) and isinstance(item.get('keypair'), dict) else None
+                failed.append({'keypair_name': name, 'failed_reason': '%s: %s' % (exc.code, exc.message)})
+        return Response.json(200, {'succeeded_keypairs': succeeded, 'failed_keypairs': failed})
 
     @staticmethod
     def _summary(record):

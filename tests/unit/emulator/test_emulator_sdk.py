@@ -1,6 +1,10 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Conformance: the official SDK's KpsClient, signing with its own code, works against the emulator process."""
+"""Conformance: the official SDK's KpsClient, signing with its own code, works against the emulator process.
+
+Every call the SDK offers is driven, and every response (errors included) must parse into the SDK's models.
+The ECS association and task calls are not served by the emulator: they must fail as an unknown API does.
+"""
 from __future__ import annotations
 
 import io
@@ -17,10 +21,14 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkkps.v3 import (
-    BatchExportPrivateKeyRequest, ClearPrivateKeyRequest, CreateKeypairAction, CreateKeypairRequest,
-    CreateKeypairRequestBody, DeleteKeypairRequest, Encryption, ExportPrivateKeyRequest, ExportPrivateKeyRequestBody,
+    AssociateKeypairRequest, AssociateKeypairRequestBody, Auth, BatchAssociateKeypairRequest,
+    BatchAssociateKeypairRequestBody, BatchExportPrivateKeyRequest, BatchImportKeypairRequest, ClearPrivateKeyRequest,
+    CreateKeypairAction, CreateKeypairRequest, CreateKeypairRequestBody, DeleteAllFailedTaskRequest,
+    DeleteFailedTaskRequest, DeleteKeypairRequest, DisassociateEcsServerInfo, DisassociateKeypairRequest,
+    DisassociateKeypairRequestBody, EcsServerInfo, Encryption, ExportPrivateKeyRequest, ExportPrivateKeyRequestBody,
     ImportPrivateKeyKeypairBean, ImportPrivateKeyProtection, ImportPrivateKeyRequest, ImportPrivateKeyRequestBody,
-    KeypairBean, Keypairs, KpsClient, ListKeypairDetailRequest, ListKeypairsRequest, UpdateKeypairDescriptionReq,
+    KeypairBean, KeyProtection, Keypairs, KpsClient, ListFailedTaskRequest, ListKeypairDetailRequest,
+    ListKeypairsRequest, ListKeypairTaskRequest, ListRunningTaskRequest, UpdateKeypairDescriptionReq,
     UpdateKeypairDescriptionRequest, UpdateKeypairDescriptionRequestBody)
 
 
@@ -95,8 +103,91 @@ def test_every_kps_call_through_the_sdk(emu_process):
                      'export_private_key', 'batch_export_private_keys', 'clear_private_key', 'delete_keypair'}
 
 
+def create_request(name, **fields):
+    return CreateKeypairRequest(body=CreateKeypairRequestBody(keypair=CreateKeypairAction(name=name, **fields)))
+
+
+def test_generate_and_host_through_the_sdk(emu_process):
+    """key_protection.encryption without keys: KPS generates the pair, hosts it and returns the key once."""
+    client = kps_client(emu_process)
+    created = client.create_keypair(create_request(
+        'sdk-managed', key_protection=KeyProtection(encryption=Encryption(type='kms', kms_key_name='kps/default'))))
+    assert created.keypair.private_key.startswith('-----BEGIN RSA PRIVATE KEY-----')
+    assert created.keypair.fingerprint == keys.fingerprint(created.keypair.public_key) and created.keypair.user_id
+    shown = client.list_keypair_detail(ListKeypairDetailRequest(keypair_name='sdk-managed')).keypair
+    assert shown.is_key_protection is True and shown.frozen_state == 0 and isinstance(shown.id, int)
+    exported = client.export_private_key(ExportPrivateKeyRequest(body=ExportPrivateKeyRequestBody(
+        keypair=KeypairBean(name='sdk-managed'))))
+    assert exported.keypair.private_key == created.keypair.private_key
+    assert emu_process.keypair('sdk-managed')['encryption']['kms_key_name'] == 'kps/default'
+    # the quirk: public_key with a key_protection that lacks private_key
+    _private_key, public_key = keys.generate('ed25519')
+    assert _sdk_error(lambda: client.create_keypair(create_request(
+        'sdk-quirk', public_key=public_key, key_protection=KeyProtection(encryption=Encryption(type='default')))))[:2] \
+        == (400, 'KPS.0002')
+    # a name of 255 characters, created hosted, then shown, cleared and deleted
+    long_name = 'g' * 255
+    client.create_keypair(create_request(long_name, key_protection=KeyProtection(encryption=Encryption(type='default'))))
+    assert client.list_keypair_detail(ListKeypairDetailRequest(keypair_name=long_name)).keypair.name == long_name
+    client.clear_private_key(ClearPrivateKeyRequest(keypair_name=long_name))
+    client.delete_keypair(DeleteKeypairRequest(keypair_name=long_name))
+
+
+def test_list_fields_through_the_sdk(emu_process):
+    client = kps_client(emu_process)
+    client.create_keypair(create_request('sdk-listed', public_key=keys.generate('ed25519')[1], scope='domain'))
+    listed = client.list_keypairs(ListKeypairsRequest(limit='1000'))
+    item = next(entry.keypair for entry in listed.keypairs if entry.keypair.name == 'sdk-listed')
+    assert item.frozen_state == '0' and item.scope == 'domain' and item.is_key_protection is False
+    assert listed.page_info.next_marker is None and listed.page_info.current_count == len(listed.keypairs)
+    shown = client.list_keypair_detail(ListKeypairDetailRequest(keypair_name='sdk-listed')).keypair
+    assert (shown.scope, shown.description, shown.deleted, shown.frozen_state) == ('domain', '', False, 0)
+    assert shown.create_time > 1_600_000_000_000 and shown.update_time >= shown.create_time
+
+
+def test_batch_import_through_the_sdk(emu_process):
+    client = kps_client(emu_process)
+    good, bad = keys.generate('ed25519')[1], 'ssh-rsa not-a-key'
+    result = client.batch_import_keypair(BatchImportKeypairRequest(body=[
+        CreateKeypairRequestBody(keypair=CreateKeypairAction(name='sdk-bi-1', public_key=good)),
+        CreateKeypairRequestBody(keypair=CreateKeypairAction(name='sdk-bi-2', public_key=bad))]))
+    assert [item.keypair.name for item in result.succeeded_keypairs] == ['sdk-bi-1']
+    assert [item.keypair_name for item in result.failed_keypairs] == ['sdk-bi-2']
+    assert result.failed_keypairs[0].failed_reason.startswith('KPS.0002')
+
+
+ECS_AND_TASK_CALLS = [
+    ('associate_keypair', lambda: AssociateKeypairRequest(body=AssociateKeypairRequestBody(
+        keypair_name='x', server=EcsServerInfo(id='s1', auth=Auth(type='password', key='k'))))),
+    ('batch_associate_keypair', lambda: BatchAssociateKeypairRequest(body=BatchAssociateKeypairRequestBody(
+        batch_keypairs=[AssociateKeypairRequestBody(keypair_name='x', server=EcsServerInfo(id='s1'))]))),
+    ('disassociate_keypair', lambda: DisassociateKeypairRequest(body=DisassociateKeypairRequestBody(
+        server=DisassociateEcsServerInfo(id='s1')))),
+    ('list_keypair_task', lambda: ListKeypairTaskRequest(task_id='t1')),
+    ('list_running_task', lambda: ListRunningTaskRequest(limit='10', offset='0')),
+    ('list_failed_task', lambda: ListFailedTaskRequest(limit='10', offset='0')),
+    ('delete_failed_task', lambda: DeleteFailedTaskRequest(task_id='t1')),
+    ('delete_all_failed_task', DeleteAllFailedTaskRequest),
+]
+
+
+@pytest.mark.parametrize('method, request_factory', ECS_AND_TASK_CALLS, ids=[call[0] for call in ECS_AND_TASK_CALLS])
+def test_ecs_and_task_calls_fail_as_an_unknown_api(emu_process, method, request_factory):
+    client = kps_client(emu_process)
+    status, code, request_id = _sdk_error(lambda: getattr(client, method)(request_factory()))
+    assert (status, code) == (404, 'APIGW.0101') and request_id
+
+
+def test_every_sdk_call_is_covered():
+    offered = set(name[1:-len('_http_info')] for name in dir(KpsClient) if name.endswith('_http_info'))
+    served = {'create_keypair', 'batch_import_keypair', 'list_keypairs', 'list_keypair_detail',
+              'update_keypair_description', 'delete_keypair', 'import_private_key', 'export_private_key',
+              'batch_export_private_key', 'clear_private_key'}
+    assert offered == served | set(call[0] for call in ECS_AND_TASK_CALLS)
+
+
 def _sdk_error(call):
-    with pytest.raises(exceptions.ClientRequestException) as err:
+    with pytest.raises(exceptions.ServiceResponseException) as err:
         call()
     return err.value.status_code, err.value.error_code, err.value.request_id
 
@@ -111,6 +202,57 @@ def test_documented_errors_through_the_sdk(emu_process):
     assert _sdk_error(lambda: client.import_private_key(import_request('sdk-mismatch', other)))[:2] == (400, 'KPS.6011')
     bad = kps_client(emu_process, BasicCredentials(emu_process.access_key, 'not-the-secret', emu_process.project_id))
     assert _sdk_error(lambda: bad.list_keypairs(ListKeypairsRequest()))[:2] == (401, 'APIGW.0301')
+    export = ExportPrivateKeyRequest(body=ExportPrivateKeyRequestBody(keypair=KeypairBean(name='sdk-mismatch')))
+    errors = [
+        (lambda: client.export_private_key(export), (400, 'KPS.6005')),
+        (lambda: client.clear_private_key(ClearPrivateKeyRequest(keypair_name='sdk-mismatch')), (404, 'KPS.6005')),
+        (lambda: client.batch_export_private_key(batch_request(['sdk-mismatch'])), (400, 'KPS.6005')),
+        (lambda: client.batch_export_private_key(batch_request(['k%d' % i for i in range(11)])), (400, 'KPS.0002')),
+        (lambda: client.create_keypair(create_request('bad name')), (400, 'KPS.0002')),
+        (lambda: client.create_keypair(create_request('sdk-mismatch')), (400, 'KPS.0002')),  # exists already
+        (lambda: client.create_keypair(create_request('sdk-user', user_id='someone-else')), (400, 'KPS.0006')),
+        (lambda: client.import_private_key(import_request('sdk-mismatch', other, Encryption(
+            type='kms', kms_key_name='no/such-key'))), (400, 'KPS.6008')),
+        (lambda: client.import_private_key(import_request('i' * 65, other)), (400, 'KPS.0002')),  # import: 64
+        (lambda: client.list_keypairs(ListKeypairsRequest(limit='1001')), (400, 'KPS.0002')),
+        (lambda: client.delete_keypair(DeleteKeypairRequest(keypair_name='missing')), (400, 'KPS.6004')),
+        (lambda: client.update_keypair_description(UpdateKeypairDescriptionRequest(
+            keypair_name='sdk-mismatch', body=UpdateKeypairDescriptionRequestBody(
+                keypair=UpdateKeypairDescriptionReq(description='x' * 256)))), (400, 'KPS.0002')),
+    ]
+    for call, expected in errors:
+        assert _sdk_error(call)[:2] == expected
+
+
+@pytest.mark.parametrize('fault, expected', [
+    ({'status': 500, 'error_code': 'KPS.0003'}, (500, 'KPS.0003')),
+    ({'retry_after': 1}, (429, '429')),  # the SDK's transport gives up on 429 itself, before reading the body
+    ({'status': 403, 'error_code': 'KPS.9003'}, (403, 'KPS.9003')),
+])
+def test_server_side_errors_parse_through_the_sdk(emu_process, fault, expected):
+    client = kps_client(emu_process)
+    emu_process.add_faults(dict(fault, call='list_keypairs'))
+    assert _sdk_error(lambda: client.list_keypairs(ListKeypairsRequest()))[:2] == expected
+
+
+@pytest.mark.parametrize('answer', [{'status': 404, 'error_code': 'KPS.4016'}, {'status': 404, 'error_code': None},
+                                    {'status': 400, 'error_code': 'KPS.0002'}])
+def test_not_found_variants_parse_through_the_sdk(emu_process, answer):
+    client = kps_client(emu_process)
+    emu_process.set_switches(not_found=answer)
+    try:
+        status, code, _request_id = _sdk_error(
+            lambda: client.list_keypair_detail(ListKeypairDetailRequest(keypair_name='missing')))
+    finally:
+        emu_process.reset_switches()
+    assert status == answer['status'] and code == (answer['error_code'] or str(answer['status']))
+
+
+def test_expired_token_parses_through_the_sdk(emu_process):
+    token = emu_process.client().login()
+    client = kps_client(emu_process, token_credentials(token, emu_process.project_id))
+    emu_process.expire_tokens()
+    assert _sdk_error(lambda: client.list_keypairs(ListKeypairsRequest()))[:2] == (401, 'APIGW.0307')
 
 
 def test_iam_token_works_for_kps_calls(emu_process):
