@@ -5,9 +5,10 @@
 Every operation is one ``ansible-playbook`` run of one task (or of the role). The expected calls are the
 modules' documented contract, written out as exact call counts: an unchanged import is one read, an
 unchanged export makes no export call, a changed export of N keys makes ceil(N/10) batch calls (one plain
-export call for a single key), ``names`` reads the metadata with one listing (one call per 50 key pairs of
-the project), and the role costs the same whatever the number of hosts. Without ``project_id`` every module
-run adds one IAM project lookup.
+export call for a single key), ``names`` reads the metadata by the rule of ``KpsClient.find_keypairs`` (pages
+of 1000 that stop once every name is found, or show calls once they are fewer: ``lookup_reads`` below), and
+the role costs the same whatever the number of hosts. Without ``project_id`` every module run adds one IAM
+project lookup.
 """
 from __future__ import annotations
 
@@ -35,12 +36,56 @@ def _expected(project_id, **calls):
     return expected
 
 
-def _export_expected(count, changed, total, project_id):
-    """Calls of a ``names`` export of ``count`` keys in a project of ``total`` key pairs."""
-    if count == 1:
-        return _expected(project_id, show_keypair=1, export_private_key=1 if changed else 0)
-    return _expected(project_id, list_keypairs=ceil_div(total, LIST_PAGE),
-                     batch_export_private_keys=ceil_div(count, BATCH) if changed else 0)
+def lookup_reads(project_names, wanted):
+    """(list calls, show calls) the documented lookup rule makes for ``wanted`` in a project listed in name order.
+
+    One name: one show. Several: pages of LIST_PAGE until every name is found or a page is short; once the
+    pages read are as many as the names still missing, one show per missing name.
+    """
+    if len(wanted) == 1:
+        return 0, 1
+    project_names, missing, pages = sorted(project_names), set(wanted), 0
+    while True:
+        page = project_names[pages * LIST_PAGE:(pages + 1) * LIST_PAGE]
+        pages += 1
+        missing -= set(page)
+        if len(page) < LIST_PAGE:
+            return pages, 0
+        if not missing or pages >= len(missing):
+            return pages, len(missing)
+
+
+def _export_expected(names, changed, project_names, project_id):
+    """Calls of a ``names`` export of ``names`` in a project of ``project_names``."""
+    lists, shows = lookup_reads(project_names, names)
+    single = len(names) == 1
+    return _expected(project_id, list_keypairs=lists, show_keypair=shows,
+                     export_private_key=1 if changed and single else 0,
+                     batch_export_private_keys=ceil_div(len(names), BATCH) if changed and not single else 0)
+
+
+def _project_names(emu):
+    """The names of every key pair of the emulator's project (its own client, not the collection's), in name order."""
+    client, marker, found = emu.client(), None, []
+    while True:
+        query = {'limit': str(LIST_PAGE)}
+        if marker:
+            query['marker'] = marker
+        body = client.json('GET', client.kps(), query=query, expect=200)[2]
+        found += [item['keypair']['name'] for item in body['keypairs']]
+        marker = body['page_info'].get('next_marker')
+        if not marker:
+            return found
+
+
+def seed_filler(client, count, prefix):
+    """``count`` key pairs without a hosted key, 10 per batch-import call (fast: no key is hosted)."""
+    for start in range(0, count, 10):
+        body = [{'keypair': {'name': '%s%05d' % (prefix, index), 'public_key': keys.generate('ed25519')[1]}}
+                for index in range(start, min(count, start + 10))]
+        failed = client.json('POST', client.kps('/batch-import'), body, expect=200)[2]['failed_keypairs']
+        if failed:
+            raise RuntimeError('seeding failed: %s' % failed[:3])
 
 
 def _row(operation, case, project_id, state, calls, expected, run, extra=None):
@@ -142,10 +187,10 @@ def measure(workdir, log, quick=False):
                 task = {'huaweicloud.kps.kps_private_key_export': {
                     'names': names, 'dest': os.path.join(emu.workdir, 'n-%s-%d' % (tag, count)), 'create_dirs': True}}
                 for state in ('changed', 'unchanged'):
-                    total = emu.keypair_count()
+                    project = _project_names(emu)
                     one('export', 'names, N=%d' % count, project_id, state, [task],
-                        _export_expected(count, state == 'changed', total, project_id),
-                        extra={'n': count, 'project_keypairs': total})
+                        _export_expected(names, state == 'changed', project, project_id),
+                        extra={'n': count, 'project_keypairs': len(project)})
 
         # The role: K keys on 1, 3, 10 hosts; the export runs once on the controller whatever the host count.
         with role_hosts(max(role_hosts_counts), emu.workdir, log) as (kind, hosts):
@@ -158,8 +203,10 @@ def measure(workdir, log, quick=False):
                         'role': ROLE, 'kps_key_distribution_keys': _role_keys(names, kind, hosts),
                         'kps_key_distribution_auth': emu.auth(project_id)}]}]
                     for state in ('changed', 'unchanged'):
-                        total = emu.keypair_count()
-                        expected = _expected(project_id, list_keypairs=ceil_div(total, LIST_PAGE),
+                        project = _project_names(emu)
+                        total = len(project)
+                        lists, shows = lookup_reads(project, names)
+                        expected = _expected(project_id, list_keypairs=lists, show_keypair=shows,
                                              batch_export_private_keys=ceil_div(ROLE_KEYS, BATCH))
                         run, calls = emu.counted(emu.playbook, play, '-i', hosts.inventory, '--limit', limit,
                                                  '-f', str(max(role_hosts_counts)), inventory=True)
@@ -170,7 +217,35 @@ def measure(workdir, log, quick=False):
                         log('  %-8s %-22s project_id=%-5s %-9s %s%s' % (
                             'role', row['case'], project_id, state, describe_calls(calls),
                             '' if row['match'] else '  MISMATCH'))
+    rows += _big_project(workdir, log, one_row=_row)
     _check_role_host_independence(rows)
+    return rows
+
+
+BIG_PROJECT = 5000  # key pairs besides the exported ones: 6 pages of 1000
+
+
+def _big_project(workdir, log, one_row):
+    """``names`` exports in a project of 5000+ key pairs: names on the first page, and names on the last pages."""
+    rows = []
+    with Emulator(workdir, 'calls-big') as emu:
+        client = emu.client()
+        log('  seeding %d key pairs (batch import)' % BIG_PROJECT)
+        seed_filler(client, BIG_PROJECT, 'm-fill-')
+        cases = (('names, N=10, first page', sorted(seed_keypairs(client, 10, prefix='a-first-'))),
+                 ('names, N=2, last page', sorted(seed_keypairs(client, 2, prefix='z-last-'))))
+        for case, names in cases:
+            task = {'huaweicloud.kps.kps_private_key_export': {
+                'names': names, 'dest': os.path.join(emu.workdir, case.split(',')[1].strip()), 'create_dirs': True}}
+            for state in ('changed', 'unchanged'):
+                project = _project_names(emu)
+                expected = _export_expected(names, state == 'changed', project, True)
+                run, calls = emu.counted(emu.playbook, emu.play([task], True))
+                row = one_row('export', '%s of %d' % (case, len(project)), True, state, calls, expected, run,
+                              {'n': len(names), 'project_keypairs': len(project)})
+                rows.append(row)
+                log('  %-8s %-22s project_id=%-5s %-9s %s%s' % ('export', row['case'], True, state,
+                                                               describe_calls(calls), '' if row['match'] else '  MISMATCH'))
     return rows
 
 

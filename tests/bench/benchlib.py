@@ -35,7 +35,7 @@ from kps_emulator.testing import DEFAULTS, EmulatorProcess  # noqa: E402
 
 IAM_CALLS = ('iam_token', 'iam_projects')
 EXPORT_CALLS = ('export_private_key', 'batch_export_private_keys')
-LIST_PAGE = 50
+LIST_PAGE = 1000  # the largest page ListKeypairs documents; a shorter page ends the listing
 BATCH = 10
 
 

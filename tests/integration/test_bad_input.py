@@ -116,9 +116,9 @@ def build_cases(files, out, emulator_port):
         cases.append((cid, kind, args, message, list(calls)))
 
     # ----- kps_private_key_import ------------------------------------------------------------------------
-    name_msg = r'^Invalid key pair name %s: a key pair name has 1 to 64 letters, digits, "_" or "-"\.$'
+    name_msg = r'^Invalid key pair name %s: a key pair name has 1 to 255 letters, digits, "_" or "-"\.$'
     case('import', {'name': 'bad name!', 'private_key_path': good}, name_msg % "'bad name!'")
-    case('import', {'name': 'x' * 65, 'private_key_path': good}, name_msg % ("'%s'" % ('x' * 65)))
+    case('import', {'name': 'x' * 256, 'private_key_path': good}, name_msg % ("'%s'" % ('x' * 80)))
     case('import', {'name': '', 'private_key_path': good}, name_msg % "''")
     case('import', {'name': 'ключ', 'private_key_path': good}, name_msg % "'ключ'")
     case('import', {'name': 'ok', 'private_key_path': good, 'privat_key': 'x'},
@@ -158,8 +158,10 @@ def build_cases(files, out, emulator_port):
          key_msg % r'(This kind of private key \(\w+\) is not supported|The private key uses an algorithm)')
     case('import', {'name': 'ok', 'private_key_path': good, 'encryption_type': 'kms'},
          r'^encryption_type is kms but any of the following are missing: kms_key_name, kms_key_id$')
-    case('import', {'name': 'ok', 'private_key_path': good, 'encryption_type': 'kms', 'kms_key_name': 'a',
-                    'kms_key_id': 'b'}, r'^parameters are mutually exclusive: kms_key_name\|kms_key_id$')
+    case('import', {'name': 'ok', 'private_key_path': good, 'encryption_type': 'kms', 'kms_key_name': 'kps/default',
+                    'kms_key_id': 'not-its-id'},
+         r"^Key pair ok: KPS call 'create key pair' failed: HTTP 400 KPS\.6008: .*\(request id \w+\)\. Check that the "
+         r'KMS key', ['show_keypair', 'create_keypair'])
     case('import', {'name': 'ok', 'private_key_path': good, 'encryption_type': 'kms', 'kms_key_name': 'no/such'},
          r"^Key pair ok: KPS call 'create key pair' failed: HTTP 400 KPS\.6008: .*\(request id \w+\)\. Check that the "
          r'KMS key', ['show_keypair', 'create_keypair'])
@@ -224,8 +226,10 @@ def build_cases(files, out, emulator_port):
     # ----- kps_private_key_export ------------------------------------------------------------------------
     dest = str(out / 'exported.pem')
     case('export', {'name': 'a b', 'dest': dest},
-         r"^Invalid key pair name: 'a b'\. A key pair name has 1 to 64 letters, digits, \"_\" or \"-\"\.$")
-    case('export', {'name': 'y' * 65, 'dest': dest}, r"^Invalid key pair name: 'y{65}'\.")
+         r"^Invalid key pair name: 'a b'\. A key pair name has 1 to 255 letters, digits, \"_\" or \"-\"\.$")
+    case('export', {'name': 'y' * 256, 'dest': dest}, r"^Invalid key pair name: 'y{80}'\.")
+    case('export', {'names': ['z' * 252], 'dest': str(out)},
+         r"^Key pair name z{40}\.\.\. too long for a file name: with names and dest each key is written to <name>\.pem")
     case('export', {'name': '', 'dest': dest}, r"^Invalid key pair name: ''\.")
     case('export', {'names': ['hosted', 'ok', 'hosted'], 'dest': str(out)},
          r'^names lists hosted more than once; give each key pair once\.$')

@@ -1,0 +1,203 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The modules survive every variant of what no source settles about the real KPS (docs/emulator.md).
+
+Each variant is an emulator switch (/_emulator/switches): the answer for a missing key pair, extra entries
+in a batch archive, an archive that lacks an entry. Each test runs real ansible-playbook processes in the
+order check mode, real run, check mode again, repeat run, and asserts on results, files and what the
+emulator holds.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from kps_emulator import keys
+from kps_emulator.testing import seed_keypairs
+
+CONNECTION = {
+    'kps_endpoint': '{{ kps_emulator_url }}',
+    'iam_endpoint': '{{ kps_emulator_url }}',
+    'access_key': '{{ kps_access_key }}',
+    'secret_key': '{{ kps_secret_key }}',
+    'region': '{{ kps_region }}',
+    'project_id': '{{ kps_project_id }}',
+}
+BATCH = 'batch_export_private_keys'
+EXPORT = 'export_private_key'
+
+
+def run_tasks(ansible, tasks, *args):
+    """Run ``tasks`` in one play; each task registers ``r<index>``. Returns the registered results."""
+    result_file = os.path.join(ansible.workdir, 'results.json')
+    plays = []
+    for index, task in enumerate(tasks):
+        plays.append(dict(task, register='r%d' % index, ignore_errors=True))
+    keep = '{{ {%s} | to_json }}' % ', '.join("'r%d': r%d" % (index, index) for index in range(len(tasks)))
+    plays.append({'name': 'keep the results', 'ansible.builtin.copy': {'content': keep, 'dest': result_file,
+                                                                        'mode': '0600'},
+                  'check_mode': False})
+    ansible.playbook([{'name': 'variants', 'hosts': 'localhost', 'gather_facts': False,
+                       'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION}, 'tasks': plays}], *args)
+    with open(result_file) as handle:
+        results = json.load(handle)
+    os.unlink(result_file)
+    return [results['r%d' % index] for index in range(len(tasks))]
+
+
+def four_runs(ansible, tasks):
+    """check mode, real run, check mode again, repeat run: the four lists of results."""
+    return [run_tasks(ansible, tasks, *(['--check'] if check else [])) for check in (True, False, True, False)]
+
+
+def calls(emulator, name):
+    return [entry for entry in emulator.requests() if entry['call'] == name]
+
+
+# ----- the answer for a missing key pair ---------------------------------------------------------------------
+
+@pytest.mark.parametrize('answer', [
+    {'status': 400, 'error_code': 'KPS.6004'},  # the emulator's default
+    {'status': 404, 'error_code': 'KPS.4016'},
+    {'status': 404, 'error_code': None},        # a bare 404, as Terraform expects
+    {'status': 400, 'error_code': 'KPS.0002'},  # an unexpected code: confirmed against a listing
+], ids=lambda answer: '%s-%s' % (answer['status'], answer['error_code']))
+def test_every_not_found_answer(ansible, tmp_path, answer):
+    emulator = ansible.emulator
+    emulator.set_switches(not_found=answer)
+    seed_keypairs(emulator.client(), 1, prefix='have-')
+    emulator.clear_requests()
+    private_key, public_key = keys.generate('ed25519')
+    key_file = tmp_path / 'new.pem'
+    key_file.write_text(private_key)
+    key_file.chmod(0o600)
+    ansible.add_secret(private_key)
+    tasks = [
+        {'name': 'import with create', 'huaweicloud.kps.kps_private_key_import': {
+            'name': 'brand-new', 'private_key_path': str(key_file)}},
+        {'name': 'export a missing key pair', 'huaweicloud.kps.kps_private_key_export': {
+            'name': 'nope', 'dest': str(tmp_path / 'nope.pem')}},
+        {'name': 'info', 'huaweicloud.kps.kps_keypair_info': {'names': ['have-0000', 'nope']}},
+        {'name': 'clear a missing key pair', 'huaweicloud.kps.kps_private_key_import': {
+            'name': 'nope', 'state': 'absent'}},
+    ]
+    runs = four_runs(ansible, tasks)
+    for index, (imported, exported, info, cleared) in enumerate(runs):
+        first = index < 2
+        assert not imported.get('failed'), imported['msg']
+        assert imported['changed'] is first
+        assert exported['failed'] and exported['msg'] == (
+            'Cannot export: key pair nope does not exist in KPS. Nothing was exported or written.')
+        assert exported['missing'] == ['nope']
+        assert [kp['name'] for kp in info['keypairs']] == ['have-0000'] and info['missing'] == ['nope']
+        assert info['keypairs'][0]['frozen_state'] == 0
+        assert not cleared.get('failed') and cleared['changed'] is False
+        assert cleared['msg'] == 'Key pair nope does not exist: nothing to clear.'
+    record = emulator.keypair('brand-new')
+    assert record['is_key_protection'] and record['private_key'] == private_key
+    assert keys.same_public_key(record['public_key'], public_key)
+    assert not (tmp_path / 'nope.pem').exists()
+    assert len(calls(emulator, 'create_keypair')) == 1  # the real run only
+    shows = calls(emulator, 'show_keypair')
+    assert shows and all(entry['status'] in (200, answer['status']) for entry in shows)
+
+
+# ----- batch archives ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def hosted(ansible):
+    """12 hosted key pairs (two batches), registered with the secret guard: {name: private PEM}."""
+    made = seed_keypairs(ansible.emulator.client(), 12, prefix='b-')
+    for private in made.values():
+        ansible.add_secret(private)
+    ansible.emulator.clear_requests()
+    return made
+
+
+def export_task(names, dest=None):
+    args = {'names': names}
+    if dest:
+        args['dest'] = str(dest)
+    return {'name': 'export', 'huaweicloud.kps.kps_private_key_export': args, 'no_log': dest is None}
+
+
+def assert_files(directory, made):
+    assert sorted(os.listdir(str(directory))) == sorted('%s.pem' % name for name in made)
+    for name, private in made.items():
+        path = directory / ('%s.pem' % name)
+        assert keys.same_public_key(keys.public_key_of(path.read_text()), keys.public_key_of(private))
+        assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize('with_dest', [True, False], ids=['dest', 'no-dest'])
+def test_archive_with_extra_entries(ansible, tmp_path, hosted, with_dest):
+    """A readme, a directory and a .pub per key beside the keys: the batch is used, nothing else is asked."""
+    ansible.emulator.set_switches(archive_extra_entries=True)
+    names = sorted(hosted)
+    dest = tmp_path / 'keys' if with_dest else None
+    if dest:
+        dest.mkdir(mode=0o700)
+    runs = four_runs(ansible, [export_task(names, dest)])
+    for index, (result,) in enumerate(runs):
+        assert not result.get('failed'), result.get('msg')
+        assert not result.get('warnings')
+        if with_dest:
+            assert result['changed'] is (index < 2)
+        else:
+            expected = None if index in (0, 2) else hosted
+            assert result['private_keys'] == (dict.fromkeys(names) if expected is None else expected)
+    if with_dest:
+        assert_files(dest, hosted)
+    # a run that writes needs 2 batch calls; without dest both real runs export
+    assert len(calls(ansible.emulator, BATCH)) == (2 if with_dest else 4)
+    assert calls(ansible.emulator, EXPORT) == []
+
+
+@pytest.mark.parametrize('with_dest', [True, False], ids=['dest', 'no-dest'])
+def test_archive_that_drops_an_entry_falls_back_to_single_exports(ansible, tmp_path, hosted, with_dest):
+    ansible.emulator.set_switches(archive_drop_entry=True)
+    names = sorted(hosted)
+    dest = tmp_path / 'keys' if with_dest else None
+    if dest:
+        dest.mkdir(mode=0o700)
+    runs = four_runs(ansible, [export_task(names, dest)])
+    for index, (result,) in enumerate(runs):
+        assert not result.get('failed'), result.get('msg')
+        exported = index == 1 or (index == 3 and not with_dest)
+        if exported:
+            warnings = [w for w in result['warnings'] if 'one call each instead' in w]
+            assert len(warnings) == 2
+            for warning, chunk in zip(warnings, (names[:10], names[10:])):
+                assert re.fullmatch(
+                    r"huaweicloud\.kps\.kps_private_key_export: KPS call 'batch export' failed: the archive lacks "
+                    r"the private key of %s \(request id \w+\); exported the %d key pairs of that batch \(%s\) one "
+                    r"call each instead\." % (chunk[-1], len(chunk), ', '.join(chunk)), warning), warning
+        else:
+            assert not result.get('warnings')
+        if not with_dest:
+            assert result['private_keys'] == (hosted if exported else dict.fromkeys(names))
+    if with_dest:
+        assert_files(dest, hosted)
+    runs_that_export = 1 if with_dest else 2
+    assert len(calls(ansible.emulator, BATCH)) == 2 * runs_that_export
+    assert len(calls(ansible.emulator, EXPORT)) == 12 * runs_that_export
+
+
+@pytest.mark.parametrize('with_dest', [True, False], ids=['dest', 'no-dest'])
+def test_a_key_that_cannot_be_recovered_is_never_returned_or_written(ansible, tmp_path, hosted, with_dest):
+    """The archive lacks an entry and the single export of that key fails: the task fails, returns no key."""
+    ansible.emulator.set_switches(archive_drop_entry=True)
+    names = sorted(hosted)[:3]
+    ansible.emulator.add_faults({'call': EXPORT, 'status': 400, 'error_code': 'KPS.6005', 'count': 99})
+    dest = tmp_path / 'keys' if with_dest else None
+    if dest:
+        dest.mkdir(mode=0o700)
+    (result,) = run_tasks(ansible, [export_task(names, dest)])
+    assert result['failed'] and "KPS call 'export private key' failed: HTTP 400 KPS.6005" in result['msg']
+    assert 'private_keys' not in result and 'private_key' not in result
+    if with_dest:
+        assert os.listdir(str(dest)) == []
+    assert len(calls(ansible.emulator, BATCH)) == 1
