@@ -252,13 +252,18 @@ class KpsClient(object):
             encryption['kms_key_name'] = kms_key_name
         if kms_key_id:
             encryption['kms_key_id'] = kms_key_id
-        return {'private_key': private_key, 'encryption': encryption}
+        protection = {'encryption': encryption}
+        if private_key:
+            protection['private_key'] = private_key
+        return protection
 
     def create_keypair(self, name, public_key=None, private_key=None, encryption_type=None, kms_key_name=None,
                        kms_key_id=None, user_id=None, scope=None, key_type='ssh'):
         """Create a key pair; returns the new key pair dict (with ``private_key`` when KPS generated it).
 
-        Not repeated after a timeout or 5xx (it is not idempotent): the caller re-reads the state.
+        Without ``public_key`` and ``private_key`` KPS generates the pair; with ``encryption_type`` it also hosts
+        the generated private key. Not repeated after a timeout or 5xx (it is not idempotent): the caller
+        re-reads the state.
         """
         keypair = {'name': name, 'type': key_type}
         if public_key:
@@ -267,8 +272,8 @@ class KpsClient(object):
             keypair['scope'] = scope
         if user_id:
             keypair['user_id'] = user_id
-        if private_key:
-            # Server quirk: key_protection without private_key fails with KPS.0002, so only send it here.
+        if private_key or (encryption_type and not public_key):
+            # Never public_key with a key_protection lacking private_key: KPS answers KPS.0002 (Terraform issue 7049).
             keypair['key_protection'] = self._protection(private_key, encryption_type, kms_key_name, kms_key_id)
         data = self.http.request('create key pair', 'POST', self.base + '/keypairs', json={'keypair': keypair},
                                  idempotent=False)

@@ -323,6 +323,17 @@ def test_create_keypair_bodies():
     assert http.calls[1]['url'] == ENDPOINT + '/v3/p1/keypairs'
 
 
+def test_create_keypair_generated_and_hosted():
+    """No keys but an encryption: KPS generates the pair and hosts it; the answer holds the private key once."""
+    http = FakeHttp({'keypair': {'name': 'g', 'private_key': 'PEM'}}, {'keypair': {'name': 'h'}})
+    client = KpsClient(http, ENDPOINT, 'p1')
+    assert client.create_keypair('g', encryption_type='kms', kms_key_name='kps/default')['private_key'] == 'PEM'
+    assert http.calls[0]['json'] == {'keypair': {'name': 'g', 'type': 'ssh', 'key_protection': {
+        'encryption': {'type': 'kms', 'kms_key_name': 'kps/default'}}}}
+    client.create_keypair('h')  # no encryption: generated, not hosted
+    assert http.calls[1]['json'] == {'keypair': {'name': 'h', 'type': 'ssh'}}
+
+
 def test_import_and_export():
     http = FakeHttp({'keypair': {'name': 'a'}}, {'keypair': {'name': 'a', 'private_key': 'PEM-TEXT'}},
                     {'keypair': {'name': 'a'}})
