@@ -14,13 +14,13 @@ description:
   - Exports the private key that Huawei Cloud KPS (Key Pair Service) hosts for the key pair O(name), or for
     each key pair of O(names), into files below O(dest), and touches nothing that is already right.
   - The module first reads the key pairs' metadata (one call for O(name); for O(names) a listing, or show
-    calls when those are fewer: see the notes). A file whose private key belongs to the key pair (same public key, so same fingerprint) is left
+    calls when those are fewer, as the notes explain). A file whose private key belongs to the key pair (same public key, so same fingerprint) is left
     alone without downloading the private key. Only the key pairs whose files are missing or hold another key
     are exported, with one export call for a single key and batch export calls of at most 10 key pairs each
     for several keys.
   - Every exported private key is checked against the key pair's public key before it is written or returned.
     Entries of a batch archive that are not private keys (a readme, public keys) are ignored. A batch archive
-    that lacks a requested key or holds a private key that was not asked for is not used: the key pairs of
+    that lacks a requested key or holds a private key that was not asked for is not used; the key pairs of
     that batch are exported one call each instead, with a warning. A corrupt or truncated archive, or one
     with an unsafe entry name, fails the task. A key that did not come back is never returned as a value.
   - Files are written atomically. Each new file is first written to a temporary file in the same directory,
