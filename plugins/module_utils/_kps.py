@@ -401,7 +401,7 @@ def keypair_summary(keypair, fields=KEYPAIR_FIELDS):
 def _normalized(keypair):
     """``frozen_state`` as an int (KPS lists give a string, show an int: SDK keypair.py vs keypair_detail.py)."""
     state = keypair.get('frozen_state')
-    if not isinstance(state, int) or isinstance(state, bool):
+    if 'frozen_state' in keypair and (not isinstance(state, int) or isinstance(state, bool)):
         text = str(state).strip() if state is not None else ''
         keypair = dict(keypair, frozen_state=int(text) if text.isdigit() else None)
     return keypair
