@@ -96,11 +96,11 @@ def requested_names(name, names, dest=None):
         raise ExportError('names lists %s more than once; give each key pair once.' % ', '.join(duplicates))
     too_long = [item for item in wanted if len(item) > FILE_NAME_MAX - len(PEM_SUFFIX)] if name is None and dest else []
     if too_long:
+        many = len(too_long) > 1
         raise ExportError('Key pair name%s %s too long for a file name: with names and dest each key is written to '
                           '<name>%s, and a file name has at most %d characters. Export %s with name and a dest file '
-                          'path instead.' % ('s' if len(too_long) > 1 else '', ', '.join(item[:40] + '...' for item in
-                                                                                          too_long),
-                                             PEM_SUFFIX, FILE_NAME_MAX, 'them' if len(too_long) > 1 else 'it'))
+                          'path instead.' % ('s' if many else '', ', '.join(item[:40] + '...' for item in too_long),
+                                             PEM_SUFFIX, FILE_NAME_MAX, 'them' if many else 'it'))
     return wanted
 
 

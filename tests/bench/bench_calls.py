@@ -244,8 +244,8 @@ def _big_project(workdir, log, one_row):
                 row = one_row('export', '%s of %d' % (case, len(project)), True, state, calls, expected, run,
                               {'n': len(names), 'project_keypairs': len(project)})
                 rows.append(row)
-                log('  %-8s %-22s project_id=%-5s %-9s %s%s' % ('export', row['case'], True, state,
-                                                               describe_calls(calls), '' if row['match'] else '  MISMATCH'))
+                log('  %-8s %-22s project_id=%-5s %-9s %s%s' % (
+                    'export', row['case'], True, state, describe_calls(calls), '' if row['match'] else '  MISMATCH'))
     return rows
 
 

@@ -37,9 +37,8 @@ def run_tasks(ansible, tasks, *args):
     for index, task in enumerate(tasks):
         plays.append(dict(task, register='r%d' % index, ignore_errors=True))
     keep = '{{ {%s} | to_json }}' % ', '.join("'r%d': r%d" % (index, index) for index in range(len(tasks)))
-    plays.append({'name': 'keep the results', 'ansible.builtin.copy': {'content': keep, 'dest': result_file,
-                                                                        'mode': '0600'},
-                  'check_mode': False})
+    plays.append({'name': 'keep the results', 'check_mode': False,
+                  'ansible.builtin.copy': {'content': keep, 'dest': result_file, 'mode': '0600'}})
     ansible.playbook([{'name': 'variants', 'hosts': 'localhost', 'gather_facts': False,
                        'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION}, 'tasks': plays}], *args)
     with open(result_file) as handle:

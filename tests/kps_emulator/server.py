@@ -103,8 +103,6 @@ def bad_request(message):
     return kps_error(400, 'KPS.0002', 'parameter error: ' + message)
 
 
-
-
 class NotFound(str):
     """A control API answer: what was not found (HTTP 404)."""
 
