@@ -44,6 +44,8 @@ LIST_PAGE_SIZE = 1000
 _MAX_PAGES = 10000
 # The metadata fields every listing and show of a key pair reports; what the modules return as `keypairs`.
 KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_protection', 'frozen_state')
+# What showing one key pair reports besides those (the listing does not).
+KEYPAIR_DETAIL_FIELDS = KEYPAIR_FIELDS + ('id', 'user_id', 'description', 'create_time', 'update_time')
 
 
 def invalid_names(names, limit=NAME_MAX):
@@ -359,6 +361,21 @@ class KpsClient(object):
         if lost:  # cannot happen with the parser above; a key must never be returned as None
             raise HuaweiCloudError('batch export', reason='no private key came back for %s' % ', '.join(lost))
         return pems, warnings
+
+    def update_keypair_description(self, name, description):
+        """Set the description of key pair ``name`` (the only field KPS lets change in place)."""
+        self.http.request('update key pair', 'PUT', self._keypair_url(name),
+                          json={'keypair': {'description': description}}, expect='none', idempotent=True)
+
+    def delete_keypair(self, name):
+        """Delete key pair ``name``, hosted private key included. True if deleted, False if it did not exist."""
+        try:
+            self.http.request('delete key pair', 'DELETE', self._keypair_url(name), expect='none', idempotent=True)
+        except HuaweiCloudError as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
 
     def clear_private_key(self, name):
         """Stop hosting the private key of ``name``. True if one was cleared, False if none was hosted."""

@@ -1,0 +1,399 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""The work of kps_keypair: the key pair itself (create, describe, delete), one read decides.
+
+One run is: check the options locally (name, description, public key, where a generated private key goes)
+-> show the key pair -> ``decide()`` -> the writes of that action unless in check mode -> read the key pair
+again after a write -> one result. KPS returns a generated private key once, in the create answer: it is
+checked against the new key pair and delivered (written to ``dest`` and/or returned) before the run ends;
+if it cannot be delivered and KPS does not host it either, the new key pair is deleted again, so that no key
+pair is left whose private key nobody has. Nothing here puts key material into a warning, an error or a diff.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, write_secret_file
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    KeyMaterialError,
+    fingerprint,
+    load_private_key,
+    public_key_blob,
+)
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
+    KEYPAIR_DETAIL_FIELDS,
+    NAME_RE,
+    key_matches,
+    keypair_summary,
+)
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
+
+# A public key file is one line; refuse to read something that cannot be one.
+MAX_PUBLIC_KEY_FILE_BYTES = 64 * 1024
+MAX_DESCRIPTION = 255
+
+# What decide() can answer.
+CREATE = 'create'          # missing: create it
+RECREATE = 'recreate'      # differs in what only creation sets, force=true: delete, then create
+UPDATE = 'update'          # only the description differs: update it in place
+NONE = 'none'              # as requested
+MISMATCH = 'mismatch'      # differs in what only creation sets, force=false: fail before any write
+DELETE = 'delete'          # absent: delete it
+NO_KEYPAIR = 'no_keypair'  # absent: it does not exist
+WRITES = (CREATE, RECREATE, UPDATE, DELETE)
+
+NO_LOG_WARNING = ('huaweicloud.kps.kps_keypair: the result of this task holds a private key. '
+                  'Set no_log: true on the task so that it is not shown or logged.')
+
+
+class KeypairError(TaskError):
+    """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
+
+
+# ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
+
+class Wanted(object):
+    """What the task asks for, checked locally. ``public_key`` is '<type> <base64>' or None (KPS generates)."""
+
+    def __init__(self, name, public_key=None, scope=None, description=None, key_protection=None, dest=None,
+                 return_private_key=False):
+        self.name = name
+        self.public_key = public_key
+        self.scope = scope
+        self.description = description
+        self.key_protection = key_protection
+        self.dest = dest
+        self.return_private_key = return_private_key
+
+    @property
+    def generated(self):
+        return self.public_key is None
+
+    @property
+    def fingerprint(self):
+        return fingerprint(self.public_key) if self.public_key else None
+
+
+def differences(keypair, wanted):
+    """What differs between ``keypair`` (KPS metadata) and ``wanted`` that only creating the key pair can set.
+
+    A list of phrases for messages, empty when nothing does.
+    """
+    found = []
+    if wanted.public_key is not None and not _same_public_key(keypair, wanted.public_key):
+        found.append('public key (fingerprint %s; the task asks for %s)'
+                     % (keypair.get('fingerprint') or 'unknown', wanted.fingerprint))
+    if wanted.scope is not None and keypair.get('scope') != wanted.scope:
+        found.append('scope (%s; the task asks for %s)' % (keypair.get('scope'), wanted.scope))
+    if wanted.generated and wanted.key_protection and not keypair.get('is_key_protection'):
+        found.append('hosting (KPS hosts no private key for it; key_protection asks for a generated key that KPS '
+                     'hosts, which KPS can only do when it creates the key pair)')
+    return found
+
+
+def _same_public_key(keypair, public_key):
+    if keypair.get('public_key'):
+        try:
+            return public_key_blob(keypair['public_key']) == public_key
+        except KeyMaterialError:
+            pass
+    return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == fingerprint(public_key)
+
+
+def decide(state, keypair, wanted, force=False):
+    """The action for ``keypair`` (show result or None) and ``wanted``."""
+    if state == 'absent':
+        return NO_KEYPAIR if keypair is None else DELETE
+    if keypair is None:
+        return CREATE
+    if differences(keypair, wanted):
+        return RECREATE if force else MISMATCH
+    if wanted.description is not None and (keypair.get('description') or '') != wanted.description:
+        return UPDATE
+    return NONE
+
+
+def summary(keypair):
+    """The documented fields of a key pair (missing ones None), or None when there is no key pair."""
+    return None if keypair is None else keypair_summary(keypair, KEYPAIR_DETAIL_FIELDS)
+
+
+def predicted(action, keypair, wanted, user_id=None):
+    """The key pair as it will be after ``action``, from what is known before any write.
+
+    The check mode result, and the fallback when the read after a write gives nothing.
+    """
+    if action in (CREATE, RECREATE):
+        after = dict((field, None) for field in KEYPAIR_DETAIL_FIELDS)
+        after.update(name=wanted.name, type='ssh', scope=wanted.scope or 'user', public_key=wanted.public_key,
+                     fingerprint=wanted.fingerprint, is_key_protection=bool(wanted.generated and wanted.key_protection),
+                     description=wanted.description or '', user_id=user_id)
+        return after
+    if action in (DELETE, NO_KEYPAIR):
+        return None
+    after = summary(keypair)
+    if action == UPDATE:
+        after['description'] = wanted.description
+    return after
+
+
+def diff_state(keypair):
+    """The metadata a diff shows; never key material."""
+    if keypair is None:
+        return {'exists': False}
+    return {'exists': True, 'fingerprint': keypair.get('fingerprint'), 'scope': keypair.get('scope'),
+            'description': keypair.get('description') or '', 'is_key_protection': bool(keypair.get('is_key_protection'))}
+
+
+def _generated_where(wanted):
+    where = []
+    if wanted.key_protection:
+        where.append('hosted by KPS')
+    if wanted.dest:
+        where.append('written to %s' % wanted.dest)
+    if wanted.return_private_key:
+        where.append('returned in private_key')
+    return ', '.join(where)
+
+
+def message(action, wanted, check_mode=False, keypair=None, changes=None):
+    """What the run did (or in check mode would do), in words."""
+    name = wanted.name
+    if action in (CREATE, RECREATE):
+        how = ('from the given public key' if not wanted.generated
+               else 'with a key pair generated by KPS, its private key %s' % _generated_where(wanted))
+        if action == CREATE:
+            return '%s key pair %s %s.' % ('Would create' if check_mode else 'Created', name, how)
+        return '%s key pair %s %s (force=true; it differed in %s).' % (
+            'Would delete and re-create' if check_mode else 'Deleted and re-created', name, how, '; '.join(changes))
+    if action == UPDATE:
+        return '%s the description of key pair %s.' % ('Would update' if check_mode else 'Updated', name)
+    if action == DELETE:
+        hosted = ' and the private key KPS hosts for it' if (keypair or {}).get('is_key_protection') else ''
+        return '%s key pair %s%s.' % ('Would delete' if check_mode else 'Deleted', name, hosted)
+    if action == NONE:
+        return 'Key pair %s is as requested.' % name
+    if action == NO_KEYPAIR:
+        return 'Key pair %s does not exist: nothing to delete.' % name
+    if action == MISMATCH:
+        return ('Key pair %s exists and differs in what only its creation sets: %s. Nothing was changed. Use '
+                'another name, or set force=true to delete the key pair and create it again (whoever logs in '
+                'with its current private key loses access).' % (name, '; '.join(changes)))
+    raise ValueError('unknown action %r' % action)
+
+
+# ----- the run ------------------------------------------------------------------------------------------------
+
+class KeypairRunner(KpsRunner):
+    """Runs kps_keypair for one ``KpsModule``."""
+
+    def _execute(self):
+        """_run, with API errors turned into messages that name the key pair."""
+        try:
+            return self._run()
+        except HuaweiCloudError as exc:
+            raise KeypairError('Key pair %s: %s' % (self.params['name'], exc), error_code=exc.error_code,
+                               request_id=exc.request_id, status=exc.status, call=exc.call)
+
+    def _run(self):
+        wanted = self._wanted()
+        kps = self.module.kps
+        before = kps.show_keypair(wanted.name)
+        action = decide(self.params['state'], before, wanted, self.params['force'])
+        changes = differences(before, wanted) if action in (RECREATE, MISMATCH) else None
+        if action == MISMATCH:
+            raise KeypairError(message(action, wanted, keypair=before, changes=changes), keypair=summary(before))
+        if action in (CREATE, RECREATE) and wanted.dest and os.path.lexists(wanted.dest) and not self.params['force']:
+            raise KeypairError(
+                'dest %s already exists. A key pair that KPS generates gets a new private key, and the module '
+                'does not overwrite an existing file with it (the file may be the only copy of another key). '
+                'Remove the file, choose another dest, or set force=true to replace it. Nothing was changed.'
+                % wanted.dest, keypair=summary(before))
+        if action == NONE and wanted.dest and not os.path.lexists(wanted.dest):
+            self.module.warn('huaweicloud.kps.kps_keypair: key pair %s already exists, so KPS generates no private '
+                             'key and nothing is written to %s. If KPS hosts its private key, write it with '
+                             'huaweicloud.kps.kps_private_key_export.' % (wanted.name, wanted.dest))
+
+        result = {'changed': action in WRITES, 'msg': message(action, wanted, self.module.check_mode, before, changes),
+                  'keypair': predicted(action, before, wanted, self.params['user_id'])}
+        if wanted.return_private_key:
+            result['private_key'] = None
+        if wanted.dest:
+            result['dest_written'] = False
+        if result['changed'] and not self.module.check_mode:
+            result['changed'] = self._write(action, wanted, before, result)
+            if action != DELETE:
+                result['keypair'] = summary(kps.show_keypair(wanted.name)) or result['keypair']
+            else:
+                result['keypair'] = None
+        if self.module._diff:
+            result['diff'] = {'before': diff_state(before), 'after': diff_state(result['keypair'])}
+        return result
+
+    # ----- options ------------------------------------------------------------------------------------------
+
+    def _wanted(self):
+        """The task's options, checked before any call."""
+        params = self.params
+        name = params['name']
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise KeypairError(
+                'Invalid key pair name %r: a key pair name has 1 to 64 letters, digits, "_" or "-".' % str(name)[:80])
+        description = params['description']
+        if description is not None and len(description) > MAX_DESCRIPTION:
+            raise KeypairError('description has %d characters; KPS allows at most %d.'
+                               % (len(description), MAX_DESCRIPTION))
+        wanted = Wanted(name, scope=params['scope'], description=description)
+        if params['state'] == 'absent':
+            return wanted
+        public_key = params['public_key']
+        if params['public_key_path'] is not None:
+            public_key = self._read_public_key_file(params['public_key_path'])
+        if public_key is not None:
+            if params['return_private_key']:
+                raise KeypairError('return_private_key applies to a key pair that KPS generates; with public_key or '
+                                   'public_key_path there is no private key to return.')
+            try:
+                wanted.public_key = public_key_blob(public_key)
+            except KeyMaterialError as exc:
+                raise KeypairError('Cannot use the public key for key pair %s: %s' % (name, exc.msg))
+            return wanted
+        wanted.key_protection = params['key_protection']
+        wanted.dest = params['dest']
+        wanted.return_private_key = params['return_private_key']
+        if not (wanted.key_protection or wanted.dest or wanted.return_private_key):
+            raise KeypairError(
+                'Key pair %s: neither public_key nor public_key_path is given, so KPS would generate the key pair '
+                'and return its private key once, at creation. Say where that private key goes: key_protection '
+                '(KPS hosts it), dest (a file) and/or return_private_key=true; or give the public key of a key '
+                'pair you made yourself. Nothing was sent.' % name)
+        if wanted.dest:
+            self._check_dest(wanted.dest)
+        if wanted.return_private_key and not self.module.no_log:
+            self.module.warn(NO_LOG_WARNING)
+        return wanted
+
+    @staticmethod
+    def _read_public_key_file(path):
+        try:
+            with open(path, 'rb') as handle:
+                data = handle.read(MAX_PUBLIC_KEY_FILE_BYTES + 1)
+        except (IOError, OSError) as exc:
+            raise KeypairError('Cannot read public_key_path %s on the host running the module: %s'
+                               % (path, exc.strerror or exc.__class__.__name__))
+        if len(data) > MAX_PUBLIC_KEY_FILE_BYTES:
+            raise KeypairError('public_key_path %s is larger than any public key (over %d bytes).'
+                               % (path, MAX_PUBLIC_KEY_FILE_BYTES))
+        return data.decode('ascii', 'replace')
+
+    @staticmethod
+    def _check_dest(dest):
+        if os.path.isdir(dest):
+            raise KeypairError('dest %s is a directory; give the path of the private key file to write.' % dest)
+        directory = os.path.dirname(os.path.abspath(dest))
+        if not os.path.isdir(directory):
+            raise KeypairError('The directory of dest, %s, does not exist. Create it first. Nothing was sent.'
+                               % directory)
+
+    # ----- writes -------------------------------------------------------------------------------------------
+
+    def _write(self, action, wanted, before, result):
+        """Send the writes of ``action``; returns whether anything changed. Fills private_key / dest_written."""
+        kps = self.module.kps
+        if action == DELETE:
+            if not kps.delete_keypair(wanted.name):
+                result['msg'] = message(NO_KEYPAIR, wanted)  # deleted by someone else meanwhile
+                return False
+            return True
+        if action == UPDATE:
+            kps.update_keypair_description(wanted.name, wanted.description)
+            return True
+        if action == RECREATE:
+            kps.delete_keypair(wanted.name)
+        try:
+            created = kps.create_keypair(
+                wanted.name, public_key=wanted.public_key, scope=wanted.scope, user_id=self.params['user_id'],
+                encryption_type=wanted.key_protection if wanted.generated else None,
+                kms_key_name=self.params['kms_key_name'], kms_key_id=self.params['kms_key_id'])
+        except HuaweiCloudError as exc:
+            created = self._create_landed(wanted, exc)
+        if wanted.generated:
+            self._deliver(wanted, created, result)
+        if wanted.description:
+            kps.update_keypair_description(wanted.name, wanted.description)
+        return True
+
+    def _create_landed(self, wanted, exc):
+        """After a create call that got no answer (timeout, broken connection, 5xx): what KPS did.
+
+        The key pair made from a given public key is kept if it is there; a generated one is useless without the
+        lost answer's private key, so it is deleted again unless KPS hosts its private key.
+        """
+        if exc.status is not None and exc.status < 500:
+            raise exc
+        try:
+            landed = self.module.kps.show_keypair(wanted.name)
+        except HuaweiCloudError:
+            landed = None
+        if landed is None:
+            raise exc
+        what = 'HTTP %s' % exc.status if exc.status else 'no answer'
+        if not wanted.generated and _same_public_key(landed, wanted.public_key):
+            self.module.warn('huaweicloud.kps.kps_keypair: the create call for key pair %s got %s, but KPS now has '
+                             'the key pair with this public key; treating the call as successful.'
+                             % (wanted.name, what))
+            return landed
+        if wanted.generated and not wanted.key_protection:
+            raise KeypairError(self._undo_creation(wanted, 'the answer to the create call, which holds the only copy '
+                                                   'of the generated private key, was lost (%s)' % what))
+        raise KeypairError('Key pair %s: the create call got %s, but KPS has created the key pair. %s'
+                           % (wanted.name, what, 'KPS hosts its private key: get it with '
+                              'huaweicloud.kps.kps_private_key_export.' if wanted.generated else
+                              'Run the task again to compare it with the task.'))
+
+    def _deliver(self, wanted, created, result):
+        """Check the generated private key and write / return it; undo the creation if it would be lost."""
+        pem = created.get('private_key')
+        try:
+            if not isinstance(pem, str) or not pem.strip():
+                raise KeypairError('KPS returned no private key for the key pair it generated')
+            try:
+                key = load_private_key(pem)
+            except KeyMaterialError:
+                raise KeypairError('KPS returned something that is not an unencrypted private key')
+            if not key_matches(created, key):
+                raise KeypairError('KPS returned a private key (fingerprint %s) that does not belong to the new key '
+                                   'pair (fingerprint %s)' % (key.fingerprint, created.get('fingerprint')))
+            if wanted.dest:
+                try:
+                    # Written as KPS returned it, plus the final newline that some ssh versions insist on.
+                    write_secret_file(wanted.dest, pem if pem.endswith('\n') else pem + '\n', 0o600)
+                except SecretFileError as exc:
+                    raise KeypairError(exc.msg)
+                result['dest_written'] = True
+        except KeypairError as exc:
+            raise KeypairError(self._undo_creation(wanted, exc.msg))
+        if wanted.return_private_key:
+            result['private_key'] = pem
+
+    def _undo_creation(self, wanted, problem):
+        """The failure message after a generated key could not be delivered; deletes the key pair if nobody has its
+        private key."""
+        if wanted.key_protection:
+            return ('Key pair %s was created and KPS hosts its private key, but %s. Get the private key with '
+                    'huaweicloud.kps.kps_private_key_export.' % (wanted.name, problem))
+        try:
+            self.module.kps.delete_keypair(wanted.name)
+        except HuaweiCloudError as exc:
+            return ('Key pair %s was created, but %s, and deleting it again failed (%s): delete it, since nobody has '
+                    'its private key.' % (wanted.name, problem, exc))
+        return ('Key pair %s was created, but %s. The new key pair was deleted again, since nobody would have its '
+                'private key.' % (wanted.name, problem))

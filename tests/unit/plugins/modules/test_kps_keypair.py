@@ -1,0 +1,392 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kps_keypair: the decision table, and the module run in-process against an in-memory KPS."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+from unittest import mock
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _keypair_runner as runner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KEYPAIR_DETAIL_FIELDS
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
+from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair
+
+from utils import run_module, set_module_args
+
+
+def new_key():
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode('ascii')
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                           serialization.PublicFormat.OpenSSH).decode('ascii')
+    return private, public
+
+
+class FakeKps(object):
+    """In-memory KPS with the KpsClient calls kps_keypair makes; ``calls`` lists them in order."""
+
+    def __init__(self):
+        self.keypairs = {}
+        self.calls = []
+        self.generated = []  # every private key this KPS generated, to check none leaks
+        self.create_error = None
+        self.next_id = 1
+
+    def add(self, name, public=None, scope='user', hosted=False, description=''):
+        public = public or new_key()[1]
+        self.keypairs[name] = {'name': name, 'id': self.next_id, 'type': 'ssh', 'scope': scope, 'user_id': 'u1',
+                               'public_key': public + ' Generated-by-Nova\n', 'fingerprint': fingerprint(public),
+                               'is_key_protection': hosted, 'frozen_state': 0, 'description': description,
+                               'create_time': 1763891234000, 'update_time': 1763891234000, 'deleted': False}
+        self.next_id += 1
+        return self.keypairs[name]
+
+    def show_keypair(self, name):
+        self.calls.append(('show', name))
+        record = self.keypairs.get(name)
+        return dict(record) if record else None
+
+    def create_keypair(self, name, public_key=None, private_key=None, encryption_type=None, kms_key_name=None,
+                       kms_key_id=None, user_id=None, scope=None, key_type='ssh'):
+        self.calls.append(('create', name, {'public_key': public_key, 'encryption_type': encryption_type,
+                                            'kms_key_name': kms_key_name, 'kms_key_id': kms_key_id,
+                                            'scope': scope, 'user_id': user_id}))
+        assert private_key is None and name not in self.keypairs
+        generated = None
+        if public_key is None:
+            generated, public_key = new_key()
+            self.generated.append(generated)
+        record = self.add(name, public_key, scope=scope or 'user', hosted=bool(generated and encryption_type))
+        if self.create_error:
+            raise self.create_error
+        answer = {'name': name, 'type': 'ssh', 'public_key': record['public_key'],
+                  'fingerprint': record['fingerprint'], 'user_id': 'u1'}
+        if generated:
+            answer['private_key'] = generated
+        return answer
+
+    def update_keypair_description(self, name, description):
+        self.calls.append(('update', name, description))
+        self.keypairs[name]['description'] = description
+
+    def delete_keypair(self, name):
+        self.calls.append(('delete', name))
+        return self.keypairs.pop(name, None) is not None
+
+    @property
+    def call_names(self):
+        return [call[0] for call in self.calls]
+
+
+@pytest.fixture
+def kps():
+    fake = FakeKps()
+    with mock.patch.object(KpsModule, 'kps', new_callable=mock.PropertyMock, return_value=fake):
+        yield fake
+
+
+def run(kps, args, check_mode=False, diff=False, no_log=False, fail=False):
+    args = dict(args)
+    args.setdefault('name', 'web')
+    args.update(_ansible_check_mode=check_mode, _ansible_diff=diff, _ansible_no_log=no_log)
+    with set_module_args(args):
+        result = run_module(kps_keypair.main, fail=fail)
+    # No generated private key in messages, warnings or diffs, ever.
+    shown = json.dumps(dict((k, v) for k, v in result.items() if k != 'private_key'))
+    for private in kps.generated:
+        body = ''.join(line for line in private.splitlines() if not line.startswith('-----'))
+        assert body not in shown
+    return result
+
+
+# ----- the decision table ---------------------------------------------------------------------------------------
+
+PUB_A = new_key()[1]
+PUB_B = new_key()[1]
+
+
+def kp(public=PUB_A, scope='user', hosted=False, description=''):
+    return {'name': 'web', 'public_key': public + ' comment\n', 'fingerprint': fingerprint(public), 'scope': scope,
+            'is_key_protection': hosted, 'description': description}
+
+
+@pytest.mark.parametrize('state, keypair, wanted, force, expected', [
+    ('absent', None, {}, False, runner.NO_KEYPAIR),
+    ('absent', kp(), {}, False, runner.DELETE),
+    ('present', None, {'public_key': PUB_A}, False, runner.CREATE),
+    ('present', None, {'key_protection': 'default'}, False, runner.CREATE),
+    ('present', kp(), {'public_key': PUB_A}, False, runner.NONE),
+    ('present', kp(), {'public_key': PUB_A, 'description': ''}, False, runner.NONE),
+    ('present', kp(), {'public_key': PUB_A, 'description': 'new'}, False, runner.UPDATE),
+    ('present', kp(description='old'), {'public_key': PUB_A}, False, runner.NONE),  # not managed
+    ('present', kp(), {'public_key': PUB_B}, False, runner.MISMATCH),
+    ('present', kp(), {'public_key': PUB_B}, True, runner.RECREATE),
+    ('present', kp(), {'public_key': PUB_A, 'scope': 'domain'}, False, runner.MISMATCH),
+    ('present', kp(scope='domain'), {'public_key': PUB_A, 'scope': 'domain'}, False, runner.NONE),
+    ('present', kp(), {'public_key': PUB_A}, True, runner.NONE),  # force alone re-creates nothing
+    ('present', kp(), {'dest': '/x'}, False, runner.NONE),  # a generated key pair has no public key to compare
+    ('present', kp(), {'key_protection': 'default'}, False, runner.MISMATCH),  # exists, hosts nothing
+    ('present', kp(), {'key_protection': 'default'}, True, runner.RECREATE),
+    ('present', kp(hosted=True), {'key_protection': 'kms'}, False, runner.NONE),
+])
+def test_decide(state, keypair, wanted, force, expected):
+    assert runner.decide(state, keypair, runner.Wanted('web', **wanted), force) == expected
+
+
+def test_public_key_compared_by_fingerprint_when_kps_gives_no_public_key():
+    keypair = dict(kp(), public_key=None)
+    assert runner.decide('present', keypair, runner.Wanted('web', public_key=PUB_A)) == runner.NONE
+    assert runner.decide('present', keypair, runner.Wanted('web', public_key=PUB_B)) == runner.MISMATCH
+
+
+# ----- refusals before any call -----------------------------------------------------------------------------------
+
+def test_generated_key_without_a_destination_is_refused_before_any_call(kps):
+    failed = run(kps, {}, fail=True)
+    assert failed['msg'].startswith('Key pair web: neither public_key nor public_key_path is given')
+    assert 'key_protection' in failed['msg'] and 'Nothing was sent.' in failed['msg']
+    assert kps.calls == []
+
+
+@pytest.mark.parametrize('args, msg', [
+    ({'name': '../etc'}, 'Invalid key pair name'),
+    ({'public_key': 'ssh-ed25519 not-base64!'}, 'Cannot use the public key for key pair web'),
+    ({'public_key': PUB_A, 'description': 'x' * 256}, 'description has 256 characters; KPS allows at most 255.'),
+    ({'public_key': PUB_A, 'return_private_key': True}, 'return_private_key applies to a key pair that KPS generates'),
+    ({'public_key_path': '/nonexistent/key.pub'}, 'Cannot read public_key_path /nonexistent/key.pub'),
+    ({'dest': '/nonexistent/dir/key'}, 'The directory of dest, /nonexistent/dir, does not exist.'),
+    ({'dest': '/tmp'}, 'dest /tmp is a directory'),
+])
+def test_bad_options_fail_before_any_call(kps, args, msg):
+    failed = run(kps, args, fail=True)
+    assert msg in failed['msg']
+    assert kps.calls == []
+
+
+@pytest.mark.parametrize('args, msg', [
+    ({'public_key': PUB_A, 'key_protection': 'default'}, 'mutually exclusive: public_key|key_protection'),
+    ({'public_key': PUB_A, 'dest': '/tmp/x'}, 'mutually exclusive: public_key|dest'),
+    ({'key_protection': 'kms'}, 'key_protection is kms but any of the following are missing: kms_key_name, kms_key_id'),
+    ({'public_key': PUB_A, 'kms_key_id': 'k'}, 'missing parameter(s) required by \'kms_key_id\': key_protection'),
+])
+def test_argument_spec(kps, args, msg):
+    assert msg in run(kps, args, fail=True)['msg']
+    assert kps.calls == []
+
+
+# ----- public key only ------------------------------------------------------------------------------------------------
+
+def test_public_key_create_check_mode_then_real_then_unchanged_is_one_read(kps):
+    args = {'public_key': PUB_A + ' me@laptop', 'description': 'laptop key', 'scope': 'domain'}
+    checked = run(kps, args, check_mode=True, diff=True)
+    assert kps.call_names == ['show']
+    real = run(kps, args, diff=True)
+    assert kps.call_names == ['show'] + ['show', 'create', 'update', 'show']
+    create = kps.calls[2][2]
+    assert create['public_key'] == PUB_A and create['encryption_type'] is None and create['scope'] == 'domain'
+    assert kps.calls[3] == ('update', 'web', 'laptop key')
+
+    assert checked['changed'] is real['changed'] is True
+    assert checked['msg'] == 'Would create key pair web from the given public key.'
+    assert real['msg'] == 'Created key pair web from the given public key.'
+    assert sorted(checked['keypair']) == sorted(real['keypair']) == sorted(KEYPAIR_DETAIL_FIELDS)
+    assert checked['keypair']['id'] is None and real['keypair']['id'] == 1
+    for result in (checked, real):
+        assert result['keypair']['public_key'] == PUB_A and result['keypair']['fingerprint'] == fingerprint(PUB_A)
+        assert result['keypair']['scope'] == 'domain' and result['keypair']['description'] == 'laptop key'
+    assert checked['diff'] == real['diff']
+    assert real['diff']['before'] == {'exists': False}
+    assert real['diff']['after'] == {'exists': True, 'fingerprint': fingerprint(PUB_A), 'scope': 'domain',
+                                     'description': 'laptop key', 'is_key_protection': False}
+    assert 'private_key' not in real and 'dest_written' not in real
+
+    del kps.calls[:]
+    again = run(kps, args, check_mode=True)
+    repeat = run(kps, args)
+    assert again['changed'] is repeat['changed'] is False
+    assert repeat['msg'] == 'Key pair web is as requested.'
+    assert kps.call_names == ['show', 'show']  # an unchanged present is one read
+
+
+def test_public_key_from_a_file(kps, tmp_path):
+    path = tmp_path / 'id.pub'
+    path.write_text(PUB_B + ' me@host\n')
+    run(kps, {'public_key_path': str(path)})
+    assert kps.calls[1][2]['public_key'] == PUB_B
+
+
+def test_description_updated_in_place_and_cleared(kps):
+    kps.add('web', PUB_A, description='old')
+    checked = run(kps, {'public_key': PUB_A, 'description': 'new'}, check_mode=True, diff=True)
+    assert checked['changed'] and checked['msg'] == 'Would update the description of key pair web.'
+    assert checked['keypair']['description'] == 'new' and kps.keypairs['web']['description'] == 'old'
+    real = run(kps, {'public_key': PUB_A, 'description': 'new'}, diff=True)
+    assert real['msg'] == 'Updated the description of key pair web.'
+    assert real['diff']['before']['description'] == 'old' and real['diff']['after']['description'] == 'new'
+    assert kps.keypairs['web']['description'] == 'new' and kps.keypairs['web']['id'] == 1  # same key pair
+    assert run(kps, {'public_key': PUB_A, 'description': ''})['changed'] is True
+    assert kps.keypairs['web']['description'] == ''
+    assert kps.call_names.count('create') == kps.call_names.count('delete') == 0
+
+
+def test_other_public_key_is_reported_and_left_alone(kps):
+    kps.add('web', PUB_A)
+    failed = run(kps, {'public_key': PUB_B}, fail=True)
+    assert failed['msg'] == (
+        'Key pair web exists and differs in what only its creation sets: public key (fingerprint %s; the task asks '
+        'for %s). Nothing was changed. Use another name, or set force=true to delete the key pair and create it '
+        'again (whoever logs in with its current private key loses access).' % (fingerprint(PUB_A), fingerprint(PUB_B)))
+    assert failed['keypair']['fingerprint'] == fingerprint(PUB_A)
+    assert kps.call_names == ['show']
+
+
+def test_other_scope_is_reported(kps):
+    kps.add('web', PUB_A, scope='user')
+    failed = run(kps, {'public_key': PUB_A, 'scope': 'domain'}, fail=True)
+    assert 'scope (user; the task asks for domain)' in failed['msg']
+    assert kps.call_names == ['show']
+
+
+def test_force_deletes_and_recreates(kps):
+    kps.add('web', PUB_A, hosted=True)
+    args = {'public_key': PUB_B, 'force': True, 'description': 'd'}
+    checked = run(kps, args, check_mode=True, diff=True)
+    assert kps.call_names == ['show'] and checked['changed']
+    assert checked['msg'].startswith('Would delete and re-create key pair web from the given public key (force=true; '
+                                     'it differed in public key')
+    real = run(kps, args, diff=True)
+    assert kps.call_names[1:] == ['show', 'delete', 'create', 'update', 'show']
+    assert real['keypair']['public_key'] == PUB_B and real['keypair']['id'] == 2
+    assert real['diff']['before']['fingerprint'] == fingerprint(PUB_A)
+    assert real['diff']['after']['fingerprint'] == fingerprint(PUB_B)
+    assert run(kps, args)['changed'] is False  # now as requested: force does not re-create again
+
+
+# ----- generated by KPS ---------------------------------------------------------------------------------------------
+
+def test_generate_and_host(kps):
+    args = {'key_protection': 'kms', 'kms_key_name': 'kps/default', 'kms_key_id': 'id-1'}
+    checked = run(kps, args, check_mode=True, diff=True)
+    assert checked['msg'] == 'Would create key pair web with a key pair generated by KPS, its private key hosted by KPS.'
+    assert checked['keypair']['is_key_protection'] is True and checked['keypair']['public_key'] is None
+    real = run(kps, args, diff=True)
+    create = kps.calls[2][2]
+    assert create['public_key'] is None
+    assert (create['encryption_type'], create['kms_key_name'], create['kms_key_id']) == ('kms', 'kps/default', 'id-1')
+    assert real['keypair']['is_key_protection'] is True and real['keypair']['fingerprint']
+    assert 'private_key' not in real
+    assert checked['diff']['after']['fingerprint'] is None and real['diff']['after']['fingerprint']
+    assert run(kps, args)['changed'] is False
+
+
+def test_generate_to_dest_writes_0600_and_never_overwrites(kps, tmp_path):
+    dest = tmp_path / 'web.pem'
+    checked = run(kps, {'dest': str(dest)}, check_mode=True)
+    assert checked['changed'] and checked['dest_written'] is False and not dest.exists()
+    real = run(kps, {'dest': str(dest)})
+    assert real['dest_written'] is True
+    assert real['msg'] == 'Created key pair web with a key pair generated by KPS, its private key written to %s.' % dest
+    assert dest.read_text() == kps.generated[0] if kps.generated[0].endswith('\n') else kps.generated[0] + '\n'
+    assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+    assert kps.calls[2][2]['encryption_type'] is None  # not hosted
+    assert kps.keypairs['web']['is_key_protection'] is False
+
+    repeat = run(kps, {'dest': str(dest)})
+    assert repeat['changed'] is False and repeat['dest_written'] is False and repeat['warnings'] == []
+
+    # Deleted elsewhere: a new key would replace the file only with force.
+    del kps.keypairs['web']
+    del kps.calls[:]
+    failed = run(kps, {'dest': str(dest)}, fail=True)
+    assert failed['msg'].startswith('dest %s already exists.' % dest) and kps.call_names == ['show']
+    assert dest.read_text().strip() == kps.generated[0].strip()
+    forced = run(kps, {'dest': str(dest), 'force': True})
+    assert forced['dest_written'] and dest.read_text().strip() == kps.generated[1].strip()
+
+
+def test_existing_key_pair_and_missing_dest_warns(kps, tmp_path):
+    kps.add('web')
+    result = run(kps, {'dest': str(tmp_path / 'web.pem')})
+    assert result['changed'] is False and not (tmp_path / 'web.pem').exists()
+    assert 'kps_private_key_export' in result['warnings'][0]
+
+
+def test_return_private_key_warns_without_no_log(kps):
+    result = run(kps, {'return_private_key': True})
+    assert result['private_key'] == kps.generated[0]
+    assert result['warnings'] == [runner.NO_LOG_WARNING]
+    assert run(kps, {'return_private_key': True}, no_log=True)['private_key'] is None  # exists: nothing generated
+    del kps.keypairs['web']
+    assert run(kps, {'return_private_key': True}, no_log=True)['warnings'] == []
+
+
+def test_undeliverable_generated_key_is_deleted_again(kps, tmp_path):
+    with mock.patch.object(runner, 'write_secret_file', side_effect=SecretFileError('Could not write x: No space')):
+        failed = run(kps, {'dest': str(tmp_path / 'web.pem')}, fail=True)
+    assert failed['msg'] == ('Key pair web was created, but Could not write x: No space. The new key pair was deleted '
+                             'again, since nobody would have its private key.')
+    assert kps.call_names == ['show', 'create', 'delete'] and 'web' not in kps.keypairs
+
+
+def test_undeliverable_hosted_key_is_kept(kps, tmp_path):
+    with mock.patch.object(runner, 'write_secret_file', side_effect=SecretFileError('Could not write x: No space')):
+        failed = run(kps, {'dest': str(tmp_path / 'web.pem'), 'key_protection': 'default'}, fail=True)
+    assert 'KPS hosts its private key' in failed['msg'] and 'kps_private_key_export' in failed['msg']
+    assert 'web' in kps.keypairs and 'delete' not in kps.call_names
+
+
+def test_lost_create_answer_of_a_generated_key_deletes_it(kps, tmp_path):
+    kps.create_error = HuaweiCloudError('create key pair', reason='read timed out')
+    failed = run(kps, {'dest': str(tmp_path / 'web.pem')}, fail=True)
+    assert 'the answer to the create call, which holds the only copy of the generated private key, was lost' in \
+        failed['msg']
+    assert kps.call_names == ['show', 'create', 'show', 'delete'] and 'web' not in kps.keypairs
+
+
+def test_lost_create_answer_of_a_public_key_is_success_when_it_landed(kps):
+    kps.create_error = HuaweiCloudError('create key pair', status=502, error_code='APIGW.0201')
+    result = run(kps, {'public_key': PUB_A})
+    assert result['changed'] and 'treating the call as successful' in result['warnings'][0]
+    assert result['keypair']['fingerprint'] == fingerprint(PUB_A)
+
+
+def test_create_refused_by_kps_names_the_key_pair(kps):
+    kps.create_error = HuaweiCloudError('create key pair', status=400, error_code='KPS.0002', error_msg='bad',
+                                        request_id='r1')
+    failed = run(kps, {'public_key': PUB_A}, fail=True)
+    assert failed['msg'].startswith('Key pair web: ') and failed['error_code'] == 'KPS.0002'
+    assert failed['request_id'] == 'r1' and kps.call_names == ['show', 'create']
+
+
+# ----- absent -----------------------------------------------------------------------------------------------------------
+
+def test_absent_deletes_hosted_key_pair_in_one_call(kps):
+    kps.add('web', hosted=True)
+    checked = run(kps, {'state': 'absent'}, check_mode=True, diff=True)
+    assert checked['changed'] and 'web' in kps.keypairs
+    assert checked['msg'] == 'Would delete key pair web and the private key KPS hosts for it.'
+    real = run(kps, {'state': 'absent'}, diff=True)
+    assert real['msg'] == 'Deleted key pair web and the private key KPS hosts for it.'
+    assert real['keypair'] is None and 'web' not in kps.keypairs
+    assert real['diff']['after'] == {'exists': False} and checked['diff'] == real['diff']
+    assert kps.call_names == ['show', 'show', 'delete']
+    for check_mode in (True, False):
+        again = run(kps, {'state': 'absent'}, check_mode=check_mode)
+        assert again['changed'] is False and again['msg'] == 'Key pair web does not exist: nothing to delete.'
+
+
+def test_absent_deleted_meanwhile_is_unchanged(kps):
+    kps.add('web')
+    kps.delete_keypair = lambda name: False
+    result = run(kps, {'state': 'absent'})
+    assert result['changed'] is False and result['msg'] == 'Key pair web does not exist: nothing to delete.'
