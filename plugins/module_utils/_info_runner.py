@@ -11,12 +11,21 @@
 The names are checked locally, then ``KpsClient.find_keypairs`` (the same lookup kps_private_key_export
 uses) reads them: a show for a single name; for several names a listing, or show calls when those are fewer
 (the rule is in find_keypairs); the whole listing for all key pairs.
-Nothing is written, so check mode runs exactly the same.
+Nothing is written, so check mode runs exactly the same. The filters are applied to what was read (the API
+has none); ``details`` adds one show per key pair that a listing found, for the fields a listing lacks.
 """
 
 from __future__ import annotations
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import invalid_names, keypair_summary, name_rule
+import datetime
+import fnmatch
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
+    KEYPAIR_DETAIL_FIELDS,
+    invalid_names,
+    keypair_summary,
+    name_rule,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
 
@@ -40,22 +49,72 @@ def wanted_names(names):
     return unique
 
 
+# Reported by show only in some regions and API versions: returned when KPS sends them.
+OPTIONAL_FIELDS = ('key_id', 'algorithm')
+# create_time below this is in seconds, not milliseconds (the API page says seconds, its example and Terraform ms).
+_MS_THRESHOLD = 10 ** 11
+
+
+def iso_time(value):
+    """An epoch time from KPS (milliseconds, or seconds) as ISO 8601 UTC, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    seconds = value / 1000.0 if value >= _MS_THRESHOLD else float(value)
+    try:
+        moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def info_summary(keypair):
+    """Every field KPS reported for a key pair: the documented ones (None when not read), the optional ones when
+    present, and create_time in ISO 8601."""
+    summary = keypair_summary(keypair, KEYPAIR_DETAIL_FIELDS)
+    summary['create_time_iso'] = iso_time(summary['create_time'])
+    for field in OPTIONAL_FIELDS:
+        if keypair.get(field) is not None:
+            summary[field] = keypair[field]
+    return summary
+
+
+def matches(summary, params):
+    """Whether a key pair passes the client-side filters of the task."""
+    pattern = params.get('name_pattern')
+    if pattern is not None and not fnmatch.fnmatchcase(summary['name'] or '', pattern):
+        return False
+    wanted_fingerprint = params.get('fingerprint')
+    if wanted_fingerprint is not None and (summary['fingerprint'] or '').lower() != wanted_fingerprint.strip().lower():
+        return False
+    hosted = params.get('is_key_protection')
+    if hosted is not None and bool(summary['is_key_protection']) is not hosted:
+        return False
+    return params.get('scope') is None or summary['scope'] == params['scope']
+
+
 class InfoRunner(KpsRunner):
     """Runs kps_keypair_info for one ``KpsModule``."""
 
     def _execute(self):
-        names = wanted_names(self.params['names'])
+        names = self.params['names'] if self.params.get('name') is None else [self.params['name']]
+        names = wanted_names(names)
         if names == []:
             return dict(changed=False, keypairs=[], missing=[])
         found = self.module.kps.find_keypairs(names)
-        if names is None:
-            keypairs = [keypair_summary(found[name]) for name in sorted(found)]
-            missing = []
-        else:
-            keypairs = [keypair_summary(found[name]) for name in names if name in found]
-            missing = [name for name in names if name not in found]
+        ordered = sorted(found) if names is None else [name for name in names if name in found]
+        missing = [] if names is None else [name for name in names if name not in found]
+        keypairs = [kp for kp in (info_summary(found[name]) for name in ordered) if matches(kp, self.params)]
+        if self.params.get('details'):
+            keypairs = [self._with_details(kp) for kp in keypairs]
         if missing and self.params['fail_on_missing']:
             raise InfoError('Key pair%s %s %s not exist in KPS.' % (
                 's' if len(missing) > 1 else '', ', '.join(missing), 'do' if len(missing) > 1 else 'does'),
                 keypairs=keypairs, missing=missing)
         return dict(changed=False, keypairs=keypairs, missing=missing)
+
+    def _with_details(self, summary):
+        """``summary`` with the fields only show reports; one show when a listing found it."""
+        if summary['create_time'] is not None:
+            return summary
+        detail = self.module.kps.show_keypair(summary['name'])
+        return info_summary(detail) if detail else summary

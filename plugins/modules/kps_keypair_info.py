@@ -11,9 +11,11 @@ module: kps_keypair_info
 short_description: Read the metadata and public keys of Huawei Cloud KPS key pairs
 version_added: 1.0.0
 description:
-  - Returns the metadata of the key pairs O(names), or of every key pair of the project when O(names) is not
-    given, from Huawei Cloud KPS (Key Pair Service). For each key pair that is its name, type, scope, public key,
-    fingerprint, whether KPS hosts its private key and its freeze state.
+  - Returns the metadata of the key pair O(name) or the key pairs O(names), or of every key pair of the project
+    when neither is given, from Huawei Cloud KPS (Key Pair Service). For each key pair that is its name, type,
+    scope, public key, fingerprint, whether KPS hosts its private key and its freeze state, and its ID, owner,
+    description and times when read (see O(details)).
+  - O(name_pattern), O(fingerprint), O(is_key_protection) and O(scope) filter the result.
   - Works for every key pair, whether or not KPS hosts its private key. Use it to authorize a key pair's public
     key on hosts (C(authorized_keys)) without the private key going anywhere.
   - Never exports or returns a private key, and changes nothing.
@@ -39,6 +41,12 @@ attributes:
   platform:
     platforms: posix
 options:
+  name:
+    description:
+      - Name of the one key pair to read; the same as O(names) with one name.
+      - Mutually exclusive with O(names).
+    type: str
+    version_added: 1.1.0
   names:
     description:
       - Names of the key pairs to read. A name given more than once is reported once.
@@ -47,6 +55,41 @@ options:
       - An empty list returns no key pairs and makes no API call.
     type: list
     elements: str
+  name_pattern:
+    description:
+      - Only return key pairs whose name matches this shell-style pattern (C(*), C(?), C([...])), case-sensitive,
+        for example V(deploy-*).
+      - Like the other filters it is applied to what KPS returned, since the KPS API has no filters; it does not
+        change the calls made.
+    type: str
+    version_added: 1.1.0
+  fingerprint:
+    description:
+      - Only return the key pairs with this fingerprint (MD5, colon separated, as KPS reports it; case does not
+        matter).
+    type: str
+    version_added: 1.1.0
+  is_key_protection:
+    description:
+      - Only return key pairs whose private key KPS hosts (V(true)) or does not host (V(false)).
+    type: bool
+    version_added: 1.1.0
+  scope:
+    description:
+      - Only return key pairs of this scope.
+    type: str
+    choices: [user, domain]
+    version_added: 1.1.0
+  details:
+    description:
+      - Read the fields that only the read of a single key pair reports (RV(keypairs[].id),
+        RV(keypairs[].user_id), RV(keypairs[].description), the times) for key pairs that a listing found: one
+        more call per key pair that passes the filters.
+      - Without it those fields are V(null) unless the module read a single key pair (O(name), or O(names) with
+        one name), which reports them at no extra cost.
+    type: bool
+    default: false
+    version_added: 1.1.0
   fail_on_missing:
     description:
       - Fail when a key pair of O(names) does not exist in KPS. The message names every missing key pair.
@@ -61,8 +104,9 @@ notes:
     1000; once the pages read are as many as the names still missing, those names are shown one call each
     instead. A project of fewer than 1000 key pairs costs one call whatever the number of names.
   - Without O(names), every page of the listing is read (one call per 1000 key pairs).
-  - The KPS listing does not report the owner (C(user_id)) or the creation time of a key pair, so neither is
-    returned.
+  - The KPS listing does not report the ID, owner (C(user_id)), description or times of a key pair. They are
+    returned for key pairs read with a show call (one name, or names looked up one call each), or with
+    O(details=true).
   - >-
     Run the module on the controller (C(delegate_to: localhost), C(run_once: true)); it needs C(requests) and
     C(cryptography) on the host that runs it.
@@ -103,6 +147,16 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
   register: all_keypairs
+
+- name: Every deploy key pair of the account scope whose private key KPS hosts, with its creation time
+  huaweicloud.kps.kps_keypair_info:
+    name_pattern: deploy-*
+    scope: domain
+    is_key_protection: true
+    details: true
+  delegate_to: localhost
+  run_once: true
+  register: deploy_keys
 
 - name: Show the key pairs whose private keys KPS does not host
   ansible.builtin.debug:
@@ -156,6 +210,55 @@ keypairs:
       returned: always
       type: int
       sample: 0
+    id:
+      description: ID KPS assigned to the key pair; V(null) unless read (see O(details)).
+      returned: always
+      type: raw
+      sample: 1234
+      version_added: 1.1.0
+    user_id:
+      description: ID of the user the key pair belongs to; V(null) unless read (see O(details)).
+      returned: always
+      type: str
+      sample: 0a1b2c3d4e5f60718293a4b5c6d7e8f9
+      version_added: 1.1.0
+    description:
+      description: Description of the key pair; V(null) unless read (see O(details)).
+      returned: always
+      type: str
+      sample: CI deploy key
+      version_added: 1.1.0
+    create_time:
+      description: When the key pair was created, as KPS reports it (milliseconds since the epoch); V(null) unless
+        read (see O(details)).
+      returned: always
+      type: int
+      sample: 1763891234000
+      version_added: 1.1.0
+    create_time_iso:
+      description:
+        - RV(keypairs[].create_time) in ISO 8601, UTC, to the second. A value below 10^11 is taken as seconds
+          (the API page says seconds, its example and Terraform milliseconds).
+      returned: always
+      type: str
+      sample: '2025-11-23T10:27:14Z'
+      version_added: 1.1.0
+    update_time:
+      description: When the key pair was last changed (milliseconds since the epoch); V(null) unless read.
+      returned: always
+      type: int
+      sample: 1763891234000
+      version_added: 1.1.0
+    key_id:
+      description: ID of the key KPS reports for the key pair.
+      returned: when KPS reports it
+      type: str
+      version_added: 1.1.0
+    algorithm:
+      description: Algorithm KPS reports for the key pair.
+      returned: when KPS reports it
+      type: str
+      version_added: 1.1.0
 missing:
   description: The names of O(names) that KPS has no key pair for, in the order of O(names).
   returned: always
@@ -170,10 +273,16 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._module import Kps
 
 def main():
     argument_spec = KpsModule.generate_argspec(
+        name=dict(type='str'),
         names=dict(type='list', elements='str'),
+        name_pattern=dict(type='str'),
+        fingerprint=dict(type='str'),
+        is_key_protection=dict(type='bool', no_log=False),
+        scope=dict(type='str', choices=['user', 'domain']),
+        details=dict(type='bool', default=False),
         fail_on_missing=dict(type='bool', default=False),
     )
-    module = KpsModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = KpsModule(argument_spec=argument_spec, mutually_exclusive=[('name', 'names')], supports_check_mode=True)
     InfoRunner(module).execute()
 
 

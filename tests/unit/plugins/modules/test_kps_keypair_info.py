@@ -8,7 +8,8 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KEYPAIR_FIELDS
+from ansible_collections.huaweicloud.kps.plugins.module_utils._info_runner import iso_time
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KEYPAIR_DETAIL_FIELDS, KEYPAIR_FIELDS
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair_info
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.test_kps_private_key_export import (
@@ -46,7 +47,7 @@ def test_names_in_order_hosted_or_not_one_listing_check_mode_alike(kps):
     assert result['changed'] is False and result['missing'] == []
     assert [kp['name'] for kp in result['keypairs']] == ['info-cold', 'info-web']  # order of names, once each
     cold = result['keypairs'][0]
-    assert sorted(cold) == sorted(KEYPAIR_FIELDS)
+    assert sorted(cold) == sorted(KEYPAIR_DETAIL_FIELDS + ('create_time_iso',))
     assert cold['is_key_protection'] is False
     assert cold['public_key'] == ' '.join(kps.keypairs['info-cold']['public_key'].split()[:2])  # no comment
     assert cold['fingerprint'] == kps.keypairs['info-cold']['fingerprint']
@@ -90,3 +91,68 @@ def test_invalid_names_fail_before_any_call(kps):
     failed = run(kps, {'names': ['ok', '../etc/passwd', 'a b']}, fail=True)
     assert 'Invalid key pair names' in failed['msg'] and "'../etc/passwd'" in failed['msg']
     assert kps.calls == []
+
+
+def add_details(kps, name, **extra):
+    kps.keypairs[name].update(dict(id=7, user_id='u1', description='d', create_time=1763891234000,
+                                   update_time=1763891234000), **extra)
+
+
+def test_name_is_one_show_with_every_field(kps):
+    kps.add('info-web')
+    add_details(kps, 'info-web', key_id='k-1', algorithm='RSA_2048')
+    result = run(kps, {'name': 'info-web'})
+    (keypair,) = result['keypairs']
+    assert (keypair['id'], keypair['user_id'], keypair['description']) == (7, 'u1', 'd')
+    assert keypair['create_time'] == 1763891234000 and keypair['create_time_iso'] == '2025-11-23T09:47:14Z'
+    assert (keypair['key_id'], keypair['algorithm']) == ('k-1', 'RSA_2048')
+    assert kps.calls == [('show', 'info-web')]
+    assert 'mutually exclusive: name|names' in run(kps, {'name': 'a', 'names': ['b']}, fail=True)['msg']
+
+
+def test_optional_fields_only_when_present(kps):
+    kps.add('info-web')
+    add_details(kps, 'info-web')
+    keypair = run(kps, {'name': 'info-web'})['keypairs'][0]
+    assert 'key_id' not in keypair and 'algorithm' not in keypair
+
+
+def test_iso_time_takes_milliseconds_or_seconds():
+    assert iso_time(1763891234000) == iso_time(1763891234) == '2025-11-23T09:47:14Z'
+    assert iso_time(None) is None and iso_time('x') is None and iso_time(True) is None
+
+
+def test_filters_apply_to_what_was_read(kps):
+    kps.add('deploy-a')
+    kps.add('deploy-b', hosted=False)
+    kps.add('web')
+    kps.keypairs['deploy-b']['scope'] = 'domain'
+    names = lambda args: [kp['name'] for kp in run(kps, args)['keypairs']]  # noqa: E731
+    assert names({'name_pattern': 'deploy-*'}) == ['deploy-a', 'deploy-b']
+    assert names({'name_pattern': 'DEPLOY-*'}) == []
+    assert names({'is_key_protection': False}) == ['deploy-b']
+    assert names({'is_key_protection': True}) == ['deploy-a', 'web']
+    assert names({'scope': 'domain'}) == ['deploy-b']
+    assert names({'fingerprint': kps.keypairs['web']['fingerprint'].upper()}) == ['web']
+    assert names({'names': ['web', 'deploy-b', 'ghost'], 'scope': 'user'}) == ['web']
+    result = run(kps, {'names': ['web', 'ghost'], 'scope': 'domain'})
+    assert result['keypairs'] == [] and result['missing'] == ['ghost']  # filtered out is not missing
+    assert all(call == ('list', None) for call in kps.calls)  # one listing per run, filters cost nothing
+
+
+def test_details_shows_each_listed_key_pair_that_passes_the_filters(kps):
+    for name in ('deploy-a', 'deploy-b', 'web'):
+        kps.add(name)
+        add_details(kps, name)
+    listing = kps.list_keypairs
+    # As KPS: a listing reports only the list fields.
+    kps.list_keypairs = lambda: [dict((f, kp[f]) for f in KEYPAIR_FIELDS) for kp in listing()]
+    plain = run(kps, {'name_pattern': 'deploy-*'})
+    assert [kp['id'] for kp in plain['keypairs']] == [None, None]
+    del kps.calls[:]
+    result = run(kps, {'name_pattern': 'deploy-*', 'details': True})
+    assert [kp['id'] for kp in result['keypairs']] == [7, 7]
+    assert kps.calls == [('list', None), ('show', 'deploy-a'), ('show', 'deploy-b')]
+    del kps.calls[:]
+    run(kps, {'name': 'web', 'details': True})
+    assert kps.calls == [('show', 'web')]  # already read by show: no second call
