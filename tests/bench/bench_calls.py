@@ -173,6 +173,19 @@ def measure(workdir, log, quick=False):
                 [{'huaweicloud.kps.kps_private_key_import': {'name': name, 'private_key_path': key_file(name, pem)}}],
                 _expected(project_id, show_keypair=2, import_private_key=1))
 
+            # kps_keypair: generated and hosted with a description, unchanged, description update, delete.
+            task = {'huaweicloud.kps.kps_keypair': {'name': 'kp-%s' % tag, 'key_protection': 'default',
+                                                    'description': 'one'}}
+            one('keypair', 'generate and host', project_id, 'changed', [task],
+                _expected(project_id, show_keypair=2, create_keypair=1, update_keypair=1))
+            one('keypair', 'generate and host', project_id, 'unchanged', [task], _expected(project_id, show_keypair=1))
+            task['huaweicloud.kps.kps_keypair']['description'] = 'two'
+            one('keypair', 'description', project_id, 'changed', [task],
+                _expected(project_id, show_keypair=2, update_keypair=1))
+            task = {'huaweicloud.kps.kps_keypair': {'name': 'kp-%s' % tag, 'state': 'absent'}}
+            one('keypair', 'delete', project_id, 'changed', [task], _expected(project_id, show_keypair=1, delete_keypair=1))
+            one('keypair', 'delete', project_id, 'unchanged', [task], _expected(project_id, show_keypair=1))
+
             # Export of one key with name + dest.
             name = next(iter(seed_keypairs(client, 1, prefix='exp-%s-one-' % tag)))
             task = {'huaweicloud.kps.kps_private_key_export': {

@@ -187,7 +187,8 @@ def split_calls(calls):
 def describe_calls(calls):
     """'show_keypair x1, export_private_key x1' in a fixed order (reads, writes, IAM)."""
     order = ('show_keypair', 'list_keypairs', 'create_keypair', 'import_private_key', 'export_private_key',
-             'batch_export_private_keys', 'clear_private_key', 'iam_token', 'iam_projects')
+             'batch_export_private_keys', 'clear_private_key', 'update_keypair', 'delete_keypair', 'iam_token',
+             'iam_projects')
     names = sorted(calls, key=lambda call: (order.index(call) if call in order else len(order), call))
     return ', '.join('%s x%d' % (call, calls[call]) for call in names if calls[call]) or 'none'
 

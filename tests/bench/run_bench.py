@@ -64,7 +64,8 @@ def table(headers, rows):
 def _calls_text(calls):
     short = {'show_keypair': 'show', 'list_keypairs': 'list', 'create_keypair': 'create',
              'import_private_key': 'import', 'export_private_key': 'export', 'batch_export_private_keys': 'batch',
-             'clear_private_key': 'clear', 'iam_projects': 'iam-projects', 'iam_token': 'iam-token'}
+             'clear_private_key': 'clear', 'update_keypair': 'update', 'delete_keypair': 'delete',
+             'iam_projects': 'iam-projects', 'iam_token': 'iam-token'}
     order = list(short)
     names = sorted(calls, key=lambda call: order.index(call) if call in order else len(order))
     return ' '.join('%s:%d' % (short.get(call, call), calls[call]) for call in names if calls[call]) or '-'
