@@ -83,8 +83,8 @@ options:
   details:
     description:
       - Read the fields that only the read of a single key pair reports (RV(keypairs[].id),
-        RV(keypairs[].user_id), RV(keypairs[].description), the times) for key pairs that a listing found: one
-        more call per key pair that passes the filters.
+        RV(keypairs[].user_id), RV(keypairs[].description), the times) for key pairs that a listing found, with
+        one more call per key pair that passes the filters.
       - Without it those fields are V(null) unless the module read a single key pair (O(name), or O(names) with
         one name), which reports them at no extra cost.
     type: bool
@@ -229,8 +229,9 @@ keypairs:
       sample: CI deploy key
       version_added: 1.1.0
     create_time:
-      description: When the key pair was created, as KPS reports it (milliseconds since the epoch); V(null) unless
-        read (see O(details)).
+      description:
+        - When the key pair was created, as KPS reports it (milliseconds since the epoch); V(null) unless read (see
+          O(details)).
       returned: always
       type: int
       sample: 1763891234000
