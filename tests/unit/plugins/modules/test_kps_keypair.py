@@ -39,7 +39,7 @@ class FakeKps(object):
         self.keypairs = {}
         self.calls = []
         self.generated = []  # every private key this KPS generated, to check none leaks
-        self.create_error = None
+        self.create_errors = []  # raised by the next create calls, after KPS has acted
         self.next_id = 1
 
     def add(self, name, public=None, scope='user', hosted=False, description=''):
@@ -67,8 +67,8 @@ class FakeKps(object):
             generated, public_key = new_key()
             self.generated.append(generated)
         record = self.add(name, public_key, scope=scope or 'user', hosted=bool(generated and encryption_type))
-        if self.create_error:
-            raise self.create_error
+        if self.create_errors:
+            raise self.create_errors.pop(0)
         answer = {'name': name, 'type': 'ssh', 'public_key': record['public_key'],
                   'fingerprint': record['fingerprint'], 'user_id': 'u1'}
         if generated:
@@ -346,7 +346,7 @@ def test_undeliverable_hosted_key_is_kept(kps, tmp_path):
 
 
 def test_lost_create_answer_of_a_generated_key_deletes_it(kps, tmp_path):
-    kps.create_error = HuaweiCloudError('create key pair', reason='read timed out')
+    kps.create_errors.append(HuaweiCloudError('create key pair', reason='read timed out'))
     failed = run(kps, {'dest': str(tmp_path / 'web.pem')}, fail=True)
     assert 'the answer to the create call, which holds the only copy of the generated private key, was lost' in \
         failed['msg']
@@ -354,15 +354,15 @@ def test_lost_create_answer_of_a_generated_key_deletes_it(kps, tmp_path):
 
 
 def test_lost_create_answer_of_a_public_key_is_success_when_it_landed(kps):
-    kps.create_error = HuaweiCloudError('create key pair', status=502, error_code='APIGW.0201')
+    kps.create_errors.append(HuaweiCloudError('create key pair', status=502, error_code='APIGW.0201'))
     result = run(kps, {'public_key': PUB_A})
     assert result['changed'] and 'treating the call as successful' in result['warnings'][0]
     assert result['keypair']['fingerprint'] == fingerprint(PUB_A)
 
 
 def test_create_refused_by_kps_names_the_key_pair(kps):
-    kps.create_error = HuaweiCloudError('create key pair', status=400, error_code='KPS.0002', error_msg='bad',
-                                        request_id='r1')
+    kps.create_errors.append(HuaweiCloudError('create key pair', status=400, error_code='KPS.0002', error_msg='bad',
+                                              request_id='r1'))
     failed = run(kps, {'public_key': PUB_A}, fail=True)
     assert failed['msg'].startswith('Key pair web: ') and failed['error_code'] == 'KPS.0002'
     assert failed['request_id'] == 'r1' and kps.call_names == ['show', 'create']

@@ -127,7 +127,10 @@ def test_filters_apply_to_what_was_read(kps):
     kps.add('deploy-b', hosted=False)
     kps.add('web')
     kps.keypairs['deploy-b']['scope'] = 'domain'
-    names = lambda args: [kp['name'] for kp in run(kps, args)['keypairs']]  # noqa: E731
+
+    def names(args):
+        return [kp['name'] for kp in run(kps, args)['keypairs']]
+
     assert names({'name_pattern': 'deploy-*'}) == ['deploy-a', 'deploy-b']
     assert names({'name_pattern': 'DEPLOY-*'}) == []
     assert names({'is_key_protection': False}) == ['deploy-b']
