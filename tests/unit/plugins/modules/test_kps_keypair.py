@@ -390,3 +390,16 @@ def test_absent_deleted_meanwhile_is_unchanged(kps):
     kps.delete_keypair = lambda name: False
     result = run(kps, {'state': 'absent'})
     assert result['changed'] is False and result['msg'] == 'Key pair web does not exist: nothing to delete.'
+
+
+def test_forced_dest_replaces_a_link_and_never_writes_through_it(kps, tmp_path):
+    victim = tmp_path / 'victim'
+    victim.write_text('not a key\n')
+    dest = tmp_path / 'web.pem'
+    dest.symlink_to(victim)
+    failed = run(kps, {'dest': str(dest)}, fail=True)  # an existing name, even a link, is not replaced unasked
+    assert 'already exists' in failed['msg'] and kps.call_names == ['show']
+    result = run(kps, {'dest': str(dest), 'force': True})
+    assert result['dest_written'] and victim.read_text() == 'not a key\n'
+    assert not dest.is_symlink() and stat.S_IMODE(os.lstat(dest).st_mode) == 0o600
+    assert dest.read_text().strip() == kps.generated[0].strip()
