@@ -30,9 +30,10 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     KEYPAIR_DETAIL_FIELDS,
-    NAME_RE,
+    invalid_names,
     key_matches,
     keypair_summary,
+    name_rule,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
 
@@ -244,9 +245,8 @@ class KeypairRunner(KpsRunner):
         """The task's options, checked before any call."""
         params = self.params
         name = params['name']
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise KeypairError(
-                'Invalid key pair name %r: a key pair name has 1 to 64 letters, digits, "_" or "-".' % str(name)[:80])
+        if invalid_names([name]):
+            raise KeypairError('Invalid key pair name %r. %s' % (str(name)[:80], name_rule()))
         description = params['description']
         if description is not None and len(description) > MAX_DESCRIPTION:
             raise KeypairError('description has %d characters; KPS allows at most %d.'

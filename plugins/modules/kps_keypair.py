@@ -55,7 +55,8 @@ options:
   name:
     description:
       - Name of the SSH key pair in KPS.
-      - Letters, digits, V(_) and V(-), at most 64 characters. It is checked before any API call.
+      - Letters, digits, V(_) and V(-), at most 255 characters (the limit of the create call). It is checked
+        before any API call.
     type: str
     required: true
   state:

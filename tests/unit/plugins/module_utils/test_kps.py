@@ -436,19 +436,6 @@ def test_a_key_that_did_not_come_back_is_an_error_never_a_none():
     assert 'no private key came back for beta' in str(exc.value)
 
 
-def test_create_generated_keypair_bodies():
-    http = FakeHttp({'keypair': {'name': 'g', 'private_key': 'PEM'}}, {'keypair': {'name': 'h'}})
-    client = KpsClient(http, ENDPOINT, 'p1')
-    # No public key and an encryption: KPS generates the pair and hosts its private key.
-    client.create_keypair('g', encryption_type='kms', kms_key_name='kps/default', kms_key_id='id-1', scope='domain')
-    assert http.calls[0]['json'] == {'keypair': {
-        'name': 'g', 'type': 'ssh', 'scope': 'domain',
-        'key_protection': {'encryption': {'type': 'kms', 'kms_key_name': 'kps/default', 'kms_key_id': 'id-1'}}}}
-    # Neither: KPS generates the pair and hosts nothing.
-    client.create_keypair('h')
-    assert http.calls[1]['json'] == {'keypair': {'name': 'h', 'type': 'ssh'}}
-
-
 def test_update_description_and_delete():
     http = FakeHttp(None, None, HuaweiCloudError('delete key pair', status=400, error_code='KPS.6004'),
                     HuaweiCloudError('delete key pair', status=403, error_code='KPS.9003'))

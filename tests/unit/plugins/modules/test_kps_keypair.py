@@ -160,6 +160,7 @@ def test_generated_key_without_a_destination_is_refused_before_any_call(kps):
 
 @pytest.mark.parametrize('args, msg', [
     ({'name': '../etc'}, 'Invalid key pair name'),
+    ({'name': 'a' * 256, 'public_key': PUB_A}, 'A key pair name has 1 to 255 letters'),
     ({'public_key': 'ssh-ed25519 not-base64!'}, 'Cannot use the public key for key pair web'),
     ({'public_key': PUB_A, 'description': 'x' * 256}, 'description has 256 characters; KPS allows at most 255.'),
     ({'public_key': PUB_A, 'return_private_key': True}, 'return_private_key applies to a key pair that KPS generates'),
