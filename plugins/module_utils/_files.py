@@ -177,7 +177,7 @@ def _walk(path, create=False, mode=0o700, uid=None, gid=None, plan=None):
     parts = [part for part in os.path.abspath(path).split('/') if part]
     fd = os.open('/', _DIR_FLAGS)
     here = '/'
-    links = 0
+    links = races = 0
     created = []
     try:
         while parts:
@@ -193,6 +193,12 @@ def _walk(path, create=False, mode=0o700, uid=None, gid=None, plan=None):
                     return None, created
                 if exc.errno == errno.ENOENT and create:
                     new_fd = _make_dir(fd, part, there, mode, uid, gid)
+                    if new_fd is None:  # another process made it meanwhile: open it as an existing one
+                        races += 1
+                        if races > _MAX_LINKS:
+                            raise SecretFileError('Cannot create the directory %s: it keeps changing.' % there)
+                        parts.insert(0, part)
+                        continue
                     created.append(there)
                 elif exc.errno == errno.ENOENT:
                     raise SecretFileError('The directory %s does not exist.' % there)
@@ -239,8 +245,14 @@ def _link_target(parent_fd, part, there):
 
 
 def _make_dir(parent_fd, part, there, mode, uid, gid):
+    """The descriptor of the new directory ``part``, or None if it exists already."""
     try:
-        os.mkdir(part, 0o700, dir_fd=parent_fd)
+        try:
+            os.mkdir(part, 0o700, dir_fd=parent_fd)
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                return None
+            raise
         fd = os.open(part, _DIR_FLAGS, dir_fd=parent_fd)
         # What we made is ours; anything else (a directory or link swapped in meanwhile) is refused.
         if os.fstat(fd).st_uid != os.geteuid():

@@ -271,6 +271,19 @@ def test_open_dir_creates_missing_directories_0700_for_the_owner(tmp_path):
         os.umask(old)
 
 
+def test_a_directory_another_process_creates_meanwhile_is_opened_as_existing(tmp_path, monkeypatch):
+    real_mkdir = os.mkdir
+
+    def racing_mkdir(name, mode, dir_fd=None):
+        real_mkdir(name, 0o755, dir_fd=dir_fd)  # the other process wins the race
+        raise FileExistsError(17, 'File exists')
+    monkeypatch.setattr(_files.os, 'mkdir', racing_mkdir)
+    with open_dir(str(tmp_path / 'new'), create=True) as folder:
+        assert folder.created == []
+        folder.write('k', SECRET)
+    assert (tmp_path / 'new' / 'k').read_bytes() == SECRET
+
+
 def test_resolve_owner_and_group():
     assert _files.resolve_uid(None) is None and _files.resolve_gid(None) is None
     assert _files.resolve_uid('nobody') == NOBODY and _files.resolve_uid('123') == 123
