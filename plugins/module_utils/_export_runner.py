@@ -8,6 +8,9 @@
 
 """The work of kps_private_key_export: decide per file, export only what is needed, write atomically.
 
+Files and returned values hold the exported key serialised by us in the asked ``format`` (see
+``_keys.PrivateKey.private_text``), never the bytes KPS sent.
+
 One run is: check the names, paths, mode, owner and group -> open the destination directory and read
 each existing file through the write core (``_files``: no link followed) -> read the key pairs'
 metadata (one show, or one listing) -> fail for missing / not hosted key pairs -> compare each existing
@@ -41,8 +44,12 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     task_owner,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    NO_TRADITIONAL_PEM,
+    PRIVATE_FORMATS,
+    TRADITIONAL,
     KeyMaterialError,
     load_private_key,
+    traditional_pem_error,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     BATCH_EXPORT_MAX,
@@ -64,9 +71,15 @@ DIR_MODE = 0o700
 CREATE = 'create'
 REPLACE = 'replace'
 REWRITE = 'rewrite'
+REFORMAT = 'reformat'
 ATTRIBUTES = 'attributes'
 NONE = 'none'
-WRITE_ACTIONS = (CREATE, REPLACE, REWRITE)
+WRITE_ACTIONS = (CREATE, REPLACE, REWRITE, REFORMAT)
+
+# format=kps: the key in the encoding KPS returned it in (PKCS#1, SEC1 or PKCS#8 PEM), serialised by us.
+KPS_FORMAT = 'kps'
+FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
+DEFAULT_FORMAT = 'openssh'
 
 NO_LOG_WARNING = ('huaweicloud.kps.kps_private_key_export: the result of this task holds private keys. '
                   'Set no_log: true on the task so that they are not shown or logged.')
@@ -191,13 +204,27 @@ def inspect_file(folder, name, path):
                      uid=st.st_uid, gid=st.st_gid)
 
 
-def decide(state, keypair, force=False):
-    """The content action for one file: create, replace, rewrite (force) or none."""
+def decide(state, keypair, force=False, fmt=DEFAULT_FORMAT):
+    """The content action for one file: create, replace, reformat, rewrite (force) or none.
+
+    A file with the right key in another encoding than ``fmt`` is reformatted; with format=kps any encoding
+    of the right key is kept (which one KPS returns is only known after an export).
+    """
     if not state.exists:
         return CREATE
     if state.key is None or not key_matches(keypair, state.key):
         return REPLACE
+    if fmt != KPS_FORMAT and state.key.source_format != fmt:
+        return REFORMAT
     return REWRITE if force else NONE
+
+
+def keypairs_without_format(keypairs, fmt):
+    """Names of the key pairs whose key type has no encoding ``fmt`` (ED25519 and traditional PEM)."""
+    if fmt != TRADITIONAL:
+        return []
+    return [keypair['name'] for keypair in keypairs
+            if ((keypair.get('public_key') or '').split() or [None])[0] in NO_TRADITIONAL_PEM]
 
 
 def _octal(mode):
@@ -254,18 +281,22 @@ class ExportRunner(KpsRunner):
         states = dict((name, inspect_file(self._folder, os.path.basename(paths[name]), paths[name]))
                       for name in names)
         keypairs = self._read_keypairs(names)
-        actions = dict((name, decide(states[name], keypairs[name], self.params['force'])) for name in names)
+        fmt = self.params['format']
+        actions = dict((name, decide(states[name], keypairs[name], self.params['force'], fmt)) for name in names)
         to_export = [keypairs[name] for name in names if actions[name] in WRITE_ACTIONS]
 
         if not self.module.check_mode and self._folder is not None:
             self._remove_stale_temp_files(states[name].name for name in names)
         backups = {}
+        formats = {}  # {name: the encoding written}
         if not self.module.check_mode and to_export:
             if self._folder is None:
                 self._folder = self._open_dir(directory, create=True)
             self._check_writable(states[to_export[0]['name']])  # before any private key is downloaded
-            pems = self._export(to_export)
-            backups = self._write(dict((kp['name'], pems[kp['name']]) for kp in to_export), states)
+            keys = self._export(to_export)
+            formats = dict((name, self._format_of(key)) for name, key in keys.items())
+            backups = self._write(dict((name, _bytes(key.private_text(formats[name])))
+                                       for name, key in keys.items()), states)
         for name in names:
             if actions[name] not in WRITE_ACTIONS:
                 if self._set_attributes(states[name], False):
@@ -273,13 +304,15 @@ class ExportRunner(KpsRunner):
             elif not self.module.check_mode:
                 self._set_attributes(states[name], True)
 
-        files = [self._file_result(name, paths[name], keypairs[name], actions[name], backups.get(name))
+        formats = dict((name, self._format_after(states[name], actions[name], formats.get(name))) for name in names)
+        files = [self._file_result(name, paths[name], keypairs[name], actions[name], backups.get(name), formats[name])
                  for name in names]
         changed = bool(missing) or any(item['changed'] for item in files)
         result = dict(changed=changed, files=files, keypairs=[keypair_summary(keypairs[name]) for name in names],
                       msg=self._message(files, len(to_export), missing))
         if self.module._diff:
-            result['diff'] = [self._diff(states[name], keypairs[name], actions[name]) for name in names]
+            result['diff'] = [self._diff(states[name], keypairs[name], actions[name], formats[name])
+                              for name in names]
         return result
 
     def _return_keys(self, names):
@@ -287,12 +320,13 @@ class ExportRunner(KpsRunner):
             self.module.warn(NO_LOG_WARNING)
         keypairs = self._read_keypairs(names)
         ordered = [keypairs[name] for name in names]
-        pems = {} if self.module.check_mode else self._export(ordered)
+        keys = {} if self.module.check_mode else self._export(ordered)
+        texts = dict((name, key.private_text(self._format_of(key))) for name, key in keys.items())
         result = dict(changed=False, keypairs=[keypair_summary(kp) for kp in ordered])
         if self.params['name'] is not None:
-            result['private_key'] = _text(pems.get(names[0]))
+            result['private_key'] = texts.get(names[0])
         else:
-            result['private_keys'] = dict((name, _text(pems.get(name))) for name in names)
+            result['private_keys'] = dict((name, texts.get(name)) for name in names)
         calls = export_calls_needed(len(names))
         result['msg'] = '%s %d private key%s with %d %s call%s.' % (
             'Would export' if self.module.check_mode else 'Exported', len(names), 's' if len(names) > 1 else '',
@@ -336,11 +370,18 @@ class ExportRunner(KpsRunner):
     def _read_keypairs(self, names):
         """Metadata of each name: one show for a single name, else one listing (cheaper than N shows).
 
-        Fails, before any export, naming every key pair that is missing or has no hosted private key.
+        Fails, before any export, naming every key pair that is missing, has no hosted private key, or has
+        no encoding in the asked format. Check mode only warns about the first two: an earlier task of the
+        play (kps_private_key_import) may create them in a real run, so a first run in check mode works; a
+        missing key pair then counts as one whose key is in no file yet.
         """
         found = self.module.kps.find_keypairs(names)
         missing = [name for name in names if not found.get(name)]
         not_hosted = [name for name in names if found.get(name) and not found[name].get('is_key_protection')]
+        unformattable = keypairs_without_format([found[name] for name in names if found.get(name)],
+                                                self.params['format'])
+        if unformattable:
+            raise ExportError('%s Nothing was exported or written.' % traditional_pem_error(unformattable))
         if missing or not_hosted:
             problems = []
             if missing:
@@ -350,6 +391,11 @@ class ExportRunner(KpsRunner):
                 problems.append('KPS hosts no private key for key pair%s %s (import one with '
                                 'huaweicloud.kps.kps_private_key_import)'
                                 % ('s' if len(not_hosted) > 1 else '', ', '.join(not_hosted)))
+            if self.module.check_mode:
+                self.module.warn('huaweicloud.kps.kps_private_key_export: %s. Check mode goes on as if an earlier '
+                                 'task of the play had fixed that; a real run fails unless one does.'
+                                 % '; '.join(problems))
+                return dict((name, found.get(name) or dict(name=name)) for name in names)
             raise ExportError('Cannot export: %s. Nothing was exported or written.' % '; '.join(problems),
                               missing=missing, not_hosted=not_hosted)
         return found
@@ -357,15 +403,26 @@ class ExportRunner(KpsRunner):
     # ----- export ----------------------------------------------------------------------------------------
 
     def _export(self, keypairs):
-        """{name: PEM bytes} with every key pair's key: one export call for one, else batch calls of at most 10.
+        """{name: parsed PrivateKey} with every key pair's key: one export call for one, else batch calls of at
+        most 10.
 
         The client checks each key against its key pair's public key, falls back to one export call per key
         pair for a batch archive it cannot match (with a warning), and raises rather than leave a key out.
+        Parsing its PEM again here costs well under a millisecond per key.
         """
         pems, warnings = self.module.kps.export_private_keys(keypairs)
         for text in warnings:
             self.module.warn('huaweicloud.kps.kps_private_key_export: %s' % text)
-        return dict((name, _bytes(pem)) for name, pem in pems.items())
+        return dict((name, load_private_key(pem)) for name, pem in pems.items())
+
+    def _format_of(self, key):
+        """The encoding to write ``key`` (as exported) in; fails for traditional PEM of an ED25519 key."""
+        fmt = self.params['format']
+        if fmt == KPS_FORMAT:
+            return key.source_format
+        if fmt == TRADITIONAL and key.key_type in NO_TRADITIONAL_PEM:
+            raise ExportError('%s Nothing was written.' % traditional_pem_error())
+        return fmt
 
     # ----- files -----------------------------------------------------------------------------------------
 
@@ -420,9 +477,7 @@ class ExportRunner(KpsRunner):
             self._folder.fsync()
         return backups
 
-    def _stage(self, state, pem):
-        # Written exactly as KPS returned it, plus the final newline that some ssh versions insist on.
-        content = pem if pem.endswith(b'\n') else pem + b'\n'
+    def _stage(self, state, content):
         try:
             return self._folder.stage(state.name, content, self._mode(DEFAULT_MODE), self._uid, self._gid)
         except SecretFileError as exc:
@@ -445,38 +500,56 @@ class ExportRunner(KpsRunner):
 
     # ----- result ----------------------------------------------------------------------------------------
 
-    def _file_result(self, name, path, keypair, action, backup):
-        return dict(name=name, path=path, fingerprint=keypair.get('fingerprint'), action=action,
-                    changed=action != NONE, backup_file=backup)
+    def _format_after(self, state, action, written):
+        """The encoding the file holds after the run: None if unknown (check mode, format=kps)."""
+        if action not in WRITE_ACTIONS:
+            return state.key.source_format if state.key is not None else None
+        if written:
+            return written
+        return None if self.params['format'] == KPS_FORMAT else self.params['format']
 
-    def _diff(self, state, keypair, action):
-        before = dict(exists=state.exists, mode=_octal(state.mode), fingerprint=state.fingerprint)
+    def _file_result(self, name, path, keypair, action, backup, fmt):
+        return dict(name=name, path=path, fingerprint=keypair.get('fingerprint'), action=action,
+                    changed=action != NONE, backup_file=backup, format=fmt)
+
+    def _diff(self, state, keypair, action, fmt):
+        before = dict(exists=state.exists, mode=_octal(state.mode), fingerprint=state.fingerprint,
+                      format=state.key.source_format if state.key is not None else None)
         if action == NONE:
             after = dict(before)
         else:
             base = state.mode if action == ATTRIBUTES else DEFAULT_MODE
-            after = dict(exists=True, mode=_octal(self._mode(base)), fingerprint=keypair.get('fingerprint'))
+            after = dict(exists=True, mode=_octal(self._mode(base)), fingerprint=keypair.get('fingerprint'),
+                         format=fmt)
         return dict(before=before, after=after, before_header=state.path, after_header=state.path)
 
     def _message(self, files, exported, missing_dirs):
         check = self.module.check_mode
-        written = sum(1 for item in files if item['action'] in WRITE_ACTIONS)
+        reformatted = sum(1 for item in files if item['action'] == REFORMAT)
+        written = sum(1 for item in files if item['action'] in WRITE_ACTIONS) - reformatted
         fixed = sum(1 for item in files if item['action'] == ATTRIBUTES)
-        unchanged = len(files) - written - fixed
+        unchanged = len(files) - written - reformatted - fixed
         parts = []
         if missing_dirs:
             parts.append('%s %s' % ('would create' if check else 'created', ', '.join(missing_dirs)))
-        if written:
+        if written or reformatted:
+            done = []
+            if written:
+                done.append('%s %d of %d private key file%s' % (
+                    'would write' if check else 'wrote', written, len(files), 's' if len(files) > 1 else ''))
+            if reformatted:
+                done.append('%s %d file%s holding the right key to the %s format' % (
+                    'would rewrite' if check else 'rewrote', reformatted, 's' if reformatted > 1 else '',
+                    self.params['format']))
             calls = export_calls_needed(exported)
-            parts.append('%s %d of %d private key file%s (%d %s call%s)' % (
-                'would write' if check else 'wrote', written, len(files), 's' if len(files) > 1 else '',
-                calls, 'export' if exported == 1 else 'batch export', 's' if calls > 1 else ''))
+            parts.append('%s (%d %s call%s)' % (
+                ', '.join(done), calls, 'export' if exported == 1 else 'batch export', 's' if calls > 1 else ''))
         if fixed:
             parts.append('%s the mode or owner of %d file%s' % (
                 'would fix' if check else 'fixed', fixed, 's' if fixed > 1 else ''))
         if unchanged:
             parts.append('%d already up to date' % unchanged)
-        if not written and not fixed and not missing_dirs:
+        if not written and not reformatted and not fixed and not missing_dirs:
             return 'All %d private key file%s already up to date; nothing exported.' % (
                 len(files), 's' if len(files) > 1 else '')
         text = '; '.join(parts)
@@ -487,9 +560,5 @@ def _sentence(text):
     return text if text.endswith('.') else text + '.'
 
 
-def _bytes(pem):
-    return pem if isinstance(pem, bytes) else pem.encode('utf-8')
-
-
-def _text(pem):
-    return pem.decode('utf-8', 'replace') if isinstance(pem, bytes) else pem
+def _bytes(text):
+    return text if isinstance(text, bytes) else text.encode('utf-8')

@@ -12,11 +12,14 @@ Two keys are "the same" when their public key blobs (``<type> <base64>``) are eq
 fingerprint (MD5 of the blob, lowercase hex, colon separated, no ``MD5:`` prefix) is for messages
 and as a cross-check.
 
-What is sent to KPS (``PrivateKey.pem``): unencrypted "traditional" PEM for RSA (PKCS#1,
-``BEGIN RSA PRIVATE KEY``) and ECDSA (SEC1, ``BEGIN EC PRIVATE KEY``), because that is the form
-the KPS API reference uses in its examples and the form KPS hands back on export; ED25519 has no
-traditional form, so it is sent as PKCS#8 (``BEGIN PRIVATE KEY``). OpenSSH-format and encrypted keys
-are always converted, since KPS only takes unencrypted PEM.
+What is sent to KPS (``PrivateKey.pem``): unencrypted PEM, PKCS#1 (``BEGIN RSA PRIVATE KEY``) for RSA,
+the form the KPS API reference uses in its examples and Terraform's acceptance tests send, and PKCS#8
+(``BEGIN PRIVATE KEY``) for ECDSA and ED25519: the KPS console guide names PKCS#8, and no source shows SEC1
+accepted (ED25519 has no other PEM form). OpenSSH-format and encrypted keys are always converted, since KPS
+only takes unencrypted PEM.
+
+What is written to files or returned by the export (``PrivateKey.private_text``): the key serialised by us in
+one of ``PRIVATE_FORMATS``, never the bytes we were given.
 
 Error messages never contain key material.
 """
@@ -28,6 +31,7 @@ import binascii
 import hashlib
 import struct
 import traceback
+import textwrap
 
 try:
     from cryptography import __version__ as _CRYPTOGRAPHY_VERSION
@@ -87,6 +91,21 @@ _EC_KEY_TYPES = {
 _OPENSSH_BEGIN = b'-----BEGIN OPENSSH PRIVATE KEY-----'
 _OPENSSH_END = b'-----END OPENSSH PRIVATE KEY-----'
 _OPENSSH_MAGIC = b'openssh-key-v1\x00'
+
+# The encodings we write private keys in: the OpenSSH private key format (every OpenSSH since 6.5 loads it,
+# for every key type), PKCS#8 PEM, and traditional PEM (PKCS#1 for RSA, SEC1 for ECDSA; none for ED25519).
+OPENSSH = 'openssh'
+PKCS8 = 'pkcs8'
+TRADITIONAL = 'pem'
+PRIVATE_FORMATS = (OPENSSH, PKCS8, TRADITIONAL)
+# Key types that have no traditional PEM form.
+NO_TRADITIONAL_PEM = ('ssh-ed25519',)
+_PEM_FORMATS = {
+    b'-----BEGIN PRIVATE KEY-----': PKCS8,
+    b'-----BEGIN ENCRYPTED PRIVATE KEY-----': PKCS8,
+    b'-----BEGIN RSA PRIVATE KEY-----': TRADITIONAL,
+    b'-----BEGIN EC PRIVATE KEY-----': TRADITIONAL,
+}
 
 # Markers of things that are not a private key, mapped to what to tell the user.
 _NOT_A_PRIVATE_KEY = (
@@ -169,8 +188,10 @@ def load_private_key(data, passphrase=None):
             raise InvalidPrivateKeyError(
                 'The OpenSSH-format private key is malformed or truncated. Check that the whole file was given.')
         encrypted = cipher != 'none'
+        source_format = OPENSSH
     elif b'-----BEGIN' in data and b'PRIVATE KEY-----' in data:
         encrypted = _is_encrypted_pem(data)
+        source_format = next((fmt for marker, fmt in _PEM_FORMATS.items() if marker in data), None)
     else:
         raise InvalidPrivateKeyError(
             'The private key is not in PEM or OpenSSH format (expected a "-----BEGIN ... PRIVATE KEY-----" '
@@ -186,8 +207,9 @@ def load_private_key(data, passphrase=None):
         if openssh and encrypted and 'bcrypt' in str(exc):
             raise UnsupportedKeyTypeError(
                 'Decrypting an encrypted OpenSSH-format private key needs the Python library bcrypt on the host '
-                'running the module. Install bcrypt, or convert the key to PEM first '
-                '(ssh-keygen -p -m PEM -f <file>).')
+                'running the module (pip install bcrypt; it is in the collection\'s requirements.txt). Or give '
+                'the module an unencrypted copy of the key: cp <file> <copy> && ssh-keygen -p -N "" -f <copy> '
+                '(works for every key type), and remove the copy afterwards.')
         raise UnsupportedKeyTypeError(
             'The private key uses an algorithm or encryption this host cannot read (%s). '
             'Use an RSA, ECDSA (P-256/384/521) or ED25519 key.' % exc.__class__.__name__)
@@ -203,7 +225,7 @@ def load_private_key(data, passphrase=None):
             'The private key could not be parsed: it is malformed, truncated or of an unsupported kind. '
             'Check that the whole file was given.')
 
-    return PrivateKey(key, was_encrypted=encrypted, checked=checked)
+    return PrivateKey(key, was_encrypted=encrypted, checked=checked, source_format=source_format)
 
 
 class PrivateKey(object):
@@ -212,14 +234,15 @@ class PrivateKey(object):
     ``key_type``: OpenSSH type name ('ssh-rsa', 'ecdsa-sha2-nistp256', 'ssh-ed25519', ...).
     ``public_key``: '<type> <base64>' (no comment). ``fingerprint``: KPS MD5 colon form.
     ``pem``: unencrypted PEM text to send to KPS (see the module docstring). ``pkcs8_pem``: always PKCS#8.
-    ``key_size``: bits (RSA / EC) or 256 for ED25519.
+    ``key_size``: bits (RSA / EC) or 256 for ED25519. ``source_format``: the ``PRIVATE_FORMATS`` entry the key
+    was given in (None if unknown); ``private_text(fmt)`` serialises it in one.
 
     Whether a key belongs to a key pair depends only on its public half, so an RSA key may be loaded without
     the (slow) check that its private numbers are consistent (``checked=False``); ``check()`` runs it, and
     ``pem`` and ``pkcs8_pem``, what gets sent to KPS, run it first.
     """
 
-    def __init__(self, key, was_encrypted=False, checked=True):
+    def __init__(self, key, was_encrypted=False, checked=True, source_format=None):
         if isinstance(key, dsa.DSAPrivateKey):
             raise UnsupportedKeyTypeError(
                 'DSA (ssh-dss) keys are not supported: OpenSSH has removed them. Use an RSA, ECDSA or ED25519 key.')
@@ -233,7 +256,7 @@ class PrivateKey(object):
                     'ECDSA keys on curve %s are not supported; use P-256, P-384 or P-521.' % key.curve.name)
             self.key_type = _EC_KEY_TYPES[key.curve.name]
             self.key_size = key.curve.key_size
-            pem_format = serialization.PrivateFormat.TraditionalOpenSSL
+            pem_format = serialization.PrivateFormat.PKCS8
         elif isinstance(key, ed25519.Ed25519PrivateKey):
             self.key_type = 'ssh-ed25519'
             self.key_size = 256
@@ -246,6 +269,7 @@ class PrivateKey(object):
         self._pem_format = pem_format
         self._checked = checked or self.key_type != 'ssh-rsa'
         self.was_encrypted = was_encrypted
+        self.source_format = source_format
         self.public_key = key.public_key().public_bytes(
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode('ascii')
         self.fingerprint = fingerprint(self.public_key)
@@ -277,9 +301,63 @@ class PrivateKey(object):
         return self._key.private_bytes(
             serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode('ascii')
 
+    def private_text(self, fmt):
+        """The unencrypted private key in ``fmt`` (one of PRIVATE_FORMATS) as text ending in a newline.
+
+        The same key gives the same text on every call, so that a file or a value compared byte by byte stays
+        unchanged. The RSA consistency check is not run here: the export writes keys that KPS returned and
+        that match the key pair's public key, and the check costs 30 to 200 ms per RSA key.
+        """
+        if fmt == TRADITIONAL and self.key_type in NO_TRADITIONAL_PEM:
+            raise UnsupportedKeyTypeError(traditional_pem_error())
+        if fmt == OPENSSH:
+            return _openssh_private_text(self._key)
+        if fmt not in PRIVATE_FORMATS:
+            raise ValueError('unknown private key format %r' % (fmt,))
+        private_format = (serialization.PrivateFormat.PKCS8 if fmt == PKCS8
+                          else serialization.PrivateFormat.TraditionalOpenSSL)
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, private_format, serialization.NoEncryption()).decode('ascii')
+
     def __repr__(self):
         # Never show key material, not even in a debugger or a traceback's locals.
         return '<PrivateKey %s %s>' % (self.key_type, self.fingerprint)
+
+
+def traditional_pem_error(names=None):
+    """The message for asking traditional PEM of ED25519 keys (of the key pairs ``names``, if given)."""
+    return ('format=pem (traditional PEM) does not exist for ED25519 keys%s. Use format=openssh, which every '
+            'OpenSSH since 6.5 loads, or format=pkcs8.'
+            % (' (key pair%s %s)' % ('s' if len(names) > 1 else '', ', '.join(names)) if names else ''))
+
+
+def _ssh_string_end(raw, offset):
+    """The offset after the SSH wire-format string (uint32 length + bytes) that starts at ``offset``."""
+    (length,) = struct.unpack('>I', raw[offset:offset + 4])
+    return offset + 4 + length
+
+
+def _openssh_private_text(key):
+    """The unencrypted OpenSSH private key format, the same text for the same key.
+
+    cryptography fills the "checkint" pair with random bytes. It only lets a reader see that a passphrase
+    was right, so for an unencrypted key any equal pair will do: we take it from the public key, so that the
+    output depends on the key alone.
+    """
+    text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                             serialization.NoEncryption())
+    start = text.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
+    raw = bytearray(base64.b64decode(b''.join(text[start:text.index(_OPENSSH_END)].split())))
+    # magic, cipher name, KDF name, KDF options, number of keys (uint32), public key, private section length
+    offset = len(_OPENSSH_MAGIC)
+    for _field in range(3):
+        offset = _ssh_string_end(raw, offset)
+    public_start = offset + 4
+    check_offset = _ssh_string_end(raw, public_start) + 4
+    check = hashlib.sha256(bytes(raw[public_start:check_offset - 4])).digest()[:4]
+    raw[check_offset:check_offset + 8] = check + check
+    body = textwrap.wrap(base64.b64encode(bytes(raw)).decode('ascii'), 70)  # 70 columns, as ssh-keygen writes
+    return '\n'.join([_OPENSSH_BEGIN.decode('ascii')] + body + [_OPENSSH_END.decode('ascii'), ''])
 
 
 def _split_public_key(value):

@@ -18,6 +18,8 @@ description:
     alone without downloading the private key. Only the key pairs whose files are missing or hold another key
     are exported, with one export call for a single key and batch export calls of at most 10 key pairs each
     for several keys.
+  - The files and the returned values hold the private key unencrypted, in the encoding O(format) names, by
+    default the OpenSSH private key format that C(ssh) loads for every key type.
   - Every exported private key is checked against the key pair's public key before it is written or returned.
     Entries of a batch archive that are not private keys (a readme, public keys) are ignored. A batch archive
     that lacks a requested key or holds a private key that was not asked for is not used; the key pairs of
@@ -36,7 +38,10 @@ description:
     link at a destination is replaced by a regular file (its target is never read or written), and directories
     are opened without following links another user could have made (see O(dest)).
   - A key pair that does not exist, or for which KPS does not host a private key, fails the task before any
-    export call; the message names every such key pair at once.
+    export call; the message names every such key pair at once. In check mode the module only warns about
+    them and reports what a run would do once they exist (for example when an earlier
+    M(huaweicloud.kps.kps_private_key_import) task creates them), so that the first run of a playbook can be
+    checked.
   - >-
     Without O(dest), the module returns the private keys (RV(private_key) or RV(private_keys)) instead of
     writing them. Set C(no_log: true) on such tasks; the module warns when it is not set.
@@ -106,6 +111,28 @@ options:
       - When not given, nothing is written and the private keys are returned (RV(private_key) or
         RV(private_keys)).
     type: path
+  format:
+    description:
+      - The encoding of the private keys, in the files and in the returned values. The key is always written
+        unencrypted and serialised by the module from the parsed key, never copied byte for byte from KPS.
+      - V(openssh) is the OpenSSH private key format (C(BEGIN OPENSSH PRIVATE KEY)), which every OpenSSH since
+        6.5 loads for every key type. It is the default because KPS returns ED25519 keys as PKCS#8, which
+        OpenSSH (9.2, as Debian 12 ships, and older) cannot load, so that every exported key works with C(ssh)
+        and C(ssh-keygen) out of the box.
+      - V(pkcs8) is PKCS#8 PEM (C(BEGIN PRIVATE KEY)), for tools that want it (OpenSSL, Java, most TLS
+        libraries). OpenSSH loads it for RSA and ECDSA keys, not for ED25519 keys.
+      - V(pem) is traditional PEM, PKCS#1 for RSA (C(BEGIN RSA PRIVATE KEY)) and SEC1 for ECDSA
+        (C(BEGIN EC PRIVATE KEY)), for old tools that only read that. ED25519 keys have no traditional PEM:
+        asking it for an ED25519 key pair fails the task before any export call.
+      - V(kps) keeps the encoding KPS returned the key in (today PKCS#1 for RSA, PKCS#8 for ECDSA and ED25519;
+        SEC1 for ECDSA keys imported by release 1.0.0), which is what release 1.0.0 wrote. A file that already
+        holds the right key in any encoding is then left alone.
+      - A file that holds the right key in another encoding than O(format) is rewritten (RV(files[].action) is
+        V(reformat)).
+    type: str
+    choices: [openssh, pkcs8, pem, kps]
+    default: openssh
+    version_added: 1.1.0
   mode:
     description:
       - The permissions of the private key files, like the O(ansible.builtin.file#module:mode) option of
@@ -136,7 +163,7 @@ notes:
     comparing it with the key pair's public key, so an unchanged run downloads no private key at all. A file
     that cannot be read as an unencrypted private key (for example an encrypted one), or an RSA key whose private
     numbers do not fit together (a damaged file), is replaced.
-  - The file holds the private key exactly as KPS returns it, as unencrypted PEM.
+  - The file holds the private key unencrypted in the encoding O(format) names, followed by a newline.
   - >-
     How key pairs are read (the same rule for M(huaweicloud.kps.kps_keypair_info) and
     M(huaweicloud.kps.kps_private_key_export)): one name is one show call. Several names are looked up in the
@@ -254,11 +281,12 @@ files:
       description:
         - What was (or in check mode would be) done to the file.
         - V(create) writes a missing file, V(replace) rewrites a file that holds another key or none,
+          V(reformat) rewrites a file that holds the right key in another encoding than O(format),
           V(rewrite) rewrites a right file because of O(force), V(attributes) only fixes mode, owner or group,
           V(none) leaves the file alone.
       returned: always
       type: str
-      choices: [create, replace, rewrite, attributes, none]
+      choices: [create, replace, reformat, rewrite, attributes, none]
       sample: create
     changed:
       description: Whether the file was (or would be) changed.
@@ -270,6 +298,15 @@ files:
       returned: always
       type: str
       sample: /srv/keys/web.pem.2842.2025-11-23@12:30:01~
+    format:
+      description:
+        - The encoding of the key in the file after the run (V(openssh), V(pkcs8) or V(pem)).
+        - V(null) when the file holds no readable key, or in check mode with O(format=kps) for a file that would
+          be written (the encoding is known only after the export).
+      returned: always
+      type: str
+      sample: openssh
+      version_added: 1.1.0
 changed_files:
   description:
     - The directories created and the files replaced before the task failed, in the order it changed them.
@@ -310,7 +347,10 @@ keypairs:
       type: str
       sample: 3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41
     is_key_protection:
-      description: Whether KPS hosts the private key of the key pair (always V(true) in a successful run).
+      description:
+        - Whether KPS hosts the private key of the key pair (always V(true) in a successful run that is not in
+          check mode).
+        - In check mode a key pair that does not exist has V(null) here and in every other field but RV(keypairs[].name).
       returned: always
       type: bool
       sample: true
@@ -324,25 +364,30 @@ keypairs:
       sample: 0
 private_key:
   description:
-    - "The private key of O(name), as unencrypted PEM. A secret; set C(no_log: true) on the task."
+    - "The private key of O(name), unencrypted, in the encoding O(format) names. A secret; set C(no_log: true)
+      on the task."
     - V(null) in check mode.
   returned: when O(name) is given without O(dest)
   type: str
-  sample: "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n"
+  sample: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA...\n-----END OPENSSH PRIVATE KEY-----\n"
 private_keys:
   description:
     - >-
-      The private keys of O(names) as a dictionary from key pair name to unencrypted PEM. Secrets; set
-      C(no_log: true) on the task.
+      The private keys of O(names) as a dictionary from key pair name to the unencrypted key in the encoding
+      O(format) names. Secrets; set C(no_log: true) on the task.
     - The values are V(null) in check mode.
   returned: when O(names) is given without O(dest)
   type: dict
   sample:
-    web: "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n"
-    db: "-----BEGIN PRIVATE KEY-----\nMC4CAQ...\n-----END PRIVATE KEY-----\n"
+    web: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA...\n-----END OPENSSH PRIVATE KEY-----\n"
+    db: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA...\n-----END OPENSSH PRIVATE KEY-----\n"
 """
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._export_runner import ExportRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._export_runner import (
+    DEFAULT_FORMAT,
+    FORMATS,
+    ExportRunner,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 
 
@@ -351,6 +396,7 @@ def main():
         name=dict(type='str'),
         names=dict(type='list', elements='str'),
         dest=dict(type='path'),
+        format=dict(type='str', choices=list(FORMATS), default=DEFAULT_FORMAT),
         create_dirs=dict(type='bool', default=False),
         backup=dict(type='bool', default=False),
         force=dict(type='bool', default=False),

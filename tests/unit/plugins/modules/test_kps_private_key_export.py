@@ -20,7 +20,7 @@ from unittest import mock
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _export_runner as runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _files
@@ -40,6 +40,9 @@ def make_keypair(name, kind='ed25519'):
         if kind == 'rsa':
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             fmt = serialization.PrivateFormat.TraditionalOpenSSL
+        elif kind == 'ec':  # SEC1, as release 1.0.0 imported ECDSA keys
+            key = ec.generate_private_key(ec.SECP256R1())
+            fmt = serialization.PrivateFormat.TraditionalOpenSSL
         else:
             key = ed25519.Ed25519PrivateKey.generate()
             fmt = serialization.PrivateFormat.PKCS8
@@ -48,6 +51,11 @@ def make_keypair(name, kind='ed25519'):
                                                serialization.PublicFormat.OpenSSH).decode()
         _KEYS[name] = (private, public)
     return _KEYS[name]
+
+
+def as_openssh(private):
+    """The file the module writes by default for this key (our own OpenSSH serialisation)."""
+    return load_private_key(private).private_text('openssh')
 
 
 def pem_body(private):
@@ -330,20 +338,30 @@ class TestInspectFile(object):
             inspect(str(tmp_path))
 
 
-@pytest.mark.parametrize('exists, right_key, force, action', [
-    (False, False, False, 'create'),
-    (False, False, True, 'create'),
-    (True, False, False, 'replace'),
-    (True, False, True, 'replace'),
-    (True, True, False, 'none'),
-    (True, True, True, 'rewrite'),
+@pytest.mark.parametrize('exists, right_key, file_format, force, fmt, action', [
+    (False, False, None, False, 'openssh', 'create'),
+    (False, False, None, True, 'openssh', 'create'),
+    (True, False, 'openssh', False, 'openssh', 'replace'),
+    (True, False, 'openssh', True, 'openssh', 'replace'),
+    (True, True, 'openssh', False, 'openssh', 'none'),
+    (True, True, 'openssh', True, 'openssh', 'rewrite'),
+    (True, True, 'pkcs8', False, 'openssh', 'reformat'),
+    (True, True, 'pkcs8', True, 'openssh', 'reformat'),
+    (True, True, 'openssh', False, 'pkcs8', 'reformat'),
+    (True, True, 'pkcs8', False, 'pkcs8', 'none'),
+    (True, True, 'pem', False, 'pem', 'none'),
+    (True, True, 'openssh', False, 'pem', 'reformat'),
+    (True, True, 'openssh', False, 'kps', 'none'),
+    (True, True, 'pem', False, 'kps', 'none'),
+    (True, True, 'pem', True, 'kps', 'rewrite'),
+    (True, False, 'pem', False, 'kps', 'replace'),
 ])
-def test_decision_table(exists, right_key, force, action):
-    private, public = make_keypair('decide')
-    other = make_keypair('decide-other')[0]
-    key = load_private_key(private if right_key else other) if exists else None
+def test_decision_table(exists, right_key, file_format, force, fmt, action):
+    private, public = make_keypair('decide-rsa', 'rsa')
+    other = make_keypair('decide-other-rsa', 'rsa')[0]
+    key = load_private_key(load_private_key(private if right_key else other).private_text(file_format)) if exists else None
     state = runner.FileState('/x', '/x', exists=exists, mode=0o600 if exists else None, key=key)
-    assert runner.decide(state, {'public_key': public}, force) == action
+    assert runner.decide(state, {'public_key': public}, force, fmt) == action
 
 
 def test_file_that_is_not_a_key_is_replaced():
@@ -367,7 +385,7 @@ class TestSingle(object):
         real = run(args)
         assert real['changed'] and real['files'] == check['files']
         assert (kps.count('export'), kps.count('batch'), kps.count('show'), kps.count('list')) == (1, 0, 2, 0)
-        assert read(dest).strip() == private.strip() and mode_of(dest) == 0o600
+        assert read(dest) == as_openssh(private) and mode_of(dest) == 0o600
         assert dir_listing(str(tmp_path)) == ['web.pem']
 
         again = run(args, check_mode=True)
@@ -380,7 +398,7 @@ class TestSingle(object):
         private = kps.add('web')
         public = make_keypair('web')[1]
         result = run({'name': 'web', 'dest': str(tmp_path / 'web.pem')}, diff=True)
-        assert set(result['files'][0]) == {'name', 'path', 'fingerprint', 'action', 'changed', 'backup_file'}
+        assert set(result['files'][0]) == {'name', 'path', 'fingerprint', 'action', 'changed', 'backup_file', 'format'}
         assert result['keypairs'] == [{'name': 'web', 'type': 'ssh', 'scope': 'user', 'public_key': public,
                                        'fingerprint': fingerprint(public), 'is_key_protection': True,
                                        'frozen_state': 0}]
@@ -399,8 +417,10 @@ class TestSingle(object):
         result = run({'name': 'web', 'dest': str(dest)}, check_mode=True, diff=True)
         assert result['diff'] == [{
             'before_header': str(dest), 'after_header': str(dest),
-            'before': {'exists': True, 'mode': '0644', 'fingerprint': fingerprint(make_keypair('other')[1])},
-            'after': {'exists': True, 'mode': '0600', 'fingerprint': fingerprint(make_keypair('web')[1])},
+            'before': {'exists': True, 'mode': '0644', 'fingerprint': fingerprint(make_keypair('other')[1]),
+                       'format': 'pkcs8'},
+            'after': {'exists': True, 'mode': '0600', 'fingerprint': fingerprint(make_keypair('web')[1]),
+                      'format': 'openssh'},
         }]
         assert read(str(dest)) == make_keypair('other')[0]
 
@@ -416,7 +436,7 @@ class TestSingle(object):
         entry = result['files'][0]
         assert entry['action'] == 'replace' and entry['changed'] and entry['backup_file']
         assert read(entry['backup_file']) == make_keypair('other')[0]
-        assert read(str(dest)).strip() == private.strip()
+        assert read(str(dest)) == as_openssh(private)
         assert not run(args)['changed']
 
     def test_garbage_file_is_replaced(self, kps, tmp_path):
@@ -429,7 +449,7 @@ class TestSingle(object):
     def test_wrong_mode_is_fixed_without_export(self, kps, tmp_path):
         kps.add('web')
         dest = tmp_path / 'web.pem'
-        dest.write_text(make_keypair('web')[0])
+        dest.write_text(as_openssh(make_keypair('web')[0]))
         dest.chmod(0o644)
         args = {'name': 'web', 'dest': str(dest)}
         check = run(args, check_mode=True)
@@ -459,7 +479,7 @@ class TestSingle(object):
     def test_force_rewrites(self, kps, tmp_path):
         kps.add('web')
         dest = tmp_path / 'web.pem'
-        dest.write_text(make_keypair('web')[0])
+        dest.write_text(as_openssh(make_keypair('web')[0]))
         dest.chmod(0o600)
         args = {'name': 'web', 'dest': str(dest), 'force': True}
         assert run(args, check_mode=True)['files'][0]['action'] == 'rewrite'
@@ -586,7 +606,7 @@ class TestBatch(object):
     def test_only_missing_or_wrong_files_are_exported(self, kps, tmp_path):
         names = _seed(kps, 5)
         for name in names[:3]:
-            (tmp_path / ('%s.pem' % name)).write_text(make_keypair(name)[0])
+            (tmp_path / ('%s.pem' % name)).write_text(as_openssh(make_keypair(name)[0]))
             (tmp_path / ('%s.pem' % name)).chmod(0o600)
         (tmp_path / 'k03.pem').write_text(make_keypair('k00')[0])  # another key pair's key
         result = run({'names': names, 'dest': str(tmp_path)})
@@ -596,7 +616,7 @@ class TestBatch(object):
     def test_one_file_to_write_uses_the_single_export_call(self, kps, tmp_path):
         names = _seed(kps, 3)
         for name in names[1:]:
-            (tmp_path / ('%s.pem' % name)).write_text(make_keypair(name)[0])
+            (tmp_path / ('%s.pem' % name)).write_text(as_openssh(make_keypair(name)[0]))
             (tmp_path / ('%s.pem' % name)).chmod(0o600)
         result = run({'names': names, 'dest': str(tmp_path)})
         assert (kps.count('export'), kps.count('batch')) == (1, 0)
@@ -906,7 +926,7 @@ class TestNoDest(object):
     def test_single_key_is_returned_with_a_warning(self, kps):
         private = kps.add('web')
         result = run({'name': 'web'})
-        assert result['private_key'] == private and not result['changed']
+        assert result['private_key'] == as_openssh(private) and not result['changed']
         assert any('no_log' in warning for warning in result['warnings'])
         assert not any(pem_body(private) in warning for warning in result['warnings'])
         assert kps.count('export') == 1 and 'files' not in result
@@ -914,7 +934,7 @@ class TestNoDest(object):
     def test_many_keys_no_warning_with_no_log(self, kps):
         names = _seed(kps, 12)
         result = run({'names': names}, no_log=True)
-        assert result['private_keys'] == dict((name, make_keypair(name)[0]) for name in names)
+        assert result['private_keys'] == dict((name, as_openssh(make_keypair(name)[0])) for name in names)
         assert result['warnings'] == [] and not result['changed']
         assert [len(call[1]) for call in kps.calls if call[0] == 'batch'] == [10, 2]
 
@@ -929,3 +949,123 @@ class TestNoDest(object):
         kps.add('cold', hosted=False)
         result = run({'name': 'cold'}, fail=True, no_log=True)
         assert 'hosts no private key' in result['msg'] and kps.exports == 0
+
+
+
+# ----- format ----------------------------------------------------------------------------------------------
+
+KIND_FORMATS = [(kind, fmt) for kind in ('rsa', 'ec', 'ed25519') for fmt in ('openssh', 'pkcs8', 'pem', 'kps')
+                if not (kind == 'ed25519' and fmt == 'pem')]
+FIRST_LINES = {
+    ('rsa', 'openssh'): 'OPENSSH', ('rsa', 'pkcs8'): 'PRIVATE', ('rsa', 'pem'): 'RSA', ('rsa', 'kps'): 'RSA',
+    ('ec', 'openssh'): 'OPENSSH', ('ec', 'pkcs8'): 'PRIVATE', ('ec', 'pem'): 'EC', ('ec', 'kps'): 'EC',
+    ('ed25519', 'openssh'): 'OPENSSH', ('ed25519', 'pkcs8'): 'PRIVATE', ('ed25519', 'kps'): 'PRIVATE',
+}
+
+
+def _first_line(kind, fmt):
+    return '-----BEGIN %s KEY-----' % ('PRIVATE' if FIRST_LINES[kind, fmt] == 'PRIVATE'
+                                       else FIRST_LINES[kind, fmt] + ' PRIVATE')
+
+
+class TestFormat(object):
+
+    @pytest.mark.parametrize('kind, fmt', KIND_FORMATS)
+    def test_file_and_value_in_each_format(self, kps, tmp_path, kind, fmt):
+        private = kps.add('web-' + kind, kind=kind)
+        dest = str(tmp_path / 'web.pem')
+        result = run({'name': 'web-' + kind, 'dest': dest, 'format': fmt})
+        expected_format = {'RSA': 'pem', 'EC': 'pem', 'PRIVATE': 'pkcs8', 'OPENSSH': 'openssh'}[FIRST_LINES[kind, fmt]]
+        text = load_private_key(private).private_text(expected_format)
+        assert read(dest) == text and text.splitlines()[0] == _first_line(kind, fmt)
+        assert result['files'][0]['format'] == expected_format
+        assert run({'name': 'web-' + kind, 'format': fmt}, no_log=True)['private_key'] == text
+        assert not run({'name': 'web-' + kind, 'dest': dest, 'format': fmt})['changed']
+
+    def test_reformat_check_real_check_repeat(self, kps, tmp_path):
+        private = kps.add('web', kind='rsa')
+        dest = tmp_path / 'web.pem'
+        dest.write_text(private)  # the right key, as release 1.0.0 wrote it (PKCS#1)
+        dest.chmod(0o600)
+        args = {'name': 'web', 'dest': str(dest)}
+
+        check = run(args, check_mode=True, diff=True)
+        assert check['changed'] and check['files'][0]['action'] == 'reformat'
+        assert check['msg'] == 'Would rewrite 1 file holding the right key to the openssh format (1 export call).'
+        assert [(item['before']['format'], item['after']['format']) for item in check['diff']] == [('pem', 'openssh')]
+        assert check['diff'][0]['before']['fingerprint'] == check['diff'][0]['after']['fingerprint']
+        assert read(str(dest)) == private and kps.exports == 0
+
+        real = run(args, diff=True)
+        assert real['changed'] and real['files'] == check['files'] and real['diff'] == check['diff']
+        assert real['msg'] == 'Rewrote 1 file holding the right key to the openssh format (1 export call).'
+        assert read(str(dest)) == as_openssh(private) and mode_of(str(dest)) == 0o600
+
+        for result in (run(args, check_mode=True), run(args)):
+            assert not result['changed'] and result['files'][0]['action'] == 'none'
+            assert result['files'][0]['format'] == 'openssh'
+        assert kps.exports == 1
+
+    def test_reformat_and_write_in_one_message(self, kps, tmp_path):
+        names = _seed(kps, 3)
+        (tmp_path / 'k00.pem').write_text(make_keypair('k00')[0])  # right key, PKCS#8
+        (tmp_path / 'k01.pem').write_text(as_openssh(make_keypair('k01')[0]))
+        result = run({'names': names, 'dest': str(tmp_path)}, check_mode=True)
+        assert [item['action'] for item in result['files']] == ['reformat', 'attributes', 'create']
+        assert result['msg'] == ('Would write 1 of 3 private key files, would rewrite 1 file holding the right key '
+                                 'to the openssh format (1 batch export call); would fix the mode or owner of 1 file.')
+
+    def test_kps_format_keeps_any_encoding_of_the_right_key(self, kps, tmp_path):
+        private = kps.add('web', kind='rsa')
+        dest = tmp_path / 'web.pem'
+        dest.write_text(as_openssh(private))
+        dest.chmod(0o600)
+        result = run({'name': 'web', 'dest': str(dest), 'format': 'kps'}, check_mode=True, diff=True)
+        assert not result['changed'] and result['files'][0]['format'] == 'openssh'
+        forced = run({'name': 'web', 'dest': str(dest), 'format': 'kps', 'force': True}, check_mode=True, diff=True)
+        assert forced['files'][0]['format'] is None and forced['diff'][0]['after']['format'] is None
+        forced = run({'name': 'web', 'dest': str(dest), 'format': 'kps', 'force': True}, diff=True)
+        assert forced['files'][0]['format'] == 'pem' and read(str(dest)) == private
+
+    def test_kps_format_writes_only_the_parsed_key(self, kps, tmp_path):
+        """Not the server's bytes: no junk around the PEM block, our line endings, a final newline."""
+        private = kps.add('web', kind='rsa')
+        kps.keypairs['web']['_private'] = 'junk before\r\n' + private.replace('\n', '\r\n').strip() + '\r\nmore junk'
+        dest = str(tmp_path / 'web.pem')
+        run({'name': 'web', 'dest': dest, 'format': 'kps'})
+        assert read(dest) == private
+        names = _seed(kps, 2)
+        kps.keypairs['k00']['_private'] = private_with_junk = make_keypair('k00')[0] + 'trailing junk\n'
+        assert 'junk' in private_with_junk
+        run({'names': names, 'dest': str(tmp_path), 'format': 'kps'})
+        assert read(str(tmp_path / 'k00.pem')) == make_keypair('k00')[0]
+
+    @pytest.mark.parametrize('dest', [True, False])
+    @pytest.mark.parametrize('check_mode', [True, False])
+    def test_traditional_pem_of_ed25519_fails_before_any_export(self, kps, tmp_path, dest, check_mode):
+        kps.add('rsa-key', kind='rsa')
+        kps.add('ed-a')
+        kps.add('ed-b')
+        args = {'names': ['ed-a', 'rsa-key', 'ed-b'], 'format': 'pem'}
+        if dest:
+            args['dest'] = str(tmp_path)
+        result = run(args, check_mode=check_mode, no_log=True, fail=True)
+        assert result['msg'] == ('format=pem (traditional PEM) does not exist for ED25519 keys (key pairs ed-a, '
+                                 'ed-b). Use format=openssh, which every OpenSSH since 6.5 loads, or format=pkcs8. '
+                                 'Nothing was exported or written.')
+        assert kps.exports == 0 and dir_listing(str(tmp_path)) == []
+
+    def test_check_mode_warns_about_a_key_pair_that_does_not_exist_yet(self, kps, tmp_path):
+        kps.add('cold', hosted=False)
+        dest = str(tmp_path / 'keys')
+        args = {'names': ['new', 'cold'], 'dest': dest, 'create_dirs': True}
+        check = run(args, check_mode=True, diff=True)
+        assert check['changed'] and [item['action'] for item in check['files']] == ['create', 'create']
+        assert check['warnings'] == [
+            'huaweicloud.kps.kps_private_key_export: key pair new does not exist in KPS; KPS hosts no private key '
+            'for key pair cold (import one with huaweicloud.kps.kps_private_key_import). Check mode goes on as if '
+            'an earlier task of the play had fixed that; a real run fails unless one does.']
+        assert check['keypairs'][0]['name'] == 'new' and check['keypairs'][0]['fingerprint'] is None
+        assert kps.exports == 0 and not os.path.exists(dest)
+        real = run(args, fail=True)
+        assert real['missing'] == ['new'] and real['not_hosted'] == ['cold'] and not os.path.exists(dest)
