@@ -18,8 +18,8 @@ description:
     in one call. If it exists and does not host a private key yet, the private key is imported. If it already
     hosts this very key, nothing is sent. If its public key is a different key, the module fails before any write.
   - KPS only accepts unencrypted PEM. Encrypted keys are decrypted locally with O(private_key_passphrase) and
-    OpenSSH-format keys are converted locally. What is sent is PKCS#1 PEM for RSA, SEC1 PEM for ECDSA and PKCS#8
-    PEM for ED25519, over TLS, encrypted at rest by KPS as O(encryption_type) says.
+    OpenSSH-format keys are converted locally. What is sent is PKCS#1 PEM for RSA and PKCS#8 PEM for ECDSA and
+    ED25519, over TLS, encrypted at rest by KPS as O(encryption_type) says.
   - KPS does not report which O(encryption_type) or KMS key protects a hosted private key, so the module
     cannot see when they differ from the task. Use O(force=true) to re-import the key with new encryption
     settings.
@@ -89,8 +89,9 @@ options:
       - Passphrase that decrypts an encrypted O(private_key) or O(private_key_path). The key is decrypted
         locally; KPS never sees the passphrase.
       - Without it an encrypted key fails with a message saying so. It is ignored for an unencrypted key.
-      - Decrypting an encrypted OpenSSH-format key needs the Python library C(bcrypt) on the host running the
-        module.
+      - Decrypting an encrypted OpenSSH-format key (what C(ssh-keygen) writes by default) needs the Python
+        library C(bcrypt) on the host running the module. Without it the task fails with a message that says so
+        and how to give an unencrypted copy of the key instead.
     type: str
   encryption_type:
     description:
@@ -130,6 +131,8 @@ options:
       - It never overrides a public key mismatch.
     type: bool
     default: false
+requirements:
+  - bcrypt >= 3.1.5, only to decrypt passphrase-protected OpenSSH-format keys
 notes:
   - An unchanged run makes one KPS call, a read of the key pair (plus one IAM call to find the project when
     O(project_id) is not given, and the token call of a password login). A run that writes reads the key pair

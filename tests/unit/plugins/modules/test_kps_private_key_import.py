@@ -203,7 +203,8 @@ def test_import_passes_the_kms_key_id(kps):
                   'kms_key_id': 'k-123'})
     assert result['msg'] == 'Imported the private key into key pair web.'
     (name, private_key), kwargs = kps.import_private_key.call_args
-    assert name == 'web' and private_key.startswith('-----BEGIN EC PRIVATE KEY-----')
+    assert name == 'web' and private_key.startswith('-----BEGIN PRIVATE KEY-----')  # PKCS#8 (issue 16.4)
+    assert load_private_key(private_key).public_key == public('ec')
     assert (kwargs['encryption_type'], kwargs['kms_key_name'], kwargs['kms_key_id']) == ('kms', None, 'k-123')
 
 
