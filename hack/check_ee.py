@@ -4,7 +4,7 @@
 
 Usage: check_ee.py INSTALL_DIR CONTEXT_DIR
 - ``ansible-builder introspect --sanitize INSTALL_DIR`` (the collection as ``make galaxy`` installed it, which
-  reads its meta/execution-environment.yml) lists requests and cryptography;
+  reads its meta/execution-environment.yml) lists requests, cryptography and bcrypt;
 - the top-level execution-environment.yml installs this version of the collection (its tarball name matches
   galaxy.yml) and ``ansible-builder create`` turns it into a build context in CONTEXT_DIR: a Containerfile,
   the galaxy requirements and the collection tarball.
@@ -21,7 +21,7 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILDER = os.path.join(os.path.dirname(sys.executable), 'ansible-builder')
-REQUIRED_PYTHON = ('requests', 'cryptography')
+REQUIRED_PYTHON = ('requests', 'cryptography', 'bcrypt')
 
 
 def run(argv):

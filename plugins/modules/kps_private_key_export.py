@@ -222,15 +222,23 @@ EXAMPLES = r"""
       register: exported
       no_log: true
 
+    # kps_private_key_file, not ansible.builtin.copy with content: copy stages the key in a temporary file on
+    # the controller first. The role huaweicloud.kps.kps_key_distribution does all of this for many hosts.
     - name: Install the private key of "web" on the web servers
-      ansible.builtin.copy:
+      huaweicloud.kps.kps_private_key_file:
         content: "{{ exported.private_keys['web'] }}"
-        dest: /home/deploy/.ssh/id_web
+        path: /home/deploy/.ssh/id_web
         owner: deploy
         mode: "0600"
       delegate_to: "{{ item }}"
       loop: "{{ groups['web'] }}"
       no_log: true
+
+    - name: A PKCS#1 file for an old tool that reads only traditional PEM (RSA and ECDSA keys only)
+      huaweicloud.kps.kps_private_key_export:
+        name: legacy-rsa
+        dest: /srv/keys/legacy-rsa.pem
+        format: pem
 
     - name: Rewrite the file even if it already holds the right key
       huaweicloud.kps.kps_private_key_export:

@@ -62,5 +62,5 @@ def test_galaxy_metadata():
 def test_requirements_have_lower_bounds():
     with open(os.path.join(ROOT, 'requirements.txt')) as handle:
         lines = [line.strip() for line in handle if line.strip() and not line.startswith('#')]
-    assert sorted(line.split('>=')[0] for line in lines) == ['cryptography', 'requests']
+    assert sorted(line.split('>=')[0] for line in lines) == ['bcrypt', 'cryptography', 'requests']
     assert all('>=' in line for line in lines)
