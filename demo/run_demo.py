@@ -115,8 +115,12 @@ def _all_forms(key):
 
 
 def fingerprint_of(private_pem):
-    """KPS's fingerprint (MD5 of the public key blob, colon separated) of an unencrypted PEM private key."""
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    """KPS's fingerprint (MD5 of the public key blob, colon separated) of an unencrypted private key (PEM or
+    the OpenSSH format, which the export and the role write by default)."""
+    if 'OPENSSH PRIVATE KEY' in private_pem:
+        key = serialization.load_ssh_private_key(private_pem.encode(), password=None)
+    else:
+        key = serialization.load_pem_private_key(private_pem.encode(), password=None)
     line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     digest = hashlib.md5(base64.b64decode(line.split()[1])).hexdigest()  # nosec: the format KPS reports
     return ':'.join(digest[i:i + 2] for i in range(0, len(digest), 2))

@@ -122,7 +122,7 @@ options:
       - V(pkcs8) is PKCS#8 PEM (C(BEGIN PRIVATE KEY)), for tools that want it (OpenSSL, Java, most TLS
         libraries). OpenSSH loads it for RSA and ECDSA keys, not for ED25519 keys.
       - V(pem) is traditional PEM, PKCS#1 for RSA (C(BEGIN RSA PRIVATE KEY)) and SEC1 for ECDSA
-        (C(BEGIN EC PRIVATE KEY)), for old tools that only read that. ED25519 keys have no traditional PEM:
+        (C(BEGIN EC PRIVATE KEY)), for old tools that only read that. ED25519 keys have no traditional PEM, so
         asking it for an ED25519 key pair fails the task before any export call.
       - V(kps) keeps the encoding KPS returned the key in (today PKCS#1 for RSA, PKCS#8 for ECDSA and ED25519;
         SEC1 for ECDSA keys imported by release 1.0.0), which is what release 1.0.0 wrote. A file that already

@@ -14,6 +14,7 @@ import re
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import load_private_key
 from kps_emulator.testing import seed_keypairs
 
 CONNECTION = {
@@ -28,7 +29,11 @@ BATCH = 'batch_export_private_keys'
 
 
 def public_key_of(private_pem):
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    # The module writes the OpenSSH format by default; the emulator holds PEM.
+    if 'OPENSSH PRIVATE KEY' in private_pem:
+        key = serialization.load_ssh_private_key(private_pem.encode(), password=None)
+    else:
+        key = serialization.load_pem_private_key(private_pem.encode(), password=None)
     return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
 
 
@@ -48,8 +53,8 @@ def keydir(tmp_path, seeded):
     directory = tmp_path / 'keys'
     directory.mkdir(mode=0o700)
     names = sorted(seeded)
-    for name in names[:2]:
-        (directory / ('%s.pem' % name)).write_text(seeded[name])
+    for name in names[:2]:  # right: the key in the format the module writes by default
+        (directory / ('%s.pem' % name)).write_text(load_private_key(seeded[name]).private_text('openssh'))
     (directory / ('%s.pem' % names[2])).write_text(seeded[names[3]])
     (directory / ('%s.pem' % names[3])).write_text('not a key\n')
     (directory / 'README').write_text('left alone\n')
