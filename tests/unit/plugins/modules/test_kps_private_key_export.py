@@ -519,7 +519,7 @@ class TestSingle(object):
         args = {'name': 'rsa-web', 'dest': str(dest)}
         assert run(args, check_mode=True)['files'][0]['action'] == 'replace'
         assert run(args)['files'][0]['action'] == 'replace'
-        assert read(str(dest)) == make_keypair('rsa-web', 'rsa')[0]
+        assert read(str(dest)) == as_openssh(make_keypair('rsa-web', 'rsa')[0])
         assert run(args)['changed'] is False
 
     def test_missing_parent_dir_fails_before_any_call(self, kps, tmp_path):
@@ -670,7 +670,8 @@ class TestBatch(object):
     @root_only
     def test_owner_and_group_with_a_non_root_user_and_group(self, kps, tmp_path):
         names = _seed(kps, 3)
-        (tmp_path / 'k01.pem').write_text(make_keypair('k01')[0])  # right key, root's: only gets the new owner
+        # the right key in the right format, root's: only gets the new owner
+        (tmp_path / 'k01.pem').write_text(as_openssh(make_keypair('k01')[0]))
         args = {'names': names, 'dest': str(tmp_path), 'owner': 'nobody', 'group': 'nogroup', 'mode': '0640'}
         checked = run(args, check_mode=True)
         assert [item['action'] for item in checked['files']] == ['create', 'attributes', 'create']
