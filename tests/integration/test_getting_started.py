@@ -46,8 +46,8 @@ def _bash(ansible, command, env, stdin=None):
     proc = subprocess.run(['bash', '-c', command], cwd=ansible.workdir, env=run_env, input=stdin,
                           capture_output=True, text=True, check=False, timeout=600)
     ansible.check_run(run_env, proc.stdout, proc.stderr)
-    assert proc.returncode == 0, '%s failed (rc=%d)\n%s\n%s' % (command, proc.returncode, proc.stdout[-5000:],
-                                                              proc.stderr[-3000:])
+    assert proc.returncode == 0, '%s failed (rc=%d)\n%s\n%s' % (
+        command, proc.returncode, proc.stdout[-5000:], proc.stderr[-3000:])
     return proc
 
 
@@ -55,7 +55,7 @@ def test_getting_started_runs_as_written(ansible, emulator):
     blocks = _blocks()
     languages = [language for language, _text in blocks]
     assert languages == ['console', 'console', 'console', 'yaml', 'console', 'console'], languages
-    (_, start), (_, exports), (_, keygen), (_, playbook), (_, runs), (_, check_key) = blocks
+    start, exports, keygen, playbook, runs, check_key = (text for _language, text in blocks)
 
     # The block that starts the emulator is replaced by the test's own emulator, on the port the page names.
     assert 'make emulator' in start and '8443' in start
@@ -96,4 +96,3 @@ def test_getting_started_runs_as_written(ansible, emulator):
     ((command, comment),) = _commands(check_key)
     assert command == 'ssh-keygen -y -f exported/deploy.pem' and 'deploy_key.pub' in comment
     assert _bash(ansible, command, doc_env).stdout.split()[:2] == public
-

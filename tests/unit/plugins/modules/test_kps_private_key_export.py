@@ -952,7 +952,6 @@ class TestNoDest(object):
         assert 'hosts no private key' in result['msg'] and kps.exports == 0
 
 
-
 # ----- format ----------------------------------------------------------------------------------------------
 
 KIND_FORMATS = [(kind, fmt) for kind in ('rsa', 'ec', 'ed25519') for fmt in ('openssh', 'pkcs8', 'pem', 'kps')
