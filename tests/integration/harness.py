@@ -409,3 +409,20 @@ class AnsibleRunner:
                 self._add_secret_vars(value, secret)
         elif secret and isinstance(data, str) and len(data) >= 8 and '{{' not in data:
             self.add_secret(data)
+
+
+def exported_text(private, fmt='openssh'):
+    """What kps_private_key_export writes or returns for a private key that KPS holds: its own serialisation
+    of the parsed key in ``fmt`` (the module's default: the OpenSSH format), never KPS's bytes."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
+        load_private_key,
+    )
+    return load_private_key(private).private_text(fmt)
+
+
+def public_key_of(private):
+    """'<type> <base64>' of a private key in any format the modules read or write (PEM or OpenSSH)."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
+        load_private_key,
+    )
+    return load_private_key(private).public_key

@@ -23,6 +23,7 @@ from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
 from integration.attacker import Attacker, Group, attack_base, file_state, needs_root
+from integration.harness import exported_text
 
 pytestmark = needs_root
 
@@ -179,7 +180,7 @@ def test_export_replaces_a_link_to_a_root_file_and_leaves_the_file_alone(ansible
     real = check_real_repeat(lambda check: export(ansible, check, name=name, dest=dest))
     assert real['files'][0]['action'] == 'replace'
     assert file_state(victim) == before
-    assert_regular(dest, keypairs[name], 0, 0)
+    assert_regular(dest, exported_text(keypairs[name]), 0, 0)
     assert not attacker.can_read(dest)
 
 
@@ -193,7 +194,7 @@ def test_export_over_a_file_the_attacker_created_gives_it_to_root(ansible, attac
 
     real = check_real_repeat(lambda check: export(ansible, check, names=[name], dest=shared))
     assert real['files'][0]['action'] == 'replace'
-    assert_regular(planted, keypairs[name], 0, 0)
+    assert_regular(planted, exported_text(keypairs[name]), 0, 0)
     assert not attacker.can_read(planted)
 
 
@@ -218,7 +219,7 @@ def test_export_into_a_shared_directory_replaces_planted_links(ansible, attacker
     assert file_state(victim) == before
     assert os.listdir(root_dir) == []
     for name in (first, second, third):
-        assert_regular(os.path.join(shared, '%s.pem' % name), keypairs[name], 0, 0)
+        assert_regular(os.path.join(shared, '%s.pem' % name), exported_text(keypairs[name]), 0, 0)
 
 
 def test_private_key_file_replaces_a_dangling_link_without_creating_its_target(
@@ -300,4 +301,4 @@ def test_a_watcher_never_reads_a_key_byte_during_a_30_key_export(ansible, attack
     assert watch['loops'] > 10 and watch['denied'] > 0
     assert set('%s.pem' % name for name in names) <= set(watch['seen'])
     for name in names:
-        assert_regular(os.path.join(watched, '%s.pem' % name), keypairs[name], 0, readers.gid, 0o640)
+        assert_regular(os.path.join(watched, '%s.pem' % name), exported_text(keypairs[name]), 0, readers.gid, 0o640)

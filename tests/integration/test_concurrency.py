@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
-from integration.harness import REPORTS
+from integration.harness import REPORTS, public_key_of
 
 HOSTS = 20
 SHARED = ['shared-0000', 'shared-0001', 'shared-0002']
@@ -33,11 +33,6 @@ def generate(kind):
             serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption()).decode()
     return keys.generate(kind)[0]
-
-
-def public_of(pem):
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
-    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
 
 
 def test_twenty_forks(ansible, emulator, tmp_path):
@@ -88,13 +83,13 @@ def test_twenty_forks(ansible, emulator, tmp_path):
             results = json.load(handle)
         imp = results['imp']
         assert imp['changed'] and imp['keypair']['name'] == host['import_name'], (name, imp)
-        assert imp['keypair']['fingerprint'] == keys.fingerprint(public_of(to_import[host['import_name']]))
+        assert imp['keypair']['fingerprint'] == keys.fingerprint(public_key_of(to_import[host['import_name']]))
         assert results['exp']['changed'] and results['shr']['changed']
         with open(os.path.join(host_dir, 'export.pem')) as handle:
-            assert public_of(handle.read()) == public_of(exported[host['export_name']])
+            assert public_key_of(handle.read()) == public_key_of(exported[host['export_name']])
         for shared_name in SHARED:
             with open(os.path.join(host_dir, 'shared', shared_name + '.pem')) as handle:
-                assert public_of(handle.read()) == public_of(shared[shared_name])
+                assert public_key_of(handle.read()) == public_key_of(shared[shared_name])
         assert sorted(os.listdir(os.path.join(host_dir, 'shared'))) == sorted(n + '.pem' for n in SHARED)
 
     # The emulator's state: exactly the expected key pairs, each with its own key hosted, nothing else.
@@ -104,8 +99,8 @@ def test_twenty_forks(ansible, emulator, tmp_path):
     for name, private in expected.items():
         record = emulator.keypair(name)
         assert record['is_key_protection'], name
-        assert record['fingerprint'] == keys.fingerprint(public_of(private)), name
-        assert public_of(record['private_key']) == public_of(private), name
+        assert record['fingerprint'] == keys.fingerprint(public_key_of(private)), name
+        assert public_key_of(record['private_key']) == public_key_of(private), name
     log = emulator.requests()
     errors = [(entry['call'], entry['status'], entry['error_code']) for entry in log
               if entry['status'] >= 400 and not (entry['call'] == 'show_keypair' and entry['error_code'] == 'KPS.6004')]

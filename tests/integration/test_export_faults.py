@@ -12,10 +12,10 @@ import os
 import re
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import load_private_key
 from kps_emulator.testing import seed_keypairs
+
+from integration.harness import exported_text, public_key_of
 
 CONNECTION = {
     'kps_endpoint': '{{ kps_emulator_url }}',
@@ -26,15 +26,6 @@ CONNECTION = {
     'project_id': '{{ kps_project_id }}',
 }
 BATCH = 'batch_export_private_keys'
-
-
-def public_key_of(private_pem):
-    # The module writes the OpenSSH format by default; the emulator holds PEM.
-    if 'OPENSSH PRIVATE KEY' in private_pem:
-        key = serialization.load_ssh_private_key(private_pem.encode(), password=None)
-    else:
-        key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
 
 
 @pytest.fixture
@@ -54,7 +45,7 @@ def keydir(tmp_path, seeded):
     directory.mkdir(mode=0o700)
     names = sorted(seeded)
     for name in names[:2]:  # right: the key in the format the module writes by default
-        (directory / ('%s.pem' % name)).write_text(load_private_key(seeded[name]).private_text('openssh'))
+        (directory / ('%s.pem' % name)).write_text(exported_text(seeded[name]))
     (directory / ('%s.pem' % names[2])).write_text(seeded[names[3]])
     (directory / ('%s.pem' % names[3])).write_text('not a key\n')
     (directory / 'README').write_text('left alone\n')

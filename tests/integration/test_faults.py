@@ -36,7 +36,7 @@ import yaml
 from kps_emulator import keys
 from kps_emulator.testing import DEFAULTS
 
-from integration.harness import REPORTS, start_emulator
+from integration.harness import REPORTS, exported_text, start_emulator
 
 TIMEOUT = 2
 RETRIES = 1
@@ -121,10 +121,6 @@ def child_cpu():
 
 def sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def pem_file(pem):
-    return pem if pem.endswith('\n') else pem + '\n'
 
 
 class Matrix:
@@ -340,7 +336,7 @@ def check_success(expect, record):
     for path, private in (expect.get('files') or {}).items():
         directory, name = os.path.split(path)
         entry = after['paths'][path] if path in after['paths'] else after['paths'][directory]['entries'].get(name)
-        if not entry or entry.get('sha256') != sha256(pem_file(private)) or entry.get('mode') != 0o600:
+        if not entry or entry.get('sha256') != sha256(exported_text(private)) or entry.get('mode') != 0o600:
             problems.append('%s does not hold the exported key with mode 0600' % path)
     for snap in after['paths'].values():
         if snap and snap.get('type') == 'dir':
@@ -475,7 +471,7 @@ def test_token_expiring_during_the_run_gets_one_fresh_login(ansible, emulator, t
     assert log == [('iam_token', 201, None), ('show_keypair', 200, None),
                    ('export_private_key', 401, 'APIGW.0307'), ('iam_token', 201, None),
                    ('export_private_key', 200, None)], log
-    assert dest.read_text() == pem_file(private)
+    assert dest.read_text() == exported_text(private)
 
 
 def test_matrix_covers_the_issue():

@@ -19,7 +19,7 @@ import tarfile
 import pytest
 import yaml
 
-from integration.harness import secret_forms
+from integration.harness import public_key_of, secret_forms
 from kps_emulator import keys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -110,5 +110,5 @@ def test_modules_and_role_run_from_the_installed_copy(installed, emulator, tmp_p
     assert proc.returncode == 0, output[-5000:]
     assert not [form for form in secret_forms(emulator.secret_key) | secret_forms(private_key) if form in output]
     for exported in (tmp_path / 'out' / 'installed.pem', tmp_path / 'role' / 'id_installed'):
-        assert keys.same_public_key(keys.public_key_of(exported.read_text()), keys.public_key_of(private_key))
+        assert public_key_of(exported.read_text()) == public_key_of(private_key)
         assert exported.stat().st_mode & 0o777 == 0o600

@@ -27,7 +27,7 @@ import pytest
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
-from integration.harness import REPORTS
+from integration.harness import REPORTS, exported_text
 
 COUNT = 30
 BATCH = 'batch_export_private_keys'
@@ -106,7 +106,7 @@ def inspect(directory, seeded, olds):
         with open(path) as handle:
             content = handle.read()
         name = entry[:-4]
-        if content == seeded[name] or content == seeded[name] + '\n':
+        if content == exported_text(seeded[name]):
             new += 1
             assert os.stat(path).st_mode & 0o777 == 0o600
         else:

@@ -17,7 +17,7 @@ import stat
 
 import pytest
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import load_private_key
+from integration.harness import exported_text
 from integration.ssh_hosts import ssh_hosts
 from kps_emulator import keys
 
@@ -178,7 +178,7 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
             assert _blob(derived) == _blob(keypair['public_key'])
             assert _md5(derived) == keypair['fingerprint']
             # The OpenSSH format, serialised by the export module from the key KPS holds.
-            assert host.run(['cat', path]).stdout == load_private_key(keypair['private_key']).private_text('openssh')
+            assert host.run(['cat', path]).stdout == exported_text(keypair['private_key'])
         assert _stat(host, '/root/.ssh/id_deploy') is None  # only trusted, never installed
         assert _stat(host, '/root/.ssh/id_' + TRUSTED_ONLY) is None
         assert _stat(host, '/root/.ssh/authorized_keys') == ('600', 'root', 'root')

@@ -26,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kps_emulator import keys
 from kps_emulator.testing import DEFAULTS, EmulatorProcess
 
-from integration.harness import AnsibleRunner
+from integration.harness import AnsibleRunner, exported_text
 
 INSECURE_WARNING = 'huaweicloud.kps: validate_certs is false, TLS certificates of the endpoints are not checked.'
 
@@ -150,7 +150,7 @@ def test_tls(tls, tmp_path):
         path = tmp_path / ('case-%d.pem' % index)
         assert path.exists() == (not results[cases[index][0]].get('failed'))
         if path.exists():
-            assert path.read_text() == (private if private.endswith('\n') else private + '\n')
+            assert path.read_text() == exported_text(private)
 
     # The refused cases never got a request through; the five that worked made one show and one export each
     # (the password logins one token call more).
