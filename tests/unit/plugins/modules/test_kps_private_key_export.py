@@ -508,7 +508,7 @@ class TestSingle(object):
         link = tmp_path / 'web.pem'
         link.symlink_to(elsewhere)
         assert run({'name': 'web', 'dest': str(link)})['files'][0]['action'] == 'replace'
-        assert not link.is_symlink() and read(str(link)) == make_keypair('web')[0]
+        assert not link.is_symlink() and read(str(link)) == as_openssh(make_keypair('web')[0])
         assert os.listdir(str(elsewhere)) == []
 
     def test_damaged_key_file_is_replaced(self, kps, tmp_path):
@@ -781,7 +781,7 @@ def test_entries_that_are_not_private_keys_are_ignored(kps, tmp_path, dest):
     if dest:
         assert sorted(os.listdir(str(tmp_path))) == ['%s.pem' % name for name in names]
     else:
-        assert result['private_keys'] == dict((name, make_keypair(name)[0]) for name in names)
+        assert result['private_keys'] == dict((name, as_openssh(make_keypair(name)[0])) for name in names)
 
 
 @pytest.mark.parametrize('hook, reason', [(_extra_entry, 'matches no requested key pair'),
@@ -798,9 +798,9 @@ def test_an_archive_that_cannot_be_matched_falls_back_to_single_exports(kps, tmp
     assert 'one call each instead' in result['warnings'][0] and 'PRIVATE KEY' not in json.dumps(result['warnings'])
     for name in names:
         if dest:
-            assert read(str(tmp_path / ('%s.pem' % name))) == make_keypair(name)[0]
+            assert read(str(tmp_path / ('%s.pem' % name))) == as_openssh(make_keypair(name)[0])
         else:
-            assert result['private_keys'][name] == make_keypair(name)[0]
+            assert result['private_keys'][name] == as_openssh(make_keypair(name)[0])
     assert 'intruder.pem' not in os.listdir(str(tmp_path))
 
 
