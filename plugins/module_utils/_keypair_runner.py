@@ -23,6 +23,7 @@ import os
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, write_secret_file
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    PRIVATE_FORMATS,
     KeyMaterialError,
     fingerprint,
     load_private_key,
@@ -36,6 +37,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     name_rule,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
+
+# The encodings of a generated private key in dest and in the result, as the export module's format option:
+# ours (OpenSSH, PKCS#8, traditional PEM), or 'kps', the encoding KPS returned it in.
+KPS_FORMAT = 'kps'
+FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
 
 # A public key file is one line; refuse to read something that cannot be one.
 MAX_PUBLIC_KEY_FILE_BYTES = 64 * 1024
@@ -372,17 +378,20 @@ class KeypairRunner(KpsRunner):
             if not key_matches(created, key):
                 raise KeypairError('KPS returned a private key (fingerprint %s) that does not belong to the new key '
                                    'pair (fingerprint %s)' % (key.fingerprint, created.get('fingerprint')))
+            fmt = self.params['format']
+            text = key.private_text(key.source_format if fmt == KPS_FORMAT else fmt)
             if wanted.dest:
                 try:
-                    # Written as KPS returned it, plus the final newline that some ssh versions insist on.
-                    write_secret_file(wanted.dest, pem if pem.endswith('\n') else pem + '\n', 0o600)
+                    write_secret_file(wanted.dest, text, 0o600)
                 except SecretFileError as exc:
                     raise KeypairError(exc.msg)
                 result['dest_written'] = True
+        except KeyMaterialError as exc:  # e.g. format=pem for a key type that has none
+            raise KeypairError(self._undo_creation(wanted, exc.msg))
         except KeypairError as exc:
             raise KeypairError(self._undo_creation(wanted, exc.msg))
         if wanted.return_private_key:
-            result['private_key'] = pem
+            result['private_key'] = text
 
     def _undo_creation(self, wanted, problem):
         """The failure message after a generated key could not be delivered; deletes the key pair if nobody has its

@@ -102,12 +102,22 @@ options:
     description:
       - For a key pair that KPS generates, the file to write its private key to, mode C(0600) from its first
         byte, on the host that runs the module. Its directory must exist.
-      - The key is written as KPS returns it (unencrypted PEM; RSA keys as PKCS#1), which C(ssh) and
-        C(ssh-keygen) read.
+      - The key is written unencrypted in O(format).
       - Written only when the module creates the key pair. An existing file is not overwritten unless
         O(force=true). When the key pair already exists nothing is written (KPS returns a private key only at
         creation); write a hosted one with M(huaweicloud.kps.kps_private_key_export).
     type: path
+  format:
+    description:
+      - The encoding of the generated private key in O(dest) and in RV(private_key), as the
+        O(huaweicloud.kps.kps_private_key_export#module:format) option of M(huaweicloud.kps.kps_private_key_export).
+        The key is serialised by the module from the parsed key.
+      - V(openssh) is the OpenSSH private key format, which every OpenSSH since 6.5 loads for every key type.
+      - V(pkcs8) is PKCS#8 PEM, V(pem) traditional PEM (PKCS#1 for RSA, which KPS generates), and V(kps) the
+        encoding KPS returned the key in.
+    type: str
+    choices: [openssh, pkcs8, pem, kps]
+    default: openssh
   return_private_key:
     description:
       - For a key pair that KPS generates, return its private key in RV(private_key) when the module creates it.
@@ -296,8 +306,8 @@ keypair:
       sample: 1763891234000
 private_key:
   description:
-    - The private key KPS generated in this run, as KPS returned it (unencrypted PEM). V(null) when the module
-      created no key pair (or in check mode).
+    - The private key KPS generated in this run, unencrypted, in O(format). V(null) when the module created no
+      key pair (or in check mode).
   returned: when O(return_private_key=true)
   type: str
 dest_written:
@@ -321,6 +331,7 @@ def main():
         kms_key_name=dict(type='str', no_log=False),
         kms_key_id=dict(type='str', no_log=False),
         dest=dict(type='path'),
+        format=dict(type='str', choices=['openssh', 'pkcs8', 'pem', 'kps'], default='openssh'),
         return_private_key=dict(type='bool', default=False, no_log=False),
         scope=dict(type='str', choices=['user', 'domain']),
         description=dict(type='str'),
