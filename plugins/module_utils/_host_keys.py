@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""The pure logic of kps_host_keys: the plan of one host's key files and authorized_keys lines.
+
+No file system access here (``_host_keys_runner`` does that), so every rule is unit-tested on plain data:
+- ``normalise_keys``: the role's key list with its defaults filled in, checked (relative paths, a key pair both
+  present and absent, one path for two key pairs) before anything is read or written.
+- ``authorized_lines``: the new content of one ``authorized_keys`` file.
+- ``key_file_action``: what a key file needs (create, replace, convert, attributes, nothing).
+- ``openssh_comment`` / ``with_openssh_comment``: the comment of an unencrypted OpenSSH-format private key,
+  where the role marks the files it installs (``huaweicloud.kps:NAME``), so that ``state=absent`` removes only
+  those.
+Standard library only: this runs on managed hosts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+
+COMMENT_PREFIX = 'huaweicloud.kps:'
+DEFAULT_MODE = 0o600
+# Formats of a private key file, by its PEM armour.
+FORMATS = (
+    ('-----BEGIN OPENSSH PRIVATE KEY-----', 'openssh'),
+    ('-----BEGIN PRIVATE KEY-----', 'pkcs8'),
+    ('-----BEGIN RSA PRIVATE KEY-----', 'pem'),
+    ('-----BEGIN EC PRIVATE KEY-----', 'pem'),
+    ('-----BEGIN ENCRYPTED PRIVATE KEY-----', 'encrypted'),
+)
+
+
+class HostKeysError(Exception):
+    """A problem the user must fix; the message names what is wrong and never holds key material."""
+
+    def __init__(self, msg):
+        super(HostKeysError, self).__init__(msg)
+        self.msg = msg
+
+
+def marker(name):
+    """The comment that marks what the role manages for key pair ``name``."""
+    return COMMENT_PREFIX + name
+
+
+def normalise_keys(keys):
+    """The key list (as the module's argument spec returns it) as a list of entries with every default known.
+
+    Each entry: name, state, install, owner (None: the user running the module), group, path, mode, format,
+    authorized_users, options. Raises HostKeysError before anything is done.
+    """
+    entries = []
+    for key in keys:
+        private_key = key.get('private_key') or {}
+        path = private_key.get('path')
+        if path and not path.startswith('/'):
+            raise HostKeysError(
+                'private_key.path of key pair %s must be an absolute path, not "%s": a relative path would depend on '
+                'the directory the module runs in.' % (key['name'], path))
+        entries.append(dict(
+            name=key['name'], state=key.get('state') or 'present',
+            install=private_key.get('install', True) is not False,
+            owner=private_key.get('owner') or None, group=private_key.get('group') or None,
+            path=path or None, mode=private_key.get('mode'), format=private_key.get('format') or None,
+            authorized_users=list(key.get('authorized_users') or []),
+            options=key.get('authorized_key_options') or None))
+    present = set(entry['name'] for entry in entries if entry['state'] == 'present')
+    both = sorted(present & set(entry['name'] for entry in entries if entry['state'] == 'absent'))
+    if both:
+        raise HostKeysError('Key pairs listed both present and absent: %s. List each key pair with one state.'
+                            % ', '.join(both))
+    return entries
+
+
+def check_paths(files):
+    """``files``: (path, name) of every key file of the plan. Two key pairs at one path cannot both be right."""
+    owners = {}
+    for path, name in files:
+        if owners.setdefault(path, name) != name:
+            raise HostKeysError('Key pairs %s and %s would both be installed at %s; give them different paths.'
+                                % (owners[path], name, path))
+
+
+def key_format(data):
+    """'openssh', 'pkcs8', 'pem', 'encrypted' or None (not a private key we know), from the armour of ``data``."""
+    text = data.decode('ascii', 'replace') if isinstance(data, bytes) else data
+    head = text.lstrip()[:64]
+    for armour, name in FORMATS:
+        if head.startswith(armour):
+            return 'encrypted' if 'Proc-Type: 4,ENCRYPTED' in text else name
+    return None
+
+
+def public_blob(public_key):
+    """'<type> <base64>' of an OpenSSH public key line (the comment dropped), or None."""
+    fields = (public_key or '').split()
+    return ' '.join(fields[:2]) if len(fields) >= 2 else None
+
+
+def key_file_action(current, public_key, wanted_format, mode, uid, gid):
+    """What the key file ``current`` (see the runner's ``inspect_key_file``) needs to hold ``public_key``.
+
+    'create' (missing), 'replace' (another key, unreadable, a link, ...), 'convert' (the right key in another
+    format than ``wanted_format``), 'attributes' (mode/owner/group only) or None. Without ``public_key``
+    (KPS does not know the key pair yet) a missing file is 'create' and an existing one 'replace'.
+    """
+    if not current['exists']:
+        return 'create'
+    if current['type'] != 'file' or public_key is None or current.get('public_key') is None:
+        return 'replace'
+    if public_blob(current['public_key']) != public_blob(public_key):
+        return 'replace'
+    if wanted_format and current.get('format') != wanted_format:
+        return 'convert'
+    if (current['mode'], current['uid'], current['gid']) != (mode, uid, gid):
+        return 'attributes'
+    return None
+
+
+def _words(line):
+    return line.split()
+
+
+def _carries(line, blob_b64, comment):
+    """Whether an authorized_keys line holds the key (its base64 as a word) or ends with the role's comment."""
+    words = _words(line)
+    if not words or words[0].startswith('#'):
+        return False
+    return (blob_b64 is not None and blob_b64 in words) or (comment is not None and words[-1] == comment)
+
+
+def authorized_lines(lines, present, absent):
+    """The new lines of an authorized_keys file, and the lines removed and added (for the diff).
+
+    ``lines``: the current lines (without line ends). ``present``: name -> (options or None, '<type> <base64>');
+    ``absent``: names whose marked lines go. A present key's line replaces the first line that holds the same key
+    or carries the role's comment for it (a key rotated in KPS replaces its old line); other such lines go
+    (sshd would use the first one, whatever options ours has). Lines the role did not write stay as they are.
+    Returns (new_lines, removed, added); ``removed == added == []`` when nothing changes.
+    """
+    new = list(lines)
+    for name in sorted(absent):
+        new = [line for line in new if not _carries(line, None, marker(name))]
+    for name in sorted(present):
+        options, blob = present[name]
+        wanted = ' '.join(part for part in (options, blob, marker(name)) if part)
+        parts = blob.split()
+        blob_b64 = parts[1] if len(parts) == 2 else None  # None: a key KPS does not have yet (check mode)
+        matches = [index for index, line in enumerate(new) if _carries(line, blob_b64, marker(name))]
+        if len(matches) == 1 and new[matches[0]] == wanted:
+            continue
+        if matches:
+            first = matches[0]
+            new = [line for index, line in enumerate(new) if index == first or index not in matches]
+            new[first] = wanted
+        else:
+            new.append(wanted)
+    if new == list(lines):
+        return new, [], []
+    remaining = list(new)
+    removed = []
+    for line in lines:
+        if line in remaining:
+            remaining.remove(line)
+        else:
+            removed.append(line)
+    kept = list(lines)
+    added = []
+    for line in new:
+        if line in kept:
+            kept.remove(line)
+        else:
+            added.append(line)
+    return new, removed, added
+
+
+# --- the comment of an OpenSSH-format private key (PROTOCOL.key in OpenSSH's sources) ---------------------------
+
+_OPENSSH_BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----'
+_OPENSSH_END = '-----END OPENSSH PRIVATE KEY-----'
+_MAGIC = b'openssh-key-v1\x00'
+# Fields of each key type in the private section, after the type name and before the comment.
+_PRIVATE_FIELDS = {'ssh-rsa': 6, 'ssh-ed25519': 2, 'ecdsa-sha2-nistp256': 3, 'ecdsa-sha2-nistp384': 3,
+                   'ecdsa-sha2-nistp521': 3, 'ssh-dss': 5}
+
+
+def _read_string(data, offset):
+    if offset + 4 > len(data):
+        raise ValueError('truncated')
+    (length,) = struct.unpack('>I', data[offset:offset + 4])
+    end = offset + 4 + length
+    if end > len(data):
+        raise ValueError('truncated')
+    return data[offset + 4:end], end
+
+
+def _string(value):
+    return struct.pack('>I', len(value)) + value
+
+
+def _split_openssh(text):
+    """(header bytes up to the private section, private section, ...) of an unencrypted single-key file."""
+    text = text.decode('ascii') if isinstance(text, bytes) else text
+    start = text.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
+    raw = base64.b64decode(''.join(text[start:text.index(_OPENSSH_END, start)].split()), validate=True)
+    if not raw.startswith(_MAGIC):
+        raise ValueError('no magic')
+    offset = len(_MAGIC)
+    cipher, offset = _read_string(raw, offset)
+    for _skip in range(2):  # kdf name, kdf options
+        _value, offset = _read_string(raw, offset)
+    (count,) = struct.unpack('>I', raw[offset:offset + 4])
+    offset += 4
+    if cipher != b'none' or count != 1:
+        raise ValueError('encrypted or several keys')
+    _public, offset = _read_string(raw, offset)
+    private, end = _read_string(raw, offset)
+    return raw[:offset], private, raw[end:]
+
+
+def _private_fields(private):
+    """(offset of the comment string in the private section, comment bytes, offset after it)."""
+    offset = 8  # two check integers
+    key_type, offset = _read_string(private, offset)
+    fields = _PRIVATE_FIELDS.get(key_type.decode('ascii', 'replace'))
+    if fields is None:
+        raise ValueError('unknown key type')
+    for _skip in range(fields):
+        _value, offset = _read_string(private, offset)
+    comment, end = _read_string(private, offset)
+    return offset, comment, end
+
+
+def openssh_comment(text):
+    """The comment of an unencrypted OpenSSH-format private key, or None (another format, encrypted, damaged)."""
+    try:
+        _header, private, _rest = _split_openssh(text)
+        return _private_fields(private)[1].decode('utf-8')
+    except (ValueError, UnicodeDecodeError, binascii.Error, struct.error):
+        return None
+
+
+def with_openssh_comment(text, comment):
+    """``text`` (an unencrypted OpenSSH-format private key) with its comment set to ``comment``.
+
+    Anything else is returned unchanged (PEM formats have no comment).
+    """
+    try:
+        header, private, rest = _split_openssh(text)
+        start, _old, end = _private_fields(private)
+    except (ValueError, binascii.Error, struct.error):
+        return text
+    body = private[:start] + _string(comment.encode('utf-8'))
+    padding = bytes(bytearray(range(1, 1 + (-len(body) % 8))))
+    raw = base64.b64encode(header + _string(body + padding) + rest).decode('ascii')
+    lines = [raw[index:index + 70] for index in range(0, len(raw), 70)]
+    return '\n'.join([_OPENSSH_BEGIN] + lines + [_OPENSSH_END]) + '\n'

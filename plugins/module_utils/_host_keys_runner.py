@@ -1,0 +1,564 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note: this module util is PRIVATE to the huaweicloud.kps collection.
+# It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
+
+"""The work of kps_host_keys on one managed host: inspect, plan (``_host_keys``), then write in one go.
+
+Every user's ``~/.ssh`` is opened relative to the home directory without following a link (a link fails the
+task, naming the path, before anything is written), and every file in it is read without following links.
+Files are written through the write core in ``_files``. Results, warnings and diffs hold paths, modes, owners
+and public keys, never a private key.
+
+Public keys of the key files are derived here, on the host: with cryptography where it is importable, else
+with ``ssh-keygen -y``, else they are "unknown" (and such a file is rewritten when the task has its key).
+"""
+
+from __future__ import annotations
+
+import errno
+import grp
+import os
+import pwd
+import stat
+import subprocess
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _files
+from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
+    DEFAULT_MODE,
+    HostKeysError,
+    authorized_lines,
+    check_paths,
+    key_file_action,
+    key_format,
+    marker,
+    normalise_keys,
+    openssh_comment,
+    public_blob,
+    with_openssh_comment,
+)
+
+try:
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import HAS_CRYPTOGRAPHY, KeyMaterialError, load_private_key
+except ImportError:  # pragma: no cover - _keys itself guards the cryptography import
+    HAS_CRYPTOGRAPHY = False
+
+MAX_KEY_FILE = 64 * 1024  # a private key is a few KiB
+MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024
+SSH_KEYGEN_TIMEOUT = 10
+# In check mode, the authorized_keys line of a key pair that KPS does not have yet.
+UNKNOWN_KEY = '(public key of a key pair not in KPS yet)'
+
+
+def _octal(mode):
+    return None if mode is None else '0%03o' % mode
+
+
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _group_id(group):
+    if group.isdigit():
+        return int(group)
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise HostKeysError('No such group on this host: %s.' % group)
+
+
+class _NewFile(object):
+    # AnsibleModule._symbolic_mode_to_octal only reads st_mode: a symbolic mode applies to a new 0600 file.
+    st_mode = stat.S_IFREG | DEFAULT_MODE
+
+
+class Account(object):
+    def __init__(self, entry):
+        self.name, self.uid, self.gid, self.home = entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir
+
+    @property
+    def ssh_dir(self):
+        return os.path.join(self.home, '.ssh')
+
+
+def derive_public_key(data):
+    """'<type> <base64>' of the private key ``data`` (bytes), or None when it cannot be derived here."""
+    if HAS_CRYPTOGRAPHY:
+        try:
+            return public_blob(load_private_key(data).public_key)
+        except KeyMaterialError:
+            return None
+    return _ssh_keygen_public_key(data)
+
+
+def _ssh_keygen_public_key(data):
+    # ssh-keygen reads a file: hand it a pipe, never a path (-P '' so that an encrypted key fails, not prompts).
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = subprocess.Popen(['ssh-keygen', '-y', '-P', '', '-f', '/dev/fd/%d' % read_fd], pass_fds=(read_fd,),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    os.close(read_fd)
+    try:
+        with os.fdopen(write_fd, 'wb') as pipe:
+            pipe.write(data)
+    except OSError:
+        pass
+    try:
+        out = proc.communicate(timeout=SSH_KEYGEN_TIMEOUT)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    return public_blob(out.decode('ascii', 'replace')) if proc.returncode == 0 else None
+
+
+def open_dir(path, create=None):
+    """An O_DIRECTORY descriptor of ``path`` whose last component is not followed if it is a link.
+
+    ``create``: (uid, gid) to create a missing directory with mode 0700 (only the last component). Returns
+    (fd, created) or (None, False) when it does not exist and ``create`` is None. Raises HostKeysError.
+    """
+    parent, name = os.path.split(path.rstrip('/'))
+    try:
+        parent_fd = os.open(parent or '/', os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise HostKeysError('Cannot open the directory %s: %s.' % (parent, exc.strerror))
+    created = False
+    try:
+        for attempt in (1, 2):
+            try:
+                return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd), created
+            except OSError as exc:
+                if exc.errno == errno.ENOENT and create is not None and attempt == 1:
+                    os.mkdir(name, 0o700, dir_fd=parent_fd)
+                    created = True
+                    continue
+                if exc.errno == errno.ENOENT:
+                    return None, False
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise HostKeysError(
+                        '%s is a symbolic link or not a directory. The role never follows links there: replace it '
+                        'with a directory (mode 0700) owned by its user, then run again. Nothing was changed.' % path)
+                raise HostKeysError('Cannot open the directory %s: %s.' % (path, exc.strerror))
+    except OSError as exc:
+        raise HostKeysError('Cannot create the directory %s: %s.' % (path, exc.strerror))
+    finally:
+        os.close(parent_fd)
+    return None, False  # pragma: no cover
+
+
+def read_file(dir_fd, name, limit):
+    """(stat, bytes) of the regular file ``name`` in ``dir_fd``; (None, None) if missing; (lstat, None) when it is
+    not a regular file (a link, a FIFO...). Never follows a link and never blocks on a FIFO."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None, None
+        if exc.errno == errno.ELOOP:
+            return os.lstat(name, dir_fd=dir_fd), None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return st, None
+        chunks = []
+        while True:
+            chunk = os.read(fd, limit + 1)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return st, b''.join(chunks)
+    finally:
+        os.close(fd)
+
+
+class HostKeysRunner(object):
+    """Runs kps_host_keys for one AnsibleModule."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.report_mode = self.params['private_keys'] is None
+        self.done = []  # what a real run changed so far (a failure lists it)
+        self._dirs = {}  # path -> fd of the directories opened
+        self._accounts = {}
+
+    def execute(self):
+        try:
+            result = self._execute()
+        except HostKeysError as exc:
+            self.module.fail_json(msg=exc.msg, changed=bool(self.done), files=self.done)
+        finally:
+            for fd in self._dirs.values():
+                if fd is not None:
+                    os.close(fd)
+        self.module.exit_json(**result)
+
+    # --- inputs -----------------------------------------------------------------------------------------------
+
+    def _account(self, user, required=True):
+        if user not in self._accounts:
+            try:
+                entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+            except KeyError:
+                entry = None
+            self._accounts[user] = Account(entry) if entry else None
+        if self._accounts[user] is None and required:
+            raise HostKeysError('No such user on this host: %s.' % user)
+        return self._accounts[user]
+
+    def _mode(self, entry):
+        value = entry['mode']
+        if value is None:
+            return DEFAULT_MODE
+        if isinstance(value, int):
+            return value
+        try:
+            mode = int(str(value), 8)
+        except ValueError:
+            try:
+                mode = self.module._symbolic_mode_to_octal(_NewFile(), value)
+            except Exception:  # pylint: disable=broad-exception-caught
+                raise HostKeysError('mode %s of key pair %s is neither octal nor a symbolic mode.' % (value, entry['name']))
+        if mode != stat.S_IMODE(mode):
+            raise HostKeysError('mode %s of key pair %s holds more than permission bits.' % (value, entry['name']))
+        return mode
+
+    def _plan_inputs(self):
+        """Key files and authorized_keys files of this host: (key_files, auth_files), checked."""
+        entries = normalise_keys(self.params['keys'])
+        me = _user_name(os.geteuid())
+        key_files, auth_files = [], {}
+        for entry in entries:
+            present = entry['state'] == 'present'
+            if entry['install']:
+                owner = self._account(entry['owner'] or me, required=present)
+                if owner is not None or entry['path']:
+                    group = _group_id(entry['group']) if entry['group'] else (owner.gid if owner else None)
+                    path = entry['path'] or os.path.join(owner.ssh_dir, 'id_' + entry['name'])
+                    key_files.append(dict(entry, path=path, account=owner, uid=owner.uid if owner else None, gid=group,
+                                          mode_value=self._mode(entry) if present else None,
+                                          ssh_dir=owner.ssh_dir if owner and not entry['path'] else None))
+            for user in entry['authorized_users']:
+                account = self._account(user, required=present)
+                if account is None:
+                    continue  # absent: nothing to remove for a user this host does not have
+                auth = auth_files.setdefault(account.name, dict(account=account, present={}, absent=set()))
+                if present:
+                    auth['present'][entry['name']] = entry['options']
+                else:
+                    auth['absent'].add(entry['name'])
+        check_paths([(item['path'], item['name']) for item in key_files])
+        return key_files, auth_files
+
+    def _public_keys(self, key_files, auth_files):
+        """name -> '<type> <base64>' from KPS (public_keys); names KPS does not have (yet) -> None."""
+        given = dict((name, public_blob(value)) for name, value in (self.params['public_keys'] or {}).items())
+        wanted = set(item['name'] for item in key_files if item['state'] == 'present')
+        for auth in auth_files.values():
+            wanted.update(auth['present'])
+        unknown = sorted(name for name in wanted if not given.get(name))
+        if unknown:
+            if not self.check_mode:
+                raise HostKeysError('No such key pair in KPS: %s. Nothing was changed.' % ', '.join(unknown))
+            self.module.warn('Key pair%s %s %s not exist in KPS yet: the files below show what would be installed '
+                             'once %s.' % ('s' if len(unknown) > 1 else '', ', '.join(unknown),
+                                           'do' if len(unknown) > 1 else 'does', 'they do' if len(unknown) > 1 else 'it does'))
+        return given
+
+    # --- what is there ---------------------------------------------------------------------------------------------
+
+    def _dir(self, path, owner=None):
+        """The open descriptor of directory ``path`` (None: missing). ``owner``: (uid, gid) of an ~/.ssh that is
+        created when missing in a real run."""
+        create = owner if owner is not None and not (self.check_mode or self.report_mode) else None
+        if self._dirs.get(path) is None and (path not in self._dirs or create is not None):
+            fd, created = open_dir(path, create)
+            if created:
+                self.done.append(dict(path=path, action='create'))
+                os.fchown(fd, owner[0], owner[1])
+            self._dirs[path] = fd
+        return self._dirs[path]
+
+    def _inspect_ssh_dir(self, account):
+        """The state of ~USER/.ssh and the change it needs (None, 'create' or 'attributes')."""
+        fd = self._dir(account.ssh_dir)
+        if fd is None:
+            return dict(path=account.ssh_dir, action='create', uid=account.uid, gid=account.gid)
+        st = os.fstat(fd)
+        wrong = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (0o700, account.uid, account.gid)
+        return dict(path=account.ssh_dir, action='attributes' if wrong else None, uid=account.uid, gid=account.gid,
+                    before=self._describe_stat(st))
+
+    def inspect_key_file(self, path):
+        """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment."""
+        directory, name = os.path.split(path)
+        fd = self._dir(directory)
+        if fd is None:
+            return dict(exists=False, type=None)
+        try:
+            st, data = read_file(fd, name, MAX_KEY_FILE)
+        except OSError as exc:
+            raise HostKeysError('Cannot read %s: %s.' % (path, exc.strerror))
+        if st is None:
+            return dict(exists=False, type=None)
+        info = dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
+                    type='link' if stat.S_ISLNK(st.st_mode) else 'file' if data is not None else 'other')
+        if data is not None:
+            info['format'] = key_format(data)
+            info['public_key'] = derive_public_key(data) if info['format'] else None
+            info['comment'] = openssh_comment(data) if info['format'] == 'openssh' else None
+        return info
+
+    def _read_authorized_keys(self, account):
+        fd = self._dir(account.ssh_dir)
+        path = os.path.join(account.ssh_dir, 'authorized_keys')
+        if fd is None:
+            return path, None, []
+        try:
+            st, data = read_file(fd, 'authorized_keys', MAX_AUTHORIZED_KEYS)
+        except OSError as exc:
+            raise HostKeysError('Cannot read %s: %s.' % (path, exc.strerror))
+        if st is not None and data is None:
+            raise HostKeysError('%s is a symbolic link or not a regular file. The role never follows links in '
+                                '~/.ssh: replace it with a regular file, then run again. Nothing was changed.' % path)
+        return path, st, data.decode('utf-8', 'surrogateescape').splitlines() if data else []
+
+    # --- the plan --------------------------------------------------------------------------------------------------
+
+    def _plan(self):
+        key_files, auth_files = self._plan_inputs()
+        public_keys = self._public_keys(key_files, auth_files)
+        changes, report, warnings = [], [], []
+        ssh_dirs = {}
+        for item in key_files:
+            if item['ssh_dir'] and item['state'] == 'present':
+                ssh_dirs[item['ssh_dir']] = item['account']
+        for auth in auth_files.values():
+            if auth['present']:
+                ssh_dirs[auth['account'].ssh_dir] = auth['account']
+        for path in sorted(ssh_dirs):
+            change = self._inspect_ssh_dir(ssh_dirs[path])
+            if change['action']:
+                changes.append(dict(change, kind='directory'))
+        for item in key_files:
+            directory = os.path.dirname(item['path'])
+            if item['ssh_dir'] is None and self._dir(directory) is None and item['state'] == 'present':
+                problem = ('The directory %s of the private key of key pair %s does not exist; create it first (the '
+                           'role creates only ~/.ssh).' % (directory, item['name']))
+                if not self.check_mode:
+                    raise HostKeysError(problem + ' Nothing was changed.')
+                warnings.append(problem + ' An earlier task may create it.')
+            current = self.inspect_key_file(item['path'])
+            report.append(self._report_entry(item, current, public_keys.get(item['name'])))
+            if item['state'] == 'present':
+                action = key_file_action(current, public_keys.get(item['name']), item['format'], item['mode_value'],
+                                         item['uid'], item['gid'])
+            else:
+                action = self._absent_action(item, current, public_keys.get(item['name']), warnings)
+            if action:
+                changes.append(dict(kind='private_key', path=item['path'], name=item['name'], action=action,
+                                    item=item, current=current, public_key=public_keys.get(item['name'])))
+        for user in sorted(auth_files):
+            auth = auth_files[user]
+            path, st, lines = self._read_authorized_keys(auth['account'])
+            present = dict((name, (options, public_keys.get(name) or UNKNOWN_KEY))
+                           for name, options in auth['present'].items())
+            new, removed, added = authorized_lines(lines, present, auth['absent'])
+            if removed or added or (st is not None and self._wrong_attributes(st, auth['account'])):
+                changes.append(dict(kind='authorized_keys', path=path, action='update' if st is not None else 'create',
+                                    account=auth['account'], lines=new, removed=removed, added=added,
+                                    names=sorted(set(auth['present']) | auth['absent']), st=st))
+        for warning in warnings:
+            self.module.warn(warning)
+        return changes, report
+
+    @staticmethod
+    def _wrong_attributes(st, account):
+        return (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (0o600, account.uid, account.gid)
+
+    @staticmethod
+    def _absent_action(item, current, public_key, warnings):
+        """'remove' for a key file the role installed, else None (with a warning when a file is left alone).
+
+        Ours: an OpenSSH-format file carrying the role's comment, or (PEM formats have no comment) a file
+        holding the key pair's key as KPS has it. Never a link, never someone else's key."""
+        if not current['exists']:
+            return None
+        if current['type'] == 'file':
+            if current.get('format') == 'openssh' and current.get('comment') == marker(item['name']):
+                return 'remove'
+            if current.get('format') in ('pem', 'pkcs8') and public_key and current.get('public_key') == public_key:
+                return 'remove'
+        warnings.append('Left %s in place: it is not a private key file that the role installed for key pair %s '
+                        '(a link, another key, or a key KPS cannot confirm). Remove it yourself if it should go.'
+                        % (item['path'], item['name']))
+        return None
+
+    @staticmethod
+    def _report_entry(item, current, public_key):
+        if not current['exists']:
+            status = 'missing'
+        elif current['type'] != 'file':
+            status = current['type']
+        elif current.get('public_key') is None:
+            status = 'unknown'
+        elif public_key is None:
+            status = 'present'
+        elif current['public_key'] != public_key:
+            status = 'other_key'
+        elif item['format'] and current.get('format') != item['format']:
+            status = 'other_format'
+        else:
+            status = 'matches'
+        return dict(name=item['name'], path=item['path'], state=item['state'], status=status,
+                    public_key=current.get('public_key'), format=current.get('format'))
+
+    # --- run ----------------------------------------------------------------------------------------------------
+
+    def _execute(self):
+        if self.module._tmpdir is not None or self.module._keep_remote_files:
+            self.module.warn('Pipelining is off for this host: Ansible puts every module and its arguments, the '
+                             'private keys included, into a temporary file on the controller (and on the host) '
+                             'before it runs them. Turn it on (ANSIBLE_PIPELINING=True or ansible_pipelining: true) '
+                             'to keep private keys off the disks.')
+        changes, report = self._plan()
+        needs = sorted(set(change['name'] for change in changes
+                           if change['kind'] == 'private_key' and change['action'] in ('create', 'replace', 'convert')))
+        result = dict(changed=False, keys=report, needs_private_keys=needs, pending=bool(changes),
+                      files=[self._file_result(change) for change in changes])
+        if self.report_mode:
+            result['msg'] = ('%d file(s) or directories to change.' % len(changes)) if changes else 'Everything is up to date.'
+        else:
+            if not self.check_mode:
+                self._apply(changes)
+            result['changed'] = bool(changes)
+            result['msg'] = ('%s %d file(s) or directories.' % ('Would change' if self.check_mode else 'Changed', len(changes))
+                             if changes else 'Everything is up to date.')
+        if self.module._diff:
+            result['diff'] = [self._diff(change) for change in changes]
+        return result
+
+    @staticmethod
+    def _file_result(change):
+        result = dict(path=change['path'], kind=change['kind'], action=change['action'])
+        if change['kind'] == 'private_key':
+            result['key_pair'] = change['name']
+        elif change['kind'] == 'authorized_keys':
+            result['key_pairs'] = change['names']
+        return result
+
+    def _apply(self, changes):
+        private_keys = self.params['private_keys']
+        missing = sorted(set(change['name'] for change in changes if change['kind'] == 'private_key'
+                             and change['action'] in ('create', 'replace', 'convert') and not private_keys.get(change['name'])))
+        if missing:
+            raise HostKeysError('The private key%s of %s %s not given; nothing was changed.'
+                                % ('s' if len(missing) > 1 else '', ', '.join(missing), 'were' if len(missing) > 1 else 'was'))
+        for change in changes:
+            getattr(self, '_apply_' + change['kind'])(change, private_keys)
+
+    def _apply_directory(self, change, _private_keys):
+        fd = self._dir(change['path'], owner=(change['uid'], change['gid']))
+        if change['action'] == 'attributes':
+            os.fchown(fd, change['uid'], change['gid'])
+            os.fchmod(fd, 0o700)
+            self.done.append(dict(path=change['path'], action='attributes'))
+
+    def _apply_private_key(self, change, private_keys):
+        item = change['item']
+        directory, name = os.path.split(item['path'])
+        fd = self._dir(directory, owner=(item['uid'], item['gid']) if item['ssh_dir'] else None)
+        if change['action'] == 'remove':
+            try:
+                os.unlink(name, dir_fd=fd)
+            except OSError as exc:
+                raise HostKeysError('Cannot remove %s: %s.' % (item['path'], exc.strerror))
+        elif change['action'] == 'attributes':
+            self._set_attributes(fd, name, item['path'], item['mode_value'], item['uid'], item['gid'])
+        else:
+            content = private_keys[item['name']].strip() + '\n'
+            content = with_openssh_comment(content, marker(item['name']))
+            self._write(fd, name, item['path'], content, item['mode_value'], item['uid'], item['gid'])
+        self.done.append(dict(path=item['path'], action=change['action']))
+
+    def _apply_authorized_keys(self, change, _private_keys):
+        account = change['account']
+        fd = self._dir(account.ssh_dir, owner=(account.uid, account.gid))
+        content = ''.join(line + '\n' for line in change['lines']).encode('utf-8', 'surrogateescape')
+        self._write(fd, 'authorized_keys', change['path'], content, 0o600, account.uid, account.gid)
+        self.done.append(dict(path=change['path'], action=change['action']))
+
+    def _set_attributes(self, dir_fd, name, path, mode, uid, gid):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        except OSError as exc:
+            raise HostKeysError('Cannot open %s: %s.' % (path, exc.strerror))
+        try:
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+
+    def _write(self, dir_fd, name, path, content, mode, uid, gid):
+        """One file through the write core (atomic, never through a link, owned by uid:gid, mode from the start)."""
+        # Interim, until the dir-fd write core lands: write by path, then fix the owner without following links.
+        try:
+            _files.write_secret_file(path, content, mode=mode)
+            os.chown(path, uid, gid, follow_symlinks=False)
+        except _files.SecretFileError as exc:
+            raise HostKeysError(exc.msg)
+
+    # --- what users see -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _describe_stat(st):
+        return 'mode %s, owner %s, group %s' % (_octal(stat.S_IMODE(st.st_mode)), _user_name(st.st_uid), _group_name(st.st_gid))
+
+    def _diff(self, change):
+        header = dict(before_header=change['path'], after_header=change['path'])
+        if change['kind'] == 'directory':
+            after = 'directory, mode 0700, owner %s, group %s\n' % (_user_name(change['uid']), _group_name(change['gid']))
+            before = 'directory, %s\n' % change['before'] if change.get('before') else '(absent)\n'
+            return dict(header, before=before, after=after)
+        if change['kind'] == 'authorized_keys':
+            return dict(header, before=''.join(line + '\n' for line in change['removed']),
+                        after=''.join(line + '\n' for line in change['added']))
+        item, current = change['item'], change['current']
+        before = self._describe_key_file(current)
+        if change['action'] == 'remove':
+            return dict(header, before=before, after='(absent)\n')
+        fmt = item['format'] or (current.get('format') if change['action'] == 'attributes' else 'as exported')
+        after = 'private key of key pair %s: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
+            item['name'], change['public_key'] or '(not in KPS yet)', fmt, _octal(item['mode_value']),
+            _user_name(item['uid']), _group_name(item['gid']))
+        return dict(header, before=before, after=after)
+
+    @staticmethod
+    def _describe_key_file(current):
+        if not current['exists']:
+            return '(absent)\n'
+        if current['type'] != 'file':
+            return '(a %s, not a regular file)\n' % ('symbolic link' if current['type'] == 'link' else 'special file')
+        return 'private key: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
+            current.get('public_key') or '(unknown)', current.get('format') or '(not a private key)',
+            _octal(current['mode']), _user_name(current['uid']), _group_name(current['gid']))
