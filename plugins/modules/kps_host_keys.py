@@ -70,7 +70,6 @@ options:
       private_key:
         description: Where and how the private key is installed.
         type: dict
-        default: {}
         options:
           install:
             description: Whether the private key is installed on the host.
@@ -230,7 +229,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys_runner 
 KEY_SPEC = dict(
     name=dict(type='str', required=True),
     state=dict(type='str', choices=['present', 'absent'], default='present'),
-    private_key=dict(type='dict', default={}, no_log=False, options=dict(
+    private_key=dict(type='dict', no_log=False, options=dict(
         install=dict(type='bool', default=True),
         owner=dict(type='str'),
         group=dict(type='str'),

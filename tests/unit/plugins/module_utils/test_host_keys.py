@@ -1,0 +1,168 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan of kps_host_keys on plain data: defaults, refused input, authorized_keys lines, key file actions,
+and the OpenSSH comment that marks the key files the role installs."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
+    HostKeysError,
+    authorized_lines,
+    check_paths,
+    key_file_action,
+    key_format,
+    normalise_keys,
+    openssh_comment,
+    with_openssh_comment,
+)
+
+RSA = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCrsa'
+ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIed'
+ED2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIrotated'
+USER_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIusers someone@laptop'
+
+
+def test_defaults_are_filled_in():
+    [entry] = normalise_keys([{'name': 'web'}])
+    assert entry == dict(name='web', state='present', install=True, owner=None, group=None, path=None, mode=None,
+                         format=None, authorized_users=[], options=None)
+    [entry] = normalise_keys([{'name': 'web', 'state': 'absent', 'private_key': {'install': False, 'path': '/k/w'},
+                               'authorized_users': ['git'], 'authorized_key_options': 'restrict'}])
+    assert (entry['state'], entry['install'], entry['path'], entry['authorized_users'], entry['options']) == \
+        ('absent', False, '/k/w', ['git'], 'restrict')
+
+
+@pytest.mark.parametrize('path', ['keys/id_web', '~/id_web', './id_web', 'id_web'])
+def test_relative_paths_are_refused_naming_the_key_pair_and_path(path):
+    with pytest.raises(HostKeysError) as err:
+        normalise_keys([{'name': 'web', 'private_key': {'path': path}}])
+    assert err.value.msg == ('private_key.path of key pair web must be an absolute path, not "%s": a relative path '
+                             'would depend on the directory the module runs in.' % path)
+
+
+def test_a_key_pair_both_present_and_absent_is_refused():
+    with pytest.raises(HostKeysError, match='Key pairs listed both present and absent: b. '):
+        normalise_keys([{'name': 'a'}, {'name': 'b'}, {'name': 'b', 'state': 'absent'}])
+
+
+def test_two_key_pairs_at_one_path_are_refused():
+    check_paths([('/k/a', 'a'), ('/k/a', 'a'), ('/k/b', 'b')])
+    with pytest.raises(HostKeysError, match='Key pairs a and b would both be installed at /k/a;'):
+        check_paths([('/k/a', 'a'), ('/k/a', 'b')])
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('-----BEGIN OPENSSH PRIVATE KEY-----\nabc', 'openssh'),
+    ('-----BEGIN PRIVATE KEY-----\nabc', 'pkcs8'),
+    ('-----BEGIN RSA PRIVATE KEY-----\nabc', 'pem'),
+    ('-----BEGIN EC PRIVATE KEY-----\nabc', 'pem'),
+    ('-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nabc', 'encrypted'),
+    ('-----BEGIN ENCRYPTED PRIVATE KEY-----\nabc', 'encrypted'),
+    ('root:$6$hash:19000:0:99999:7:::\n', None),
+    ('', None),
+])
+def test_key_format_from_the_armour(text, expected):
+    assert key_format(text) == expected
+    assert key_format(text.encode()) == expected
+
+
+def _file(**kwargs):
+    base = dict(exists=True, type='file', mode=0o600, uid=1000, gid=1000, format='openssh', public_key=ED)
+    base.update(kwargs)
+    return base
+
+
+@pytest.mark.parametrize('current, wanted_format, expected', [
+    (dict(exists=False, type=None), None, 'create'),
+    (_file(), None, None),
+    (_file(), 'openssh', None),
+    (_file(format='pem'), None, None),
+    (_file(format='pem'), 'openssh', 'convert'),
+    (_file(public_key=ED2), None, 'replace'),
+    (_file(public_key=None), None, 'replace'),  # no public key could be derived: damaged, or unknown tools
+    (_file(type='link'), None, 'replace'),
+    (_file(type='other'), None, 'replace'),
+    (_file(mode=0o644), None, 'attributes'),
+    (_file(uid=0), None, 'attributes'),
+    (_file(gid=0), None, 'attributes'),
+])
+def test_key_file_action(current, wanted_format, expected):
+    assert key_file_action(current, ED + ' comment', wanted_format, 0o600, 1000, 1000) == expected
+
+
+def test_key_file_action_without_a_public_key_from_kps():
+    assert key_file_action(dict(exists=False, type=None), None, None, 0o600, 0, 0) == 'create'
+    assert key_file_action(_file(), None, None, 0o600, 1000, 1000) == 'replace'
+
+
+def test_authorized_lines_added_after_the_users_own_lines():
+    new, removed, added = authorized_lines([USER_LINE, '# a comment', ''], {'web': (None, ED)}, set())
+    assert new == [USER_LINE, '# a comment', '', ED + ' huaweicloud.kps:web']
+    assert (removed, added) == ([], [ED + ' huaweicloud.kps:web'])
+
+
+def test_authorized_lines_unchanged_when_the_line_is_there():
+    lines = [USER_LINE, 'restrict ' + ED + ' huaweicloud.kps:web']
+    assert authorized_lines(lines, {'web': ('restrict', ED)}, set()) == (lines, [], [])
+
+
+def test_a_rotated_key_replaces_its_old_line_in_place():
+    lines = ['restrict ' + ED + ' huaweicloud.kps:web', USER_LINE]
+    new, removed, added = authorized_lines(lines, {'web': ('restrict', ED2)}, set())
+    assert new == ['restrict ' + ED2 + ' huaweicloud.kps:web', USER_LINE]
+    assert (removed, added) == ([lines[0]], [new[0]])
+
+
+def test_a_line_holding_the_same_key_gets_the_options_and_duplicates_go():
+    lines = [ED + ' old-comment', USER_LINE, 'from="10.0.0.1" ' + ED + ' huaweicloud.kps:web']
+    new, removed, _added = authorized_lines(lines, {'web': ('restrict', ED)}, set())
+    assert new == ['restrict ' + ED + ' huaweicloud.kps:web', USER_LINE]
+    assert removed == [lines[0], lines[2]]
+
+
+def test_absent_removes_only_lines_with_the_roles_comment():
+    lines = [USER_LINE, ED + ' huaweicloud.kps:web', ED + ' kept-because-not-ours', RSA + ' huaweicloud.kps:other']
+    new, removed, added = authorized_lines(lines, {}, {'web'})
+    assert new == [USER_LINE, ED + ' kept-because-not-ours', RSA + ' huaweicloud.kps:other']
+    assert (removed, added) == ([lines[1]], [])
+    # A comment that merely starts with the marker is another key pair's.
+    assert authorized_lines([ED + ' huaweicloud.kps:web2'], {}, {'web'})[0] == [ED + ' huaweicloud.kps:web2']
+
+
+def test_commented_out_lines_are_never_touched():
+    lines = ['# ' + ED + ' huaweicloud.kps:web']
+    assert authorized_lines(lines, {}, {'web'}) == (lines, [], [])
+
+
+@pytest.fixture(scope='module', params=['ed25519', 'rsa', 'ecdsa'])
+def openssh_key(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp('keys') / 'id'
+    subprocess.run(['ssh-keygen', '-q', '-t', request.param, '-N', '', '-C', 'me@laptop', '-f', str(path)], check=True)
+    return path
+
+
+def test_openssh_comment_is_read_and_replaced_and_ssh_keygen_still_loads_the_key(openssh_key, tmp_path):
+    text = openssh_key.read_text()
+    assert openssh_comment(text) == 'me@laptop'
+    marked = with_openssh_comment(text, 'huaweicloud.kps:web')
+    assert openssh_comment(marked) == 'huaweicloud.kps:web'
+    assert with_openssh_comment(marked, 'huaweicloud.kps:web') == marked
+    path = tmp_path / 'marked'
+    path.write_text(marked)
+    path.chmod(0o600)
+    public = subprocess.run(['ssh-keygen', '-y', '-f', str(path)], check=True, capture_output=True, text=True).stdout
+    assert public.split()[:2] == openssh_key.with_suffix('.pub').read_text().split()[:2]
+    listed = subprocess.run(['ssh-keygen', '-l', '-f', str(path)], check=True, capture_output=True, text=True).stdout
+    assert 'huaweicloud.kps:web' in listed  # ssh-keygen reads the comment from the private key itself
+
+
+def test_pem_and_encrypted_keys_have_no_comment_and_are_left_as_they_are():
+    pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n'
+    assert openssh_comment(pem) is None
+    assert with_openssh_comment(pem, 'x') == pem
+    broken = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n'
+    assert openssh_comment(broken) is None
+    assert with_openssh_comment(broken, 'x') == broken

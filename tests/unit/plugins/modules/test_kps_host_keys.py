@@ -1,0 +1,213 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kps_host_keys in-process, on files under tmp_path (the users' home directories are faked): report mode,
+check mode that predicts the real run, one call that installs and authorizes, links never followed, absent that
+removes only what the role installed, and no private key in any result."""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import stat
+import subprocess
+import types
+
+import pytest
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _host_keys_runner
+from ansible_collections.huaweicloud.kps.plugins.modules import kps_host_keys
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
+
+ME = pwd.getpwuid(os.geteuid())
+
+
+@pytest.fixture(scope='module')
+def keypairs(tmp_path_factory):
+    """name -> (private key text, public key line): an Ed25519 key in OpenSSH format, an RSA key in PEM."""
+    out = {}
+    for name, argv in (('web', ['-t', 'ed25519']), ('db', ['-t', 'rsa', '-b', '2048', '-m', 'PEM']),
+                       ('new', ['-t', 'ed25519'])):
+        path = tmp_path_factory.mktemp('k') / name
+        subprocess.run(['ssh-keygen', '-q', '-N', '', '-C', 'src', '-f', str(path)] + argv, check=True)
+        out[name] = (path.read_text(), ' '.join(path.with_suffix('.pub').read_text().split()[:2]))
+    return out
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """Every user of the tests is ME with this home directory."""
+    home = tmp_path / 'home'
+    home.mkdir()
+    account = ME._replace(pw_dir=str(home)) if hasattr(ME, '_replace') else None
+    fake = types.SimpleNamespace(
+        getpwnam=lambda name: account if name in (ME.pw_name, 'alice') else pwd.getpwnam(name),
+        getpwuid=lambda uid: account if uid == ME.pw_uid else pwd.getpwuid(uid))
+    if account is None:
+        fields = list(ME)
+        fields[5] = str(home)
+        account = pwd.struct_passwd(fields)
+        fake.getpwnam = lambda name: account if name in (ME.pw_name, 'alice') else pwd.getpwnam(name)
+        fake.getpwuid = lambda uid: account if uid == ME.pw_uid else pwd.getpwuid(uid)
+    monkeypatch.setattr(_host_keys_runner, 'pwd', fake)
+    return home
+
+
+def run(args, keypairs, check_mode=False, fail=False, private=None, tmpdir=None):
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)
+    args.setdefault('public_keys', {name: pub for name, (_priv, pub) in keypairs.items()})
+    if private is not None:
+        args['private_keys'] = dict((name, keypairs[name][0]) for name in private)
+    if tmpdir:
+        args['_ansible_tmpdir'] = tmpdir
+    with set_module_args(args):
+        result = run_module(kps_host_keys.main, fail=fail)
+    text = json.dumps(result)
+    for private_key, _pub in keypairs.values():
+        for line in private_key.strip().splitlines()[1:-1]:
+            assert line not in text
+    return result
+
+
+def mode(path):
+    return stat.S_IMODE(os.lstat(str(path)).st_mode)
+
+
+KEYS = [{'name': 'web', 'authorized_users': ['alice']},
+        {'name': 'db', 'private_key': {'mode': '0400'}, 'authorized_users': ['alice'],
+         'authorized_key_options': 'restrict'}]
+
+
+def test_report_check_real_check_repeat(home, keypairs):
+    ssh = home / '.ssh'
+    report = run({'keys': KEYS}, keypairs)
+    assert report['changed'] is False and report['pending'] is True
+    assert report['needs_private_keys'] == ['db', 'web']
+    assert [(item['name'], item['status']) for item in report['keys']] == [('web', 'missing'), ('db', 'missing')]
+    assert not ssh.exists()
+
+    checked = run({'keys': KEYS}, keypairs, check_mode=True, private=[])
+    assert checked['changed'] is True
+    expected_files = [
+        {'path': str(ssh), 'kind': 'directory', 'action': 'create'},
+        {'path': str(ssh / 'id_web'), 'kind': 'private_key', 'action': 'create', 'key_pair': 'web'},
+        {'path': str(ssh / 'id_db'), 'kind': 'private_key', 'action': 'create', 'key_pair': 'db'},
+        {'path': str(ssh / 'authorized_keys'), 'kind': 'authorized_keys', 'action': 'create',
+         'key_pairs': ['db', 'web']}]
+    assert checked['files'] == expected_files
+    assert '+' + keypairs['web'][1] + ' huaweicloud.kps:web' not in json.dumps(checked['diff'])  # a text diff
+    assert any(keypairs['web'][1] + ' huaweicloud.kps:web' in diff['after'] for diff in checked['diff'])
+    assert not ssh.exists()
+
+    real = run({'keys': KEYS}, keypairs, private=['web', 'db'])
+    assert real['changed'] is True and real['files'] == expected_files
+    assert mode(ssh) == 0o700 and mode(ssh / 'id_web') == 0o600 and mode(ssh / 'id_db') == 0o400
+    assert mode(ssh / 'authorized_keys') == 0o600
+    assert (ssh / 'authorized_keys').read_text() == '%s huaweicloud.kps:web\nrestrict %s huaweicloud.kps:db\n' % (
+        keypairs['web'][1], keypairs['db'][1]) or (ssh / 'authorized_keys').read_text() == \
+        'restrict %s huaweicloud.kps:db\n%s huaweicloud.kps:web\n' % (keypairs['db'][1], keypairs['web'][1])
+    assert (ssh / 'id_db').read_text() == keypairs['db'][0].strip() + '\n'  # PEM: as given
+    for path in (ssh / 'id_web', ssh / 'id_db'):
+        derived = subprocess.run(['ssh-keygen', '-y', '-f', str(path)], check=True, capture_output=True, text=True)
+        assert ' '.join(derived.stdout.split()[:2]) == keypairs[path.name[3:]][1]
+
+    for check_mode in (True, False):
+        again = run({'keys': KEYS}, keypairs, check_mode=check_mode, private=[])
+        assert (again['changed'], again['files'], again['needs_private_keys']) == (False, [], [])
+    assert run({'keys': KEYS}, keypairs)['pending'] is False
+
+
+def test_a_rotated_key_and_a_wrong_mode_are_found_and_fixed_in_one_call(home, keypairs):
+    run({'keys': KEYS}, keypairs, private=['web', 'db'])
+    ssh = home / '.ssh'
+    os.chmod(str(ssh / 'id_db'), 0o644)
+    rotated = dict(keypairs, web=keypairs['new'])
+    report = run({'keys': KEYS}, rotated)
+    assert report['needs_private_keys'] == ['web']
+    assert {item['name']: item['status'] for item in report['keys']} == {'web': 'other_key', 'db': 'matches'}
+    failed = run({'keys': KEYS}, rotated, private=[], fail=True)
+    assert failed['msg'] == 'The private key of web was not given; nothing was changed.'
+    result = run({'keys': KEYS}, rotated, private=['web'])
+    assert [(item['path'][len(str(ssh)) + 1:], item['action']) for item in result['files']] == [
+        ('id_web', 'replace'), ('id_db', 'attributes'), ('authorized_keys', 'update')]
+    assert mode(ssh / 'id_db') == 0o400
+    lines = (ssh / 'authorized_keys').read_text().splitlines()
+    assert keypairs['new'][1] + ' huaweicloud.kps:web' in lines and len(lines) == 2
+
+
+def test_a_key_pair_kps_does_not_have_fails_a_real_run_and_warns_in_check_mode(home, keypairs):
+    keys = [{'name': 'ghost', 'authorized_users': ['alice']}]
+    for report_mode in (True, False):
+        failed = run({'keys': keys}, keypairs, private=None if report_mode else [], fail=True)
+        assert failed['msg'] == 'No such key pair in KPS: ghost. Nothing was changed.'
+    checked = run({'keys': keys}, keypairs, check_mode=True)
+    assert checked['warnings'] == ['Key pair ghost does not exist in KPS yet: the files below show what would be '
+                                   'installed once it does.']
+    assert [item['action'] for item in checked['files']] == ['create', 'create', 'create']
+    assert not (home / '.ssh').exists()
+
+
+def test_ssh_dir_that_is_a_link_fails_and_nothing_changes(home, keypairs, tmp_path):
+    victim = tmp_path / 'victim'
+    victim.mkdir(mode=0o755)
+    os.symlink(str(victim), str(home / '.ssh'))
+    for check_mode in (True, False):
+        failed = run({'keys': KEYS}, keypairs, check_mode=check_mode, private=['web', 'db'], fail=True)
+        assert failed['msg'].startswith('%s is a symbolic link or not a directory.' % (home / '.ssh'))
+    assert os.listdir(str(victim)) == [] and mode(victim) == 0o755
+
+
+def test_authorized_keys_link_fails_before_anything_is_written(home, keypairs, tmp_path):
+    victim = tmp_path / 'shadow'
+    victim.write_text('root:$6$secret:19000::::::\n')
+    (home / '.ssh').mkdir(mode=0o700)
+    os.symlink(str(victim), str(home / '.ssh' / 'authorized_keys'))
+    failed = run({'keys': KEYS}, keypairs, private=['web', 'db'], fail=True)
+    assert failed['msg'].startswith('%s is a symbolic link or not a regular file.' % (home / '.ssh' / 'authorized_keys'))
+    assert 'root:$6$' not in json.dumps(failed)
+    assert victim.read_text() == 'root:$6$secret:19000::::::\n'
+    assert sorted(os.listdir(str(home / '.ssh'))) == ['authorized_keys']
+
+
+def test_absent_removes_only_the_files_the_role_installed(home, keypairs):
+    keys = [{'name': 'web', 'authorized_users': ['alice']}, {'name': 'db', 'authorized_users': ['alice']}]
+    run({'keys': keys}, keypairs, private=['web', 'db'])
+    ssh = home / '.ssh'
+    (ssh / 'authorized_keys').write_text((ssh / 'authorized_keys').read_text() + 'ssh-ed25519 AAAAmine me@x\n')
+    (ssh / 'id_mine').write_text(keypairs['new'][0])  # the user's own key under a key pair's name: not ours
+    absent = [{'name': name, 'state': 'absent', 'authorized_users': ['alice']} for name in ('web', 'db', 'mine')]
+    checked = run({'keys': absent}, keypairs, check_mode=True, private=[])
+    result = run({'keys': absent}, keypairs, private=[])
+    assert checked['files'] == result['files']
+    assert [(item['path'][len(str(ssh)) + 1:], item['action']) for item in result['files']] == [
+        ('id_web', 'remove'), ('id_db', 'remove'), ('authorized_keys', 'update')]
+    assert sorted(os.listdir(str(ssh))) == ['authorized_keys', 'id_mine']
+    assert (ssh / 'authorized_keys').read_text() == 'ssh-ed25519 AAAAmine me@x\n'
+    assert result['warnings'] == ['Left %s in place: it is not a private key file that the role installed for key '
+                                  'pair mine (a link, another key, or a key KPS cannot confirm). Remove it yourself if '
+                                  'it should go.' % (ssh / 'id_mine')]
+    assert run({'keys': absent}, keypairs, private=[])['changed'] is False
+
+
+def test_absent_with_a_custom_path_and_a_user_the_host_does_not_have(home, keypairs, tmp_path):
+    keydir = tmp_path / 'keys'
+    keydir.mkdir()
+    keys = [{'name': 'web', 'private_key': {'path': str(keydir / 'web.key')}}]
+    run({'keys': keys}, keypairs, private=['web'])
+    assert os.listdir(str(keydir)) == ['web.key']
+    absent = [{'name': 'web', 'state': 'absent', 'private_key': {'path': str(keydir / 'web.key')},
+               'authorized_users': ['no-such-user-kps']}]
+    result = run({'keys': absent}, keypairs, private=[])
+    assert result['changed'] is True and os.listdir(str(keydir)) == []
+
+
+def test_missing_user_and_relative_path_fail_in_report_mode(home, keypairs):
+    failed = run({'keys': [{'name': 'web', 'authorized_users': ['no-such-user-kps']}]}, keypairs, fail=True)
+    assert failed['msg'] == 'No such user on this host: no-such-user-kps.'
+    failed = run({'keys': [{'name': 'web', 'private_key': {'path': 'keys/web'}}]}, keypairs, fail=True)
+    assert failed['msg'].startswith('private_key.path of key pair web must be an absolute path, not "keys/web"')
+
+
+def test_warns_when_pipelining_is_off(home, keypairs, tmp_path):
+    result = run({'keys': KEYS}, keypairs, tmpdir=str(tmp_path))
+    assert any(warning.startswith('Pipelining is off for this host') for warning in result['warnings'])
+    assert not any('Pipelining' in warning for warning in run({'keys': KEYS}, keypairs)['warnings'])
