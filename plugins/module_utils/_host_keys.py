@@ -27,6 +27,9 @@ import struct
 
 COMMENT_PREFIX = 'huaweicloud.kps:'
 DEFAULT_MODE = 0o600
+DEFAULT_FORMAT = 'openssh'
+# 'kps': whatever encoding KPS returned; a file holding the right key in any encoding is then left alone.
+ANY_FORMAT = 'kps'
 # Formats of a private key file, by its PEM armour.
 FORMATS = (
     ('-----BEGIN OPENSSH PRIVATE KEY-----', 'openssh'),
@@ -68,10 +71,15 @@ def normalise_keys(keys):
             name=key['name'], state=key.get('state') or 'present',
             install=private_key.get('install', True) is not False,
             owner=private_key.get('owner') or None, group=private_key.get('group') or None,
-            path=path or None, mode=private_key.get('mode'), format=private_key.get('format') or None,
+            path=path or None, mode=private_key.get('mode'), format=private_key.get('format') or DEFAULT_FORMAT,
             authorized_users=list(key.get('authorized_users') or []),
             options=key.get('authorized_key_options') or None))
     present = set(entry['name'] for entry in entries if entry['state'] == 'present')
+    formats = {}
+    for entry in entries:
+        if entry['state'] == 'present' and entry['install'] and formats.setdefault(entry['name'], entry['format']) != entry['format']:
+            raise HostKeysError('Key pair %s is listed with two formats (%s and %s); install it in one format per host.'
+                                % (entry['name'], formats[entry['name']], entry['format']))
     both = sorted(present & set(entry['name'] for entry in entries if entry['state'] == 'absent'))
     if both:
         raise HostKeysError('Key pairs listed both present and absent: %s. List each key pair with one state.'
@@ -117,7 +125,7 @@ def key_file_action(current, public_key, wanted_format, mode, uid, gid):
         return 'replace'
     if public_blob(current['public_key']) != public_blob(public_key):
         return 'replace'
-    if wanted_format and current.get('format') != wanted_format:
+    if wanted_format not in (None, ANY_FORMAT) and current.get('format') != wanted_format:
         return 'convert'
     if (current['mode'], current['uid'], current['gid']) != (mode, uid, gid):
         return 'attributes'

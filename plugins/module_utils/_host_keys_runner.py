@@ -28,6 +28,7 @@ import subprocess
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _files
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
+    ANY_FORMAT,
     DEFAULT_MODE,
     HostKeysError,
     authorized_lines,
@@ -49,6 +50,8 @@ except ImportError:  # pragma: no cover - _keys itself guards the cryptography i
 MAX_KEY_FILE = 64 * 1024  # a private key is a few KiB
 MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024
 SSH_KEYGEN_TIMEOUT = 10
+# Key file actions that need the private key from KPS.
+NEEDS_KEY = ('create', 'replace', 'convert')
 # In check mode, the authorized_keys line of a key pair that KPS does not have yet.
 UNKNOWN_KEY = '(public key of a key pair not in KPS yet)'
 
@@ -426,7 +429,7 @@ class HostKeysRunner(object):
             status = 'present'
         elif current['public_key'] != public_key:
             status = 'other_key'
-        elif item['format'] and current.get('format') != item['format']:
+        elif item['format'] != ANY_FORMAT and current.get('format') != item['format']:
             status = 'other_format'
         else:
             status = 'matches'
@@ -442,8 +445,11 @@ class HostKeysRunner(object):
                              'before it runs them. Turn it on (ANSIBLE_PIPELINING=True or ansible_pipelining: true) '
                              'to keep private keys off the disks.')
         changes, report = self._plan()
-        needs = sorted(set(change['name'] for change in changes
-                           if change['kind'] == 'private_key' and change['action'] in ('create', 'replace', 'convert')))
+        needs = {}
+        for change in changes:
+            if change['kind'] == 'private_key' and change['action'] in NEEDS_KEY:
+                needs.setdefault(change['item']['format'], set()).add(change['name'])
+        needs = dict((fmt, sorted(names)) for fmt, names in needs.items())
         result = dict(changed=False, keys=report, needs_private_keys=needs, pending=bool(changes),
                       files=[self._file_result(change) for change in changes])
         if self.report_mode:
@@ -469,11 +475,17 @@ class HostKeysRunner(object):
 
     def _apply(self, changes):
         private_keys = self.params['private_keys']
-        missing = sorted(set(change['name'] for change in changes if change['kind'] == 'private_key'
-                             and change['action'] in ('create', 'replace', 'convert') and not private_keys.get(change['name'])))
+        wanted = [change for change in changes if change['kind'] == 'private_key' and change['action'] in NEEDS_KEY]
+        missing = sorted(set(change['name'] for change in wanted if not private_keys.get(change['name'])))
         if missing:
             raise HostKeysError('The private key%s of %s %s not given; nothing was changed.'
                                 % ('s' if len(missing) > 1 else '', ', '.join(missing), 'were' if len(missing) > 1 else 'was'))
+        for change in wanted:
+            fmt = key_format(private_keys[change['name']])
+            if change['item']['format'] != ANY_FORMAT and fmt != change['item']['format']:
+                raise HostKeysError('The private key given for key pair %s is in format %s, not %s as asked; the play '
+                                    'probably lists the key pair with two formats on different hosts. Use one format '
+                                    'per key pair. Nothing was changed.' % (change['name'], fmt, change['item']['format']))
         for change in changes:
             getattr(self, '_apply_' + change['kind'])(change, private_keys)
 
@@ -547,7 +559,10 @@ class HostKeysRunner(object):
         before = self._describe_key_file(current)
         if change['action'] == 'remove':
             return dict(header, before=before, after='(absent)\n')
-        fmt = item['format'] or (current.get('format') if change['action'] == 'attributes' else 'as exported')
+        if change['action'] == 'attributes':
+            fmt = current.get('format')
+        else:
+            fmt = 'as KPS returns it' if item['format'] == ANY_FORMAT else item['format']
         after = 'private key of key pair %s: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
             item['name'], change['public_key'] or '(not in KPS yet)', fmt, _octal(item['mode_value']),
             _user_name(item['uid']), _group_name(item['gid']))

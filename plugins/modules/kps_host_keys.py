@@ -97,10 +97,13 @@ options:
             default: '0600'
           format:
             description:
-              - The private key format the file must have; a file holding the right key in another format is
-                rewritten. Not set, any format of the right key is accepted.
+              - The encoding the key file must have, as the O(huaweicloud.kps.kps_private_key_export#module:format)
+                option names it. A file holding the right key in another encoding is rewritten (action V(convert)).
+              - V(kps) accepts the right key in any encoding.
+              - The private key given in O(private_keys) must be in this encoding.
             type: str
-            choices: [openssh, pkcs8, pem]
+            choices: [openssh, pkcs8, pem, kps]
+            default: openssh
       authorized_users:
         description: Users whose C(~/.ssh/authorized_keys) gets (or, with V(absent), loses) the key pair's line.
         type: list
@@ -145,7 +148,9 @@ EXAMPLES = r"""
 
 - name: Export what some host lacks, once
   huaweicloud.kps.kps_private_key_export:
-    names: "{{ ansible_play_hosts | map('extract', hostvars, ['report', 'needs_private_keys']) | flatten | unique }}"
+    # Every key pair some host needs in the OpenSSH format (the default format).
+    names: "{{ ansible_play_hosts | map('extract', hostvars, ['report', 'needs_private_keys'])
+               | map(attribute='openssh', default=[]) | flatten | unique }}"
   delegate_to: localhost
   run_once: true
   no_log: true
@@ -196,11 +201,12 @@ keys:
       type: str
       sample: openssh
 needs_private_keys:
-  description: The key pairs whose private key this host needs (files to create, replace or convert), sorted.
+  description:
+    - The key pairs whose private key this host needs (files to create, replace or convert), by the format
+      the files must have.
   returned: always
-  type: list
-  elements: str
-  sample: [deploy]
+  type: dict
+  sample: {openssh: [deploy]}
 pending:
   description: Whether anything on the host differs from O(keys) (in report mode, what a real run would change).
   returned: always
@@ -235,7 +241,7 @@ KEY_SPEC = dict(
         group=dict(type='str'),
         path=dict(type='str'),
         mode=dict(type='raw', default='0600'),
-        format=dict(type='str', choices=['openssh', 'pkcs8', 'pem']),
+        format=dict(type='str', choices=['openssh', 'pkcs8', 'pem', 'kps'], default='openssh'),
     )),
     authorized_users=dict(type='list', elements='str', default=[]),
     authorized_key_options=dict(type='str', no_log=False),

@@ -28,7 +28,7 @@ USER_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIusers someone@laptop'
 def test_defaults_are_filled_in():
     [entry] = normalise_keys([{'name': 'web'}])
     assert entry == dict(name='web', state='present', install=True, owner=None, group=None, path=None, mode=None,
-                         format=None, authorized_users=[], options=None)
+                         format='openssh', authorized_users=[], options=None)
     [entry] = normalise_keys([{'name': 'web', 'state': 'absent', 'private_key': {'install': False, 'path': '/k/w'},
                                'authorized_users': ['git'], 'authorized_key_options': 'restrict'}])
     assert (entry['state'], entry['install'], entry['path'], entry['authorized_users'], entry['options']) == \
@@ -46,6 +46,14 @@ def test_relative_paths_are_refused_naming_the_key_pair_and_path(path):
 def test_a_key_pair_both_present_and_absent_is_refused():
     with pytest.raises(HostKeysError, match='Key pairs listed both present and absent: b. '):
         normalise_keys([{'name': 'a'}, {'name': 'b'}, {'name': 'b', 'state': 'absent'}])
+
+
+def test_one_key_pair_in_two_formats_on_one_host_is_refused():
+    normalise_keys([{'name': 'a', 'private_key': {'format': 'pem', 'owner': 'x'}},
+                    {'name': 'a', 'private_key': {'format': 'pem', 'owner': 'y'}},
+                    {'name': 'a', 'private_key': {'install': False}}])
+    with pytest.raises(HostKeysError, match=r'^Key pair a is listed with two formats \(openssh and pem\); '):
+        normalise_keys([{'name': 'a', 'private_key': {'owner': 'x'}}, {'name': 'a', 'private_key': {'format': 'pem'}}])
 
 
 def test_two_key_pairs_at_one_path_are_refused():
@@ -80,6 +88,7 @@ def _file(**kwargs):
     (_file(), None, None),
     (_file(), 'openssh', None),
     (_file(format='pem'), None, None),
+    (_file(format='pem'), 'kps', None),
     (_file(format='pem'), 'openssh', 'convert'),
     (_file(public_key=ED2), None, 'replace'),
     (_file(public_key=None), None, 'replace'),  # no public key could be derived: damaged, or unknown tools

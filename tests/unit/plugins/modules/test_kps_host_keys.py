@@ -73,7 +73,7 @@ def mode(path):
 
 
 KEYS = [{'name': 'web', 'authorized_users': ['alice']},
-        {'name': 'db', 'private_key': {'mode': '0400'}, 'authorized_users': ['alice'],
+        {'name': 'db', 'private_key': {'mode': '0400', 'format': 'pem'}, 'authorized_users': ['alice'],
          'authorized_key_options': 'restrict'}]
 
 
@@ -81,7 +81,7 @@ def test_report_check_real_check_repeat(home, keypairs):
     ssh = home / '.ssh'
     report = run({'keys': KEYS}, keypairs)
     assert report['changed'] is False and report['pending'] is True
-    assert report['needs_private_keys'] == ['db', 'web']
+    assert report['needs_private_keys'] == {'openssh': ['web'], 'pem': ['db']}
     assert [(item['name'], item['status']) for item in report['keys']] == [('web', 'missing'), ('db', 'missing')]
     assert not ssh.exists()
 
@@ -112,7 +112,7 @@ def test_report_check_real_check_repeat(home, keypairs):
 
     for check_mode in (True, False):
         again = run({'keys': KEYS}, keypairs, check_mode=check_mode, private=[])
-        assert (again['changed'], again['files'], again['needs_private_keys']) == (False, [], [])
+        assert (again['changed'], again['files'], again['needs_private_keys']) == (False, [], {})
     assert run({'keys': KEYS}, keypairs)['pending'] is False
 
 
@@ -122,7 +122,7 @@ def test_a_rotated_key_and_a_wrong_mode_are_found_and_fixed_in_one_call(home, ke
     os.chmod(str(ssh / 'id_db'), 0o644)
     rotated = dict(keypairs, web=keypairs['new'])
     report = run({'keys': KEYS}, rotated)
-    assert report['needs_private_keys'] == ['web']
+    assert report['needs_private_keys'] == {'openssh': ['web']}
     assert {item['name']: item['status'] for item in report['keys']} == {'web': 'other_key', 'db': 'matches'}
     failed = run({'keys': KEYS}, rotated, private=[], fail=True)
     assert failed['msg'] == 'The private key of web was not given; nothing was changed.'
@@ -169,7 +169,8 @@ def test_authorized_keys_link_fails_before_anything_is_written(home, keypairs, t
 
 
 def test_absent_removes_only_the_files_the_role_installed(home, keypairs):
-    keys = [{'name': 'web', 'authorized_users': ['alice']}, {'name': 'db', 'authorized_users': ['alice']}]
+    keys = [{'name': 'web', 'authorized_users': ['alice']},
+            {'name': 'db', 'private_key': {'format': 'kps'}, 'authorized_users': ['alice']}]
     run({'keys': keys}, keypairs, private=['web', 'db'])
     ssh = home / '.ssh'
     (ssh / 'authorized_keys').write_text((ssh / 'authorized_keys').read_text() + 'ssh-ed25519 AAAAmine me@x\n')
