@@ -17,6 +17,7 @@ import stat
 
 import pytest
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment
 from integration.harness import exported_text
 from integration.ssh_hosts import ssh_hosts
 from kps_emulator import keys
@@ -158,11 +159,11 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
     assert all(changed > 0 for changed in _changed(result, hosts).values())
     assert 'censored' in result.stdout
     first_run_calls = _kps_calls(emulator)
-    # One export of the installed key pairs (fleet, solo: a listing, then one batch export) and one lookup of the
-    # key pairs that are only trusted (deploy, trusted: a listing). Exporting `trusted` would fail: KPS has no
-    # private key for it.
-    assert sorted(first_run_calls) == sorted([('GET', 'list_keypairs'), ('POST', 'batch_export_private_keys'),
-                                              ('GET', 'list_keypairs')]), first_run_calls
+    # One listing for the public keys, then one export of the key pairs the hosts lack (fleet, solo: a listing,
+    # then one batch export), whatever the number of hosts. Exporting `trusted` would fail: KPS has no private
+    # key for it; deploy and trusted are only authorized, so their private keys are not exported.
+    assert first_run_calls == [('GET', 'list_keypairs'), ('GET', 'list_keypairs'),
+                               ('POST', 'batch_export_private_keys')], first_run_calls
 
     # 2. Files, contents, owners, modes and authorized_keys lines on every host.
     fleet, deploy, solo, trusted = (kps_keys[name] for name in ('fleet', 'deploy', 'solo', TRUSTED_ONLY))
@@ -177,8 +178,11 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
             derived = host.run(['ssh-keygen', '-y', '-f', path]).stdout  # OpenSSH itself reads the key
             assert _blob(derived) == _blob(keypair['public_key'])
             assert _md5(derived) == keypair['fingerprint']
-            # The OpenSSH format, serialised by the export module from the key KPS holds.
-            assert host.run(['cat', path]).stdout == exported_text(keypair['private_key'])
+            # The OpenSSH format (every key type loads in ssh), marked as installed by the role for this key pair.
+            # Exactly the export module's serialisation of the key KPS holds, with the role's comment.
+            assert host.run(['cat', path]).stdout == with_openssh_comment(exported_text(keypair['private_key']),
+                                                                          COMMENT % keypair['name'])
+            assert host.run(['ssh-keygen', '-l', '-f', path]).stdout.split()[2] == COMMENT % keypair['name']
         assert _stat(host, '/root/.ssh/id_deploy') is None  # only trusted, never installed
         assert _stat(host, '/root/.ssh/id_' + TRUSTED_ONLY) is None
         assert _stat(host, '/root/.ssh/authorized_keys') == ('600', 'root', 'root')
@@ -202,7 +206,8 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
             assert proc.stdout.strip() == host.name, proc.stderr
         owner_key.unlink()
 
-    # 4. Check mode again and a repeat run change nothing; KPS calls are the same for 1 host and for 3 hosts.
+    # 4. Check mode again and a repeat run change nothing and export nothing: the hosts' files already hold the
+    #    keys KPS has. KPS calls are the same for 1 host and for 3 hosts: one listing.
     result = playbook(_play(_keys()), *inventory, '--check')
     assert set(_changed(result, hosts).values()) == {0}
     emulator.clear_requests()
@@ -213,14 +218,25 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
     result = playbook(_play(_keys()), *inventory, '--limit', hosts[0].name)
     assert _changed(result, [hosts[0].name]) == {hosts[0].name: 0}
     calls_for_one = _kps_calls(emulator)
-    assert calls_for_one == calls_for_three == first_run_calls
-    assert calls_for_three.count(('POST', 'batch_export_private_keys')) == 1
+    assert calls_for_one == calls_for_three == [('GET', 'list_keypairs')]
+
+    # A key rotated in KPS (here: one host's file damaged, another's replaced by another key) is exported once
+    # for the hosts that need it, and only for them.
+    hosts[0].run(['sh', '-c', 'echo damaged > /root/.ssh/id_solo'])
+    hosts[1].run(['cp', '/root/.ssh/id_fleet', '/root/.ssh/id_solo'])
+    emulator.clear_requests()
+    result = playbook(_play(_keys()), *inventory)
+    assert _changed(result, hosts) == {hosts[0].name: 1, hosts[1].name: 1, hosts[2].name: 0}
+    assert _kps_calls(emulator) == [('GET', 'list_keypairs'), ('GET', 'show_keypair'), ('POST', 'export_private_key')]
+    for host in hosts:
+        derived = host.run(['ssh-keygen', '-y', '-f', '/root/.ssh/id_solo']).stdout
+        assert _blob(derived) == _blob(solo['public_key'])
 
     # 5. state=absent removes the key file and its authorized_keys line, and leaves everything else alone;
     #    this time the credentials come from the play's module_defaults.
     absent_play = _play(_keys(fleet_state='absent'), auth_in_role=False)
     result = playbook(absent_play, *inventory)
-    assert set(_changed(result, hosts).values()) == {2}  # the file and the line
+    assert set(_changed(result, hosts).values()) == {1}  # one call: the file and the line
     for host in hosts:
         assert _stat(host, '/root/.ssh/id_fleet') is None
         assert _stat(host, '/root/.ssh/id_solo') == ('600', 'root', 'root')
@@ -229,12 +245,11 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
     result = playbook(absent_play, *inventory)
     assert set(_changed(result, hosts).values()) == {0}
 
-    # Only the calls that are needed: when every key pair is installed somewhere, there is no lookup, and a
-    # single key pair takes one read and one export.
+    # An unchanged host list with one key pair: one listing, no export.
     emulator.clear_requests()
     result = playbook(_play([{'name': 'solo'}]), *inventory)
     assert set(_changed(result, hosts).values()) == {0}
-    assert _kps_calls(emulator) == [('GET', 'show_keypair'), ('POST', 'export_private_key')]
+    assert _kps_calls(emulator) == [('GET', 'list_keypairs')]
 
     # 6. No private key stayed on the controller's disk (work dir, Ansible's local temp dir, host dirs), nor was
     #    one there for a moment (the files Ansible deleted from its local temp dir, copied into `captured`).
@@ -284,6 +299,6 @@ def test_role_fails_clearly_for_a_key_pair_without_hosted_private_key(emulator, 
     assert result.returncode != 0
     recap = _recap(result)
     assert sorted(recap) == hosts.names and all(row['failed'] == 1 for row in recap.values())
-    assert 'no such key pair in KPS: ghost' in result.stdout
+    assert 'No such key pair in KPS: ghost.' in result.stdout
     for host in hosts:
         assert _authorized_keys(host) == ([FOREIGN_LINE] if host is hosts[2] else [])
