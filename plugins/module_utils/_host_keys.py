@@ -156,7 +156,7 @@ def authorized_lines(lines, present, absent):
     new = list(lines)
     for name in sorted(absent):
         new = [line for line in new if not _carries(line, None, marker(name))]
-    for name in sorted(present):
+    for name in present:  # in the order of the key list
         options, blob = present[name]
         wanted = ' '.join(part for part in (options, blob, marker(name)) if part)
         parts = blob.split()
