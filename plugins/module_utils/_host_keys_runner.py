@@ -19,14 +19,13 @@ with ``ssh-keygen -y``, else they are "unknown" (and such a file is rewritten wh
 
 from __future__ import annotations
 
-import errno
 import grp
 import os
 import pwd
 import stat
 import subprocess
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils import _files
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, missing_dirs, open_dir
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
     ANY_FORMAT,
     DEFAULT_MODE,
@@ -132,67 +131,6 @@ def _ssh_keygen_public_key(data):
     return public_blob(out.decode('ascii', 'replace')) if proc.returncode == 0 else None
 
 
-def open_dir(path, create=None):
-    """An O_DIRECTORY descriptor of ``path`` whose last component is not followed if it is a link.
-
-    ``create``: (uid, gid) to create a missing directory with mode 0700 (only the last component). Returns
-    (fd, created) or (None, False) when it does not exist and ``create`` is None. Raises HostKeysError.
-    """
-    parent, name = os.path.split(path.rstrip('/'))
-    try:
-        parent_fd = os.open(parent or '/', os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise HostKeysError('Cannot open the directory %s: %s.' % (parent, exc.strerror))
-    created = False
-    try:
-        for attempt in (1, 2):
-            try:
-                return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd), created
-            except OSError as exc:
-                if exc.errno == errno.ENOENT and create is not None and attempt == 1:
-                    os.mkdir(name, 0o700, dir_fd=parent_fd)
-                    created = True
-                    continue
-                if exc.errno == errno.ENOENT:
-                    return None, False
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise HostKeysError(
-                        '%s is a symbolic link or not a directory. The role never follows links there: replace it '
-                        'with a directory (mode 0700) owned by its user, then run again. Nothing was changed.' % path)
-                raise HostKeysError('Cannot open the directory %s: %s.' % (path, exc.strerror))
-    except OSError as exc:
-        raise HostKeysError('Cannot create the directory %s: %s.' % (path, exc.strerror))
-    finally:
-        os.close(parent_fd)
-    return None, False  # pragma: no cover
-
-
-def read_file(dir_fd, name, limit):
-    """(stat, bytes) of the regular file ``name`` in ``dir_fd``; (None, None) if missing; (lstat, None) when it is
-    not a regular file (a link, a FIFO...). Never follows a link and never blocks on a FIFO."""
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None, None
-        if exc.errno == errno.ELOOP:
-            return os.lstat(name, dir_fd=dir_fd), None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-            return st, None
-        chunks = []
-        while True:
-            chunk = os.read(fd, limit + 1)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return st, b''.join(chunks)
-    finally:
-        os.close(fd)
-
-
 class HostKeysRunner(object):
     """Runs kps_host_keys for one AnsibleModule."""
 
@@ -208,12 +146,12 @@ class HostKeysRunner(object):
     def execute(self):
         try:
             result = self._execute()
-        except HostKeysError as exc:
+        except (HostKeysError, SecretFileError) as exc:
             self.module.fail_json(msg=exc.msg, changed=bool(self.done), files=self.done)
         finally:
-            for fd in self._dirs.values():
-                if fd is not None:
-                    os.close(fd)
+            for directory in self._dirs.values():
+                if directory is not None:
+                    directory.close()
         self.module.exit_json(**result)
 
     # --- inputs -----------------------------------------------------------------------------------------------
@@ -291,41 +229,41 @@ class HostKeysRunner(object):
     # --- what is there ---------------------------------------------------------------------------------------------
 
     def _dir(self, path, owner=None):
-        """The open descriptor of directory ``path`` (None: missing). ``owner``: (uid, gid) of an ~/.ssh that is
-        created when missing in a real run."""
-        create = owner if owner is not None and not (self.check_mode or self.report_mode) else None
-        if self._dirs.get(path) is None and (path not in self._dirs or create is not None):
-            fd, created = open_dir(path, create)
-            if created:
-                self.done.append(dict(path=path, action='create'))
-                os.fchown(fd, owner[0], owner[1])
-            self._dirs[path] = fd
+        """The open ``_files.Directory`` of ``path``, or None while it does not exist. Links on the way are
+        followed only when nobody but root can have made them (see ``_files``); ~USER/.ssh linked by its user fails.
+
+        ``owner``: (uid, gid) of a ~/.ssh that a real run creates (mode 0700) when it is missing.
+        """
+        create = owner is not None and not (self.check_mode or self.report_mode)
+        if self._dirs.get(path) is None and (path not in self._dirs or create):
+            if create:
+                directory = open_dir(path, create=True, mode=0o700, uid=owner[0], gid=owner[1])
+                self.done.extend(dict(path=created, action='create') for created in directory.created)
+            else:
+                directory = None if missing_dirs(path) else open_dir(path)
+            self._dirs[path] = directory
         return self._dirs[path]
 
     def _inspect_ssh_dir(self, account):
         """The state of ~USER/.ssh and the change it needs (None, 'create' or 'attributes')."""
-        fd = self._dir(account.ssh_dir)
-        if fd is None:
+        directory = self._dir(account.ssh_dir)
+        if directory is None:
             return dict(path=account.ssh_dir, action='create', uid=account.uid, gid=account.gid)
-        st = os.fstat(fd)
+        st = os.fstat(directory.fd)
         wrong = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (0o700, account.uid, account.gid)
         return dict(path=account.ssh_dir, action='attributes' if wrong else None, uid=account.uid, gid=account.gid,
                     before=self._describe_stat(st))
 
     def inspect_key_file(self, path):
         """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment."""
-        directory, name = os.path.split(path)
-        fd = self._dir(directory)
-        if fd is None:
-            return dict(exists=False, type=None)
-        try:
-            st, data = read_file(fd, name, MAX_KEY_FILE)
-        except OSError as exc:
-            raise HostKeysError('Cannot read %s: %s.' % (path, exc.strerror))
+        folder, name = os.path.split(path)
+        directory = self._dir(folder)
+        st = directory.lstat(name) if directory is not None else None
         if st is None:
             return dict(exists=False, type=None)
+        data = directory.read(name, MAX_KEY_FILE) if stat.S_ISREG(st.st_mode) else None
         info = dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
-                    type='link' if stat.S_ISLNK(st.st_mode) else 'file' if data is not None else 'other')
+                    type='file' if data is not None else 'link' if stat.S_ISLNK(st.st_mode) else 'other')
         if data is not None:
             info['format'] = key_format(data)
             info['public_key'] = derive_public_key(data) if info['format'] else None
@@ -333,18 +271,20 @@ class HostKeysRunner(object):
         return info
 
     def _read_authorized_keys(self, account):
-        fd = self._dir(account.ssh_dir)
+        directory = self._dir(account.ssh_dir)
         path = os.path.join(account.ssh_dir, 'authorized_keys')
-        if fd is None:
+        st = directory.lstat('authorized_keys') if directory is not None else None
+        if st is None:
             return path, None, []
-        try:
-            st, data = read_file(fd, 'authorized_keys', MAX_AUTHORIZED_KEYS)
-        except OSError as exc:
-            raise HostKeysError('Cannot read %s: %s.' % (path, exc.strerror))
-        if st is not None and data is None:
+        # Replacing a link with our lines alone would drop the lines of the file it points to: refuse instead.
+        data = directory.read('authorized_keys', MAX_AUTHORIZED_KEYS) if stat.S_ISREG(st.st_mode) else None
+        if data is None:
             raise HostKeysError('%s is a symbolic link or not a regular file. The role never follows links in '
                                 '~/.ssh: replace it with a regular file, then run again. Nothing was changed.' % path)
-        return path, st, data.decode('utf-8', 'surrogateescape').splitlines() if data else []
+        if len(data) > MAX_AUTHORIZED_KEYS:
+            raise HostKeysError('%s is larger than %d bytes; not an authorized_keys file the role manages.'
+                                % (path, MAX_AUTHORIZED_KEYS))
+        return path, st, data.decode('utf-8', 'surrogateescape').splitlines()
 
     # --- the plan --------------------------------------------------------------------------------------------------
 
@@ -490,55 +430,34 @@ class HostKeysRunner(object):
             getattr(self, '_apply_' + change['kind'])(change, private_keys)
 
     def _apply_directory(self, change, _private_keys):
-        fd = self._dir(change['path'], owner=(change['uid'], change['gid']))
+        directory = self._dir(change['path'], owner=(change['uid'], change['gid']))
         if change['action'] == 'attributes':
-            os.fchown(fd, change['uid'], change['gid'])
-            os.fchmod(fd, 0o700)
+            os.fchmod(directory.fd, 0o700)  # narrow first, then hand over
+            os.fchown(directory.fd, change['uid'], change['gid'])
             self.done.append(dict(path=change['path'], action='attributes'))
 
     def _apply_private_key(self, change, private_keys):
         item = change['item']
-        directory, name = os.path.split(item['path'])
-        fd = self._dir(directory, owner=(item['uid'], item['gid']) if item['ssh_dir'] else None)
+        folder, name = os.path.split(item['path'])
+        directory = self._dir(folder, owner=(item['uid'], item['gid']) if item['ssh_dir'] else None)
+        if directory is None:
+            raise HostKeysError('The directory %s does not exist.' % folder)
         if change['action'] == 'remove':
-            try:
-                os.unlink(name, dir_fd=fd)
-            except OSError as exc:
-                raise HostKeysError('Cannot remove %s: %s.' % (item['path'], exc.strerror))
+            directory.unlink(name)
         elif change['action'] == 'attributes':
-            self._set_attributes(fd, name, item['path'], item['mode_value'], item['uid'], item['gid'])
+            directory.set_attributes(name, item['mode_value'], item['uid'], item['gid'])
         else:
-            content = private_keys[item['name']].strip() + '\n'
-            content = with_openssh_comment(content, marker(item['name']))
-            self._write(fd, name, item['path'], content, item['mode_value'], item['uid'], item['gid'])
+            # The comment marks the file as the role's (state=absent removes only such files).
+            content = with_openssh_comment(private_keys[item['name']].strip() + '\n', marker(item['name']))
+            directory.write(name, content, item['mode_value'], item['uid'], item['gid'])
         self.done.append(dict(path=item['path'], action=change['action']))
 
     def _apply_authorized_keys(self, change, _private_keys):
         account = change['account']
-        fd = self._dir(account.ssh_dir, owner=(account.uid, account.gid))
+        directory = self._dir(account.ssh_dir, owner=(account.uid, account.gid))
         content = ''.join(line + '\n' for line in change['lines']).encode('utf-8', 'surrogateescape')
-        self._write(fd, 'authorized_keys', change['path'], content, 0o600, account.uid, account.gid)
+        directory.write('authorized_keys', content, 0o600, account.uid, account.gid)
         self.done.append(dict(path=change['path'], action=change['action']))
-
-    def _set_attributes(self, dir_fd, name, path, mode, uid, gid):
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-        except OSError as exc:
-            raise HostKeysError('Cannot open %s: %s.' % (path, exc.strerror))
-        try:
-            os.fchown(fd, uid, gid)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-
-    def _write(self, dir_fd, name, path, content, mode, uid, gid):
-        """One file through the write core (atomic, never through a link, owned by uid:gid, mode from the start)."""
-        # Interim, until the dir-fd write core lands: write by path, then fix the owner without following links.
-        try:
-            _files.write_secret_file(path, content, mode=mode)
-            os.chown(path, uid, gid, follow_symlinks=False)
-        except _files.SecretFileError as exc:
-            raise HostKeysError(exc.msg)
 
     # --- what users see -----------------------------------------------------------------------------------------------
 
