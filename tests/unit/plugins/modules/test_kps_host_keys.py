@@ -150,9 +150,10 @@ def test_ssh_dir_that_is_a_link_fails_and_nothing_changes(home, keypairs, tmp_pa
     victim = tmp_path / 'victim'
     victim.mkdir(mode=0o755)
     os.symlink(str(victim), str(home / '.ssh'))
+    os.lchown(str(home / '.ssh'), 65534, 65534)  # planted by another user (a link of root's own is followed)
     for check_mode in (True, False):
         failed = run({'keys': KEYS}, keypairs, check_mode=check_mode, private=['web', 'db'], fail=True)
-        assert failed['msg'].startswith('%s is a symbolic link or not a directory.' % (home / '.ssh'))
+        assert failed['msg'].startswith('%s is a symbolic link that another user could have made' % (home / '.ssh'))
     assert os.listdir(str(victim)) == [] and mode(victim) == 0o755
 
 
