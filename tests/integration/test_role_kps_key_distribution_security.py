@@ -169,7 +169,7 @@ def test_absent_with_default_and_custom_paths_removes_only_what_the_role_install
     assert sorted(os.listdir(ssh)) == ['authorized_keys', 'id_deploy', 'id_deploy.pub']
     assert open(os.path.join(ssh, 'authorized_keys')).read() == ''
     assert os.listdir(str(custom_dir)) == []
-    assert 'Left %s/id_deploy in place' % ssh in result.stdout
+    assert 'Left %s/id_deploy in place' % ssh in result.stderr  # a warning
 
 
 def test_relative_path_is_refused_before_any_export(emulator, ansible, fleet_key):
@@ -190,7 +190,7 @@ def test_first_use_in_check_mode_reports_what_would_be_installed(emulator, ansib
                                                                                    'private_key_path': key_file}}
     play = _role_play(_keys_for(attacker), tasks_before=[import_task])
     result = _playbook(ansible, play, '--check', '--diff')
-    assert 'Key pair fleet does not exist in KPS yet' in result.stdout
+    assert 'Key pair fleet does not exist in KPS yet' in result.stderr  # a warning
     assert '+++ after: %s/.ssh/id_fleet' % attacker.home in result.stdout
     assert 'huaweicloud.kps:fleet' in result.stdout  # the authorized_keys line it would add
     assert not os.path.exists(os.path.join(attacker.home, '.ssh'))
