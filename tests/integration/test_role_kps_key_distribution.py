@@ -16,6 +16,9 @@ import re
 import stat
 
 import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment
 from integration.harness import exported_text
@@ -26,11 +29,18 @@ ROLE = 'huaweicloud.kps.kps_key_distribution'
 # sitecustomize.py there copies every file Ansible deletes from its local temp dir (see the module docstring).
 LOCAL_TEMP_CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'local_temp_capture')
 COMMENT = 'huaweicloud.kps:%s'
+ROLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles',
+                        'kps_key_distribution')
+# A result line of a host (or loop item) at -vvvv: "changed: [host1] => {" (its JSON follows on the next lines).
+RESULT_RE = re.compile(r'^(?:ok|changed|failed|fatal|skipping): \[([^\]]+)\].*=> \{$', re.M)
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 # fleet: installed on every host and trusted by root everywhere; deploy: only trusted (its private key
 # never goes to the hosts); solo: installed, trusted nowhere; unused: in KPS, not asked for. All four have
 # their private keys hosted in KPS. trusted (TRUSTED_ONLY): only trusted, and KPS has its public key only.
 KEY_PAIRS = ('fleet', 'deploy', 'solo', 'unused')
+# Installed everywhere and trusted by root like fleet (an Ed25519 key), one per other key type: every type logs in.
+TYPED = {'rsa2048': ('rsa', 2048), 'rsa4096': ('rsa', 4096), 'ecdsa256': ('ec', ec.SECP256R1()),
+         'ecdsa384': ('ec', ec.SECP384R1())}
 TRUSTED_ONLY = 'trusted'
 FOREIGN_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzZXJzIG93biBrZXkgdGhhdCB3ZSBtdXN0IG5vdCB0b3VjaA someone@else'
 
@@ -38,6 +48,7 @@ FOREIGN_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzZXJzIG93biBrZXkgdGhhdCB3
 def _keys(fleet_state='present'):
     return [
         {'name': 'fleet', 'state': fleet_state, 'authorized_users': ['root']},
+    ] + [{'name': name, 'authorized_users': ['root']} for name in TYPED] + [
         {'name': 'deploy', 'private_key': {'install': False}, 'authorized_users': ['root'],
          'authorized_key_options': 'restrict'},
         {'name': 'solo'},
@@ -95,14 +106,24 @@ def _authorized_keys(host):
     return proc.stdout.splitlines() if proc.returncode == 0 else []
 
 
+def _generate(kind, size):
+    """(PEM private key as KPS holds it, OpenSSH public key) of a new key of that kind."""
+    if kind == 'ed25519':
+        return keys.generate('ed25519')
+    key = rsa.generate_private_key(public_exponent=65537, key_size=size) if kind == 'rsa' else ec.generate_private_key(size)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return pem.decode(), public.decode()
+
+
 @pytest.fixture
 def kps_keys(emulator, ansible):
     """RSA key pairs in the emulator with hosted private keys (RSA PEM is what KPS returns and what every
     OpenSSH reads; Debian 12's OpenSSH cannot load an Ed25519 key in PKCS#8 PEM). Returns name -> metadata."""
     client = emulator.client()
     created = {}
-    for name in KEY_PAIRS:
-        private_key, public_key = keys.generate('rsa')
+    for name in KEY_PAIRS + tuple(TYPED):
+        private_key, public_key = _generate(*TYPED.get(name, ('ed25519' if name == 'fleet' else 'rsa', 2048)))
         ansible.add_secret(private_key)
         client.json('POST', client.kps(), {'keypair': {'name': name, 'public_key': public_key, 'key_protection': {
             'private_key': private_key, 'encryption': {'type': 'default'}}}}, expect=200)
@@ -149,6 +170,13 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
     # 1. Check mode reports changes on every host and changes nothing.
     result = playbook(_play(_keys()), *inventory, '--check', '--diff')
     assert all(changed > 0 for changed in _changed(result, hosts).values())
+    # Which host and which file would change, and how: never key material, and not "(censored due to no_log)".
+    compare = result.stdout.split('Compare the keys on this host with KPS]')[1].split('TASK [')[0]
+    for host in hosts:
+        assert 'changed: [%s]' % host.name in compare
+    assert compare.count('+++ after: /root/.ssh/id_fleet') == len(hosts)
+    assert compare.count('+++ after: /root/.ssh/authorized_keys') == len(hosts)
+    assert 'censored' not in compare
     for host in hosts:
         assert _stat(host, '/root/.ssh/id_fleet') is None
     assert _authorized_keys(hosts[2]) == [FOREIGN_LINE]
@@ -157,7 +185,7 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
     emulator.clear_requests()
     result = playbook(_play(_keys()), *inventory, '-vvvv')
     assert all(changed > 0 for changed in _changed(result, hosts).values())
-    assert 'censored' in result.stdout
+    _assert_results_hidden(result.stdout, hosts)
     first_run_calls = _kps_calls(emulator)
     # One listing for the public keys, then one export of the key pairs the hosts lack (fleet, solo: a listing,
     # then one batch export), whatever the number of hosts. Exporting `trusted` would fail: KPS has no private
@@ -167,12 +195,13 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
 
     # 2. Files, contents, owners, modes and authorized_keys lines on every host.
     fleet, deploy, solo, trusted = (kps_keys[name] for name in ('fleet', 'deploy', 'solo', TRUSTED_ONLY))
-    expected_lines = ['%s %s' % (_blob(fleet['public_key']), COMMENT % 'fleet'),
+    expected_lines = ['%s %s' % (_blob(fleet['public_key']), COMMENT % 'fleet')] + [
+        '%s %s' % (_blob(kps_keys[name]['public_key']), COMMENT % name) for name in TYPED] + [
                       'restrict %s %s' % (_blob(deploy['public_key']), COMMENT % 'deploy'),
                       '%s %s' % (_blob(trusted['public_key']), COMMENT % TRUSTED_ONLY)]
     for host in hosts:
         assert _stat(host, '/root/.ssh') == ('700', 'root', 'root')
-        for keypair in (fleet, solo):
+        for keypair in [fleet, solo] + [kps_keys[name] for name in TYPED]:
             path = '/root/.ssh/id_' + keypair['name']
             assert _stat(host, path) == ('600', 'root', 'root')
             derived = host.run(['ssh-keygen', '-y', '-f', path]).stdout  # OpenSSH itself reads the key
@@ -191,9 +220,10 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
 
     # 3. The keys work: A logs in to B with the distributed key that B trusts; not with one B does not trust.
     for source, target in ((hosts[0], hosts[1]), (hosts[1], hosts[2]), (hosts[2], hosts[0])):
-        login = _ssh(source, target, '/root/.ssh/id_fleet')
-        assert login.returncode == 0, login.stderr
-        assert login.stdout.strip() == target.name
+        for name in ('fleet',) + tuple(TYPED):  # Ed25519, RSA 2048/4096, ECDSA P-256/P-384
+            login = _ssh(source, target, '/root/.ssh/id_' + name)
+            assert login.returncode == 0, (name, login.stderr)
+            assert login.stdout.strip() == target.name
         assert _ssh(source, target, '/root/.ssh/id_solo').returncode == 255
     # The private keys of deploy and trusted stay with their real owners (here: the test); KPS does not even
     # host the one of trusted. Both let their owners in everywhere.
@@ -266,6 +296,29 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
                 if any(_private_body(keypair) in data for keypair in kps_keys.values()):
                     leftovers.append(path)
     assert leftovers == []
+
+
+def _no_log_tasks():
+    """The names of the role's tasks that have no_log: true (tests/unit/test_role_kps_key_distribution.py checks
+    that every task touching a private key is one of them)."""
+    with open(os.path.join(ROLE_DIR, 'tasks', 'main.yml')) as handle:
+        return [task['name'] for task in yaml.safe_load(handle) if task.get('no_log') is True]
+
+
+def _assert_results_hidden(stdout, hosts):
+    """In -vvvv output, every result of every no_log task of the role is censored, for every host it ran on."""
+    sections = re.split(r'^TASK \[', stdout, flags=re.M)
+    names = _no_log_tasks()
+    assert len(names) >= 2  # the export and the install
+    for name in names:
+        [section] = [text for text in sections if text.startswith('%s : %s]' % (ROLE, name))]
+        lines = section.splitlines()
+        results = [index for index, line in enumerate(lines) if RESULT_RE.match(line)]
+        assert results, name
+        for index in results:
+            assert lines[index + 1].strip().startswith('"censored": '), (name, lines[index:index + 3])
+    install = [text for text in sections if text.startswith('%s : Install the private keys' % ROLE)][0]
+    assert sorted(RESULT_RE.findall(install)) == sorted(hosts.names)
 
 
 def _private_body(keypair):

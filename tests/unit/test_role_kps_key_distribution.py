@@ -55,3 +55,17 @@ def test_tasks_only_read_documented_variables():
                 text += handle.read()
     used = set(re.findall(r'(?<![\w.])(%s\w+)' % PREFIX, text))
     assert used == set(_options())
+
+
+# What marks a task that handles private keys: the export, or the private keys it returned.
+PRIVATE_KEY_MARKERS = ('kps_private_key_export', 'private_keys', '_kps_key_distribution_export')
+
+
+def test_every_task_that_touches_private_keys_has_no_log():
+    """A static check of tasks/main.yml; the role test checks the same tasks' results at -vvvv, host by host."""
+    tasks = _yaml('tasks', 'main.yml')
+    touching = [task for task in tasks if any(marker in yaml.safe_dump(task) for marker in PRIVATE_KEY_MARKERS)
+                and 'ansible.builtin.fail' not in task]  # the failure reports only read .msg of the export
+    names = [task['name'] for task in touching]
+    assert any('Export' in name for name in names) and any('Install' in name for name in names), names
+    assert [task['name'] for task in touching if task.get('no_log') is not True] == []
