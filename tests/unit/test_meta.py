@@ -16,8 +16,9 @@ def _yaml(*path):
 
 
 # Modules that make no KPS call and take no connection options, so they stay out of the action group.
-# kps_private_key_file writes a secret given as a value on the managed host (stdlib only, no KPS client).
-NOT_IN_ACTION_GROUP = {'kps_private_key_file'}
+# kps_private_key_file writes a secret given as a value on the managed host (stdlib only, no KPS client);
+# kps_host_keys installs a host's keys and authorized_keys lines (the role's host side).
+NOT_IN_ACTION_GROUP = {'kps_host_keys', 'kps_private_key_file'}
 
 
 def _modules():
