@@ -147,6 +147,8 @@ class Emulator:
         self.switches = copy.deepcopy(SWITCH_DEFAULTS)
         self.log = []
         self._lock = threading.Lock()
+        self.rate_limit = 0  # API requests per second; 0: no limit (POST /_emulator/rate_limit)
+        self._recent = []  # monotonic times of the API requests of the last second, while a limit is set
 
     # ----- clock, faults, log -------------------------------------------------------------------------------
 
@@ -224,6 +226,18 @@ class Emulator:
                 return fault
         return None
 
+    def _over_rate_limit(self):
+        """Whether one more API request now would exceed ``rate_limit`` requests in the last second."""
+        with self._lock:
+            if not self.rate_limit:
+                return False
+            now = time.monotonic()
+            self._recent = [moment for moment in self._recent if now - moment < 1.0]
+            if len(self._recent) >= self.rate_limit:
+                return True
+            self._recent.append(now)
+            return False
+
     def _record(self, entry):
         with self._lock:
             entry['seq'] = len(self.log) + 1
@@ -245,6 +259,9 @@ class Emulator:
         entry = {'time': self.now(), 'call': call, 'method': method, 'path': path, 'query': query, 'status': None,
                  'error_code': None, 'auth': None, 'request_id': request_id, 'fault': None}
         try:
+            if self._over_rate_limit():  # the API gateway's throttling, before anything else
+                entry['fault'] = 'rate_limit'
+                raise ApiError(429, 'APIGW.0308', 'The throttling threshold has been reached')
             response = self._faulted(fault, entry)
             if response is None:
                 if run is None:
@@ -256,6 +273,8 @@ class Emulator:
         if fault:
             self._post_fault(fault, response)
             response.delay = float(fault.get('delay') or 0)
+        if entry['fault'] == 'rate_limit':
+            response.headers['Retry-After'] = '1'
         response.headers['X-Request-Id'] = request_id
         entry['status'] = None if response.drop else response.status
         entry['error_code'] = response.error_code
@@ -718,6 +737,11 @@ class Emulator:
                     record['expires_at'] = 0
                 self.store.save()
             return {'expired': len(self.store.tokens)}
+        if (method, path) == ('POST', '/rate_limit'):
+            with self._lock:
+                self.rate_limit = max(0, int((data or {}).get('per_second') or 0))
+                self._recent = []
+            return {'per_second': self.rate_limit}
         if (method, path) == ('POST', '/clock'):
             self.skew = float((data or {}).get('skew_seconds', 0))
             return {'skew_seconds': self.skew}
