@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """``make bench``: API calls per operation, per-task cost and scaling of huaweicloud.kps, against the emulator.
 
-    .venv/bin/python tests/bench/run_bench.py [--only calls,per-task,scaling] [--runs 5] [--quick] [--keep]
+    .venv/bin/python tests/bench/run_bench.py [--only calls,per-task,scaling,fleet,slicing] [--runs 5] [--quick] [--keep]
 
 Starts and stops its own emulators (one per section, loopback only), prints the tables, and writes
 ``tests/bench/results/bench-<time>.json``, ``latest.json``, ``latest.md`` (the tables as Markdown) and
@@ -24,7 +24,7 @@ import time
 from benchlib import ROOT, BenchError, collections_dir, remove_tree, tempdir
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
-SECTIONS = ('calls', 'per-task', 'scaling')
+SECTIONS = ('calls', 'per-task', 'scaling', 'fleet', 'slicing')
 GOAL_PING_RATIO = 1.25
 GOAL_URI_RATIO = 1.0
 GOAL_EXPORT_1000_SECONDS = 10.0
@@ -112,8 +112,44 @@ def scaling_table(rows):
                  body)
 
 
+def fleet_table(rows):
+    body = []
+    for row in rows:
+        unchanged, changed = row['unchanged'], row['changed']
+        body.append([row['hosts'], '%.2f s' % row['ping'], '%.2f s' % unchanged['wall'], '%.2fx' % unchanged['vs_ping'],
+                     '%.2f s' % changed['wall'], '%.2fx' % changed['vs_ping'], _calls_text(unchanged['calls']),
+                     unchanged['export_calls'], _calls_text(changed['calls']), row['rounds']])
+    return table(['hosts', 'ping play', 'role unchanged', 'vs ping', 'role changed', 'vs ping',
+                  'KPS calls unchanged', 'export calls unchanged', 'KPS calls changed', 'rounds'], body)
+
+
+def slicing_table(rows):
+    from bench_fleet import RATE_LIMIT  # pylint: disable=import-outside-toplevel
+    body = [[row['state'], '%d x %d hosts' % (row['slices'], row['hosts_per_slice']), '%.1f s' % row['wall'],
+             row['kps_calls'], row['expected_calls'], row['throttled'], row['export_calls'],
+             'all succeeded' if not row['failed_slices'] else 'FAILED: %s' % row['failed_slices']] for row in rows]
+    text, markdown = table(['run', 'slices', 'wall', 'KPS calls answered', 'formula', '429s absorbed',
+                            'export calls', 'slices'], body)
+    note = ('One emulator throttled to %d requests/s (HTTP 429, Retry-After: 1). Formula (docs/benchmark.md): '
+            'calls per job = S x (ceil(P/50) + [some host of the slice needs keys] x (ceil(P/50) + ceil(K/10))), '
+            'S slices, P key pairs in the project, K key pairs needed.' % RATE_LIMIT)
+    return text + '\n' + note, markdown + '\n\n' + note
+
+
 def goals(results):
     out = []
+    from bench_fleet import GOAL_CHANGED, GOAL_UNCHANGED  # pylint: disable=import-outside-toplevel
+    for row in results.get('fleet') or []:
+        for state, goal in (('unchanged', GOAL_UNCHANGED), ('changed', GOAL_CHANGED)):
+            ratio = row[state]['vs_ping']
+            out.append(['role %s on %d host(s) <= %.1fx ping play' % (state, row['hosts'], goal), '%.2fx' % ratio,
+                        'met' if ratio <= goal else 'missed by %.0f%%' % (100 * (ratio / goal - 1))])
+        out.append(['no export call in an unchanged run, %d host(s)' % row['hosts'],
+                    '%d' % row['unchanged']['export_calls'], 'met' if row['unchanged']['export_calls'] == 0 else 'MISSED'])
+    for row in results.get('slicing') or []:
+        out.append(['job slicing (%s): every slice succeeds, calls = formula' % row['state'],
+                    '%d/%d calls, %d failed' % (row['kps_calls'], row['expected_calls'], len(row['failed_slices'])),
+                    'met' if not row['failed_slices'] and row['kps_calls'] == row['expected_calls'] else 'MISSED'])
     per_task = results.get('per_task')
     if per_task:
         for variant in ('import', 'export'):
@@ -218,6 +254,7 @@ def main(argv=None):
     # pylint: disable=import-outside-toplevel
     import bench_calls as calls_section
     import bench_per_task as per_task_section
+    import bench_fleet as fleet_section
     import bench_scaling as scaling_section
 
     results = {'meta': _meta()}
@@ -233,6 +270,12 @@ def main(argv=None):
         if 'scaling' in sections:
             log('== 3. Scaling: one names task vs a loop of single-name calls')
             results['scaling'] = scaling_section.measure(workdir, log, quick=options.quick)
+        if 'fleet' in sections:
+            log('== 4. The role at fleet scale: unchanged and changed against a ping play on the same hosts')
+            results['fleet'] = fleet_section.measure(workdir, log, runs=min(options.runs, 3), quick=options.quick)
+        if 'slicing' in sections:
+            log('== 5. AWX job slicing: concurrent slices against a throttled KPS')
+            results['slicing'] = fleet_section.slicing(workdir, log, quick=options.quick)
     except BenchError as exc:
         log('benchmark run failed: %s' % exc)
         status = 2
@@ -247,7 +290,9 @@ def main(argv=None):
     markdown = []
     for key, title, render in (('calls', '1. KPS and IAM calls per operation', calls_table),
                                ('per_task', '2. Cost per task (unchanged runs)', per_task_table),
-                               ('scaling', '3. Scaling: names task vs loop of name', scaling_table)):
+                               ('scaling', '3. Scaling: names task vs loop of name', scaling_table),
+                               ('fleet', '4. The role at fleet scale (K = 2 key pairs, forks 5, pipelining)', fleet_table),
+                               ('slicing', '5. AWX job slicing against a throttled KPS', slicing_table)):
         if results.get(key):
             text, md = render(results[key])
             log('\n%s\n%s' % (title, text))
@@ -274,6 +319,9 @@ def main(argv=None):
     png = chart(results, os.path.join(options.output, 'bench.png'))
     log('results: %s%s' % (os.path.join(options.output, 'latest.json'), ', ' + png if png else ''))
     if status == 0 and any(not row['match'] for row in results.get('calls') or []):
+        status = 1
+    if status == 0 and (any(row['unchanged']['export_calls'] for row in results.get('fleet') or [])
+                        or any(row['kps_calls'] != row['expected_calls'] for row in results.get('slicing') or [])):
         status = 1
     return status
 
