@@ -29,6 +29,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import Secr
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
     ANY_FORMAT,
     DEFAULT_MODE,
+    NOT_OPENSSH_RSA,
     HostKeysError,
     authorized_lines,
     check_paths,
@@ -37,14 +38,10 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     marker,
     normalise_keys,
     openssh_comment,
+    openssh_rsa_public_key,
     public_blob,
     with_openssh_comment,
 )
-
-try:
-    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import HAS_CRYPTOGRAPHY, KeyMaterialError, load_private_key
-except ImportError:  # pragma: no cover - _keys itself guards the cryptography import
-    HAS_CRYPTOGRAPHY = False
 
 MAX_KEY_FILE = 64 * 1024  # a private key is a few KiB
 MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024
@@ -97,7 +94,20 @@ class Account(object):
 
 
 def derive_public_key(data):
-    """'<type> <base64>' of the private key ``data`` (bytes), or None when it cannot be derived here."""
+    """'<type> <base64>' of the private key ``data`` (bytes), or None when it cannot be derived here.
+
+    An OpenSSH-format RSA key (the role's default) with the standard library (``openssh_rsa_public_key``: fast and
+    checked), others with cryptography where it is importable (imported only then: it costs about 0.1 s), else
+    with ssh-keygen.
+    """
+    derived = openssh_rsa_public_key(data)
+    if derived is not NOT_OPENSSH_RSA:
+        return derived
+    try:
+        from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
+            HAS_CRYPTOGRAPHY, KeyMaterialError, load_private_key)
+    except ImportError:  # pragma: no cover - _keys guards its own cryptography import
+        HAS_CRYPTOGRAPHY = False
     if HAS_CRYPTOGRAPHY:
         try:
             return public_blob(load_private_key(data).public_key)

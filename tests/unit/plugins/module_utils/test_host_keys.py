@@ -4,11 +4,14 @@
 and the OpenSSH comment that marks the key files the role installs."""
 from __future__ import annotations
 
+import base64
+import struct
 import subprocess
 
 import pytest
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
+    NOT_OPENSSH_RSA,
     HostKeysError,
     authorized_lines,
     check_paths,
@@ -16,6 +19,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     key_format,
     normalise_keys,
     openssh_comment,
+    openssh_rsa_public_key,
     with_openssh_comment,
 )
 
@@ -175,3 +179,39 @@ def test_pem_and_encrypted_keys_have_no_comment_and_are_left_as_they_are():
     broken = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n'
     assert openssh_comment(broken) is None
     assert with_openssh_comment(broken, 'x') == broken
+
+
+def _damaged(text, field):
+    """``text`` (an OpenSSH-format RSA key) with one bit flipped in private number ``field`` (0 = n ... 5 = q)."""
+    start = text.index('-----\n') + 6
+    raw = bytearray(base64.b64decode(''.join(text[start:text.index('-----END')].split())))
+    offset = raw.index(b'ssh-rsa', raw.index(b'ssh-rsa') + 7) + 7  # the type name in the private section
+    for _index in range(field):
+        offset += 4 + struct.unpack('>I', bytes(raw[offset:offset + 4]))[0]
+    length = struct.unpack('>I', bytes(raw[offset:offset + 4]))[0]
+    raw[offset + 4 + length // 2] ^= 0x10
+    body = base64.b64encode(bytes(raw)).decode()
+    return '-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n' % body
+
+
+@pytest.mark.parametrize('bits', [2048, 4096])
+def test_openssh_rsa_public_key_is_derived_and_checked_without_cryptography(tmp_path, bits):
+    path = tmp_path / 'id'
+    subprocess.run(['ssh-keygen', '-q', '-t', 'rsa', '-b', str(bits), '-N', '', '-f', str(path)], check=True)
+    text = path.read_text()
+    expected = ' '.join(path.with_suffix('.pub').read_text().split()[:2])
+    assert openssh_rsa_public_key(text) == expected
+    assert openssh_rsa_public_key(text.encode()) == expected
+    for field in range(6):  # n, e, d, iqmp, p, q: any damaged number is found
+        assert openssh_rsa_public_key(_damaged(text, field)) is None, field
+
+
+def test_openssh_rsa_public_key_leaves_other_keys_to_cryptography(openssh_key):
+    text = openssh_key.read_text()
+    result = openssh_rsa_public_key(text)
+    if 'ssh-rsa' in openssh_key.with_suffix('.pub').read_text():
+        assert result == ' '.join(openssh_key.with_suffix('.pub').read_text().split()[:2])
+    else:
+        assert result is NOT_OPENSSH_RSA
+    assert openssh_rsa_public_key('-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n') is NOT_OPENSSH_RSA
+    assert openssh_rsa_public_key('-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n') is None
