@@ -117,10 +117,13 @@ def fleet_table(rows):
     for row in rows:
         unchanged, changed = row['unchanged'], row['changed']
         body.append([row['hosts'], '%.2f s' % row['ping'], '%.2f s' % unchanged['wall'], '%.2fx' % unchanged['vs_ping'],
-                     '%.2f s' % changed['wall'], '%.2fx' % changed['vs_ping'], _calls_text(unchanged['calls']),
-                     unchanged['export_calls'], _calls_text(changed['calls']), row['rounds']])
-    return table(['hosts', 'ping play', 'role unchanged', 'vs ping', 'role changed', 'vs ping',
-                  'KPS calls unchanged', 'export calls unchanged', 'KPS calls changed', 'rounds'], body)
+                     '%.2fx' % (unchanged['cpu'] / row['ping_cpu']), '%.2f s' % changed['wall'],
+                     '%.2fx' % changed['vs_ping'], '%.2fx' % (changed['cpu'] / row['ping_cpu']),
+                     _calls_text(unchanged['calls']), unchanged['export_calls'], _calls_text(changed['calls']),
+                     row['rounds']])
+    return table(['hosts', 'ping play (wall)', 'role unchanged', 'wall vs ping', 'CPU vs ping', 'role changed',
+                  'wall vs ping', 'CPU vs ping', 'KPS calls unchanged', 'export calls unchanged', 'KPS calls changed',
+                  'rounds'], body)
 
 
 def slicing_table(rows):
