@@ -116,8 +116,8 @@ options:
     description:
       - The public key of each key pair of O(keys) as KPS has it (C(TYPE BASE64)), by key pair name, for example
         from M(huaweicloud.kps.kps_keypair_info).
-      - A present key pair missing from it fails the task (in check mode: a warning, the key pair may not exist
-        yet). With V(absent), it lets the module recognise PEM key files it installed.
+      - A present key pair missing from it fails the task; in check mode it gives a warning instead (the key pair
+        may not exist yet). With V(absent), it lets the module recognise PEM key files it installed.
     type: dict
     default: {}
   private_keys:

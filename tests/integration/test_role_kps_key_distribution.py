@@ -196,10 +196,10 @@ def test_role_distributes_kps_keys_to_real_ssh_hosts(emulator, ansible, kps_keys
 
     # 2. Files, contents, owners, modes and authorized_keys lines on every host.
     fleet, deploy, solo, trusted = (kps_keys[name] for name in ('fleet', 'deploy', 'solo', TRUSTED_ONLY))
-    expected_lines = ['%s %s' % (_blob(fleet['public_key']), COMMENT % 'fleet')] + [
-        '%s %s' % (_blob(kps_keys[name]['public_key']), COMMENT % name) for name in TYPED] + [
-                      'restrict %s %s' % (_blob(deploy['public_key']), COMMENT % 'deploy'),
-                      '%s %s' % (_blob(trusted['public_key']), COMMENT % TRUSTED_ONLY)]
+    expected_lines = (['%s %s' % (_blob(fleet['public_key']), COMMENT % 'fleet')]
+                      + ['%s %s' % (_blob(kps_keys[name]['public_key']), COMMENT % name) for name in TYPED]
+                      + ['restrict %s %s' % (_blob(deploy['public_key']), COMMENT % 'deploy'),
+                         '%s %s' % (_blob(trusted['public_key']), COMMENT % TRUSTED_ONLY)])
     for host in hosts:
         assert _stat(host, '/root/.ssh') == ('700', 'root', 'root')
         for keypair in [fleet, solo] + [kps_keys[name] for name in TYPED]:

@@ -147,8 +147,8 @@ def test_key_file_or_authorized_keys_linked_to_a_root_file(emulator, ansible, fl
         assert _exports(emulator) == []
 
 
-def test_absent_with_default_and_custom_paths_removes_only_what_the_role_installed(emulator, ansible, fleet_key,
-                                                                                      attacker, tmp_path):
+def test_absent_with_default_and_custom_paths_removes_only_what_the_role_installed(
+        emulator, ansible, fleet_key, attacker, tmp_path):
     custom_dir = tmp_path / 'keys'
     custom_dir.mkdir()
     custom = str(custom_dir / 'fleet.key')
@@ -186,8 +186,8 @@ def test_first_use_in_check_mode_reports_what_would_be_installed(emulator, ansib
     key_file = os.path.join(ansible.workdir, 'deploy.pem')
     with open(os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as handle:
         handle.write(private_key)
-    import_task = {'name': 'Import', 'huaweicloud.kps.kps_private_key_import': {'name': 'fleet',
-                                                                                   'private_key_path': key_file}}
+    import_task = {'name': 'Import',
+                   'huaweicloud.kps.kps_private_key_import': {'name': 'fleet', 'private_key_path': key_file}}
     play = _role_play(_keys_for(attacker), tasks_before=[import_task])
     result = _playbook(ansible, play, '--check', '--diff')
     assert 'Key pair fleet does not exist in KPS yet' in result.stderr  # a warning
