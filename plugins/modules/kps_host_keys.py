@@ -53,7 +53,7 @@ options:
     type: list
     elements: dict
     required: true
-    options:
+    suboptions:
       name:
         description: Name of the KPS key pair.
         type: str
@@ -70,7 +70,7 @@ options:
       private_key:
         description: Where and how the private key is installed.
         type: dict
-        options:
+        suboptions:
           install:
             description: Whether the private key is installed on the host.
             type: bool
@@ -132,7 +132,6 @@ notes:
     module's arguments, the private keys included, to temporary files on the controller and the host, and the
     module warns.
 seealso:
-  - role: huaweicloud.kps.kps_key_distribution
   - module: huaweicloud.kps.kps_private_key_export
   - module: huaweicloud.kps.kps_keypair_info
 """
