@@ -25,7 +25,12 @@ import pwd
 import stat
 import subprocess
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, missing_dirs, open_dir
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
+    SecretFileError,
+    missing_dirs,
+    open_dir,
+    resolve_gid,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
     ANY_FORMAT,
     DEFAULT_MODE,
@@ -68,15 +73,6 @@ def _group_name(gid):
         return grp.getgrgid(gid).gr_name
     except KeyError:
         return str(gid)
-
-
-def _group_id(group):
-    if group.isdigit():
-        return int(group)
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise HostKeysError('No such group on this host: %s.' % group)
 
 
 class _NewFile(object):
@@ -150,7 +146,7 @@ class HostKeysRunner(object):
         self.check_mode = module.check_mode
         self.report_mode = self.params['private_keys'] is None
         self.done = []  # what a real run changed so far (a failure lists it)
-        self._dirs = {}  # path -> fd of the directories opened
+        self._dirs = {}  # path -> the _files.Directory opened there, None while it does not exist
         self._accounts = {}
 
     def execute(self):
@@ -204,7 +200,7 @@ class HostKeysRunner(object):
             if entry['install']:
                 owner = self._account(entry['owner'] or me, required=present)
                 if owner is not None or entry['path']:
-                    group = _group_id(entry['group']) if entry['group'] else (owner.gid if owner else None)
+                    group = resolve_gid(entry['group']) if entry['group'] else (owner.gid if owner else None)
                     path = entry['path'] or os.path.join(owner.ssh_dir, 'id_' + entry['name'])
                     key_files.append(dict(entry, path=path, account=owner, uid=owner.uid if owner else None, gid=group,
                                           mode_value=self._mode(entry) if present else None,
