@@ -223,6 +223,9 @@ class HostKeysRunner(object):
         wanted = set(item['name'] for item in key_files if item['state'] == 'present')
         for auth in auth_files.values():
             wanted.update(auth['present'])
+        error = self.params['public_keys_error']
+        if error and wanted:
+            raise HostKeysError('Reading the key pairs from KPS failed: %s' % error)
         unknown = sorted(name for name in wanted if not given.get(name))
         if unknown:
             if not self.check_mode:

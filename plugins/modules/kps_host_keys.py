@@ -120,6 +120,11 @@ options:
         may not exist yet). With V(absent), it lets the module recognise PEM key files it installed.
     type: dict
     default: {}
+  public_keys_error:
+    description:
+      - Why O(public_keys) could not be read from KPS. A host with present key pairs then fails with this
+        message before anything is read or written; absent key pairs are still removed.
+    type: str
   private_keys:
     description:
       - The private keys to install, by key pair name, as M(huaweicloud.kps.kps_private_key_export) returns them.
@@ -252,6 +257,7 @@ def main():
         argument_spec=dict(
             keys=dict(type='list', elements='dict', required=True, no_log=False, options=KEY_SPEC),
             public_keys=dict(type='dict', default={}, no_log=False),
+            public_keys_error=dict(type='str'),
             private_keys=dict(type='dict', no_log=True),
         ),
         supports_check_mode=True,

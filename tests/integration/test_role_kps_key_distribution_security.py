@@ -197,3 +197,12 @@ def test_first_use_in_check_mode_reports_what_would_be_installed(emulator, ansib
     assert emulator.keypair('fleet') is None
     _playbook(ansible, play)
     assert os.path.exists(os.path.join(attacker.home, '.ssh', 'id_fleet'))
+
+
+def test_a_failed_read_of_kps_fails_the_host_with_the_reason(emulator, ansible, fleet_key):
+    result = ansible.playbook(_role_play([{'name': 'fleet', 'private_key': {'path': '/nonexistent/fleet'}}]),
+                              check=False, extra_vars={'kps_secret_key': 'WrongSecretKeyForThisTest0000000000000000'},
+                              env={'ANSIBLE_PIPELINING': '1'})
+    assert result.returncode != 0
+    assert 'Reading the key pairs from KPS failed: ' in result.stdout and 'APIGW.0301' in result.stdout
+    assert _exports(emulator) == []

@@ -213,3 +213,15 @@ def test_warns_when_pipelining_is_off(home, keypairs, tmp_path):
     result = run({'keys': KEYS}, keypairs, tmpdir=str(tmp_path))
     assert any(warning.startswith('Pipelining is off for this host') for warning in result['warnings'])
     assert not any('Pipelining' in warning for warning in run({'keys': KEYS}, keypairs)['warnings'])
+
+
+def test_a_failed_read_of_kps_fails_hosts_with_present_key_pairs_only(home, keypairs, tmp_path):
+    keydir = tmp_path / 'keys'
+    keydir.mkdir()
+    keys = [{'name': 'web', 'private_key': {'path': str(keydir / 'web')}}]
+    run({'keys': keys}, keypairs, private=['web'])
+    failed = run({'keys': keys, 'public_keys': {}, 'public_keys_error': 'HTTP 401 APIGW.0301'}, keypairs, fail=True)
+    assert failed['msg'] == 'Reading the key pairs from KPS failed: HTTP 401 APIGW.0301'
+    absent = [{'name': 'web', 'state': 'absent', 'private_key': {'path': str(keydir / 'web')}}]
+    result = run({'keys': absent, 'public_keys': {}, 'public_keys_error': 'HTTP 401 APIGW.0301'}, keypairs, private=[])
+    assert result['changed'] is True and os.listdir(str(keydir)) == []  # the OpenSSH file carries the role's mark
