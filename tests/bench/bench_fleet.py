@@ -9,7 +9,7 @@
    unchanged <= 2.5x the ping play, changed <= 4x, and no export call in an unchanged run.
 5. ``slicing``: AWX job slicing, simulated: S = 10 ``ansible-playbook`` processes at once, each running the role
    on its own 10 hosts (what a sliced job template runs), against one emulator throttled to 20 requests per
-   second (HTTP 429 with ``Retry-After``, see docs/emulator.md), in a project of 300 key pairs (a listing is 6
+   second (HTTP 429 with ``Retry-After``, see docs/emulator.md), in a project of 2500 key pairs (a listing is 3
    calls, so the slices' calls come in bursts). Every slice must succeed; the section counts the
    KPS calls, the 429 answers the modules absorbed (they retry after ``Retry-After``) and the wall time, first
    run (changed) and second run (unchanged), and compares the calls with the formula of docs/benchmark.md.
@@ -26,6 +26,7 @@ import time
 
 import yaml
 
+from bench_calls import lookup_reads
 from benchlib import BATCH, EXPORT_CALLS, LIST_PAGE, BenchError, Emulator, ansible_env, ceil_div, median, seed_rsa_keypairs
 
 ROLE = 'huaweicloud.kps.kps_key_distribution'
@@ -37,19 +38,22 @@ GOAL_CHANGED = 4.0
 SLICES = 10
 SLICE_HOSTS = 10
 RATE_LIMIT = 20
-# Key pairs in the project of the slicing simulation: each listing takes ceil(P / 50) = 6 calls, so that the
-# slices' calls arrive in bursts, as in a project of a real organisation.
-SLICING_PROJECT_KEYPAIRS = 300
+# Key pairs in the project of the slicing simulation: listing it takes 3 calls (pages of 1000), so that the
+# slices' calls arrive in bursts, as in the project of a big organisation.
+SLICING_PROJECT_KEYPAIRS = 2500
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 PIPELINING = {'ANSIBLE_PIPELINING': 'True'}
 
 
-def calls_per_job(slices, project_keypairs, needed):
-    """KPS calls of one sliced job (docs/benchmark.md): per slice, the listing of the public keys, and when some
-    host of the slice needs keys, the export's listing plus ceil(needed / 10) batch exports (one format)."""
-    listing = ceil_div(project_keypairs, LIST_PAGE)
-    export = (listing + ceil_div(needed, BATCH)) if needed > 1 else (2 if needed == 1 else 0)
-    return slices * (listing + export)
+def calls_per_job(slices, project_names, needed):
+    """KPS calls of one sliced job (docs/benchmark.md): per slice, every page of the project (the public keys),
+    and when some host of the slice needs keys, the export: the lookup rule for those names, then ceil(K / 10)
+    batch exports (one format; a single key: one show and one export)."""
+    listing = len(project_names) // LIST_PAGE + 1
+    if not needed:
+        return slices * listing
+    lists, shows = lookup_reads(project_names, needed)
+    return slices * (listing + lists + shows + ceil_div(len(needed), BATCH))
 
 
 def _inventory(path, names, homes):
@@ -142,8 +146,8 @@ def _spawn(emu, playbook, inventory):
 def slicing(workdir, log, quick=False):
     slices = 3 if quick else SLICES
     with Emulator(workdir, 'slicing') as emu:
-        names = seed_rsa_keypairs(emu.client(), SLICING_PROJECT_KEYPAIRS, 'slice-')[:KEYS]
-        project_keypairs = emu.keypair_count()
+        project = seed_rsa_keypairs(emu.client(), SLICING_PROJECT_KEYPAIRS, 'slice-')
+        names = project[:KEYS]
         homes = os.path.join(emu.workdir, 'homes')
         jobs = []
         for index in range(slices):
@@ -168,11 +172,11 @@ def slicing(workdir, log, quick=False):
             log_entries = emu.process.requests()
             throttled = sum(1 for entry in log_entries if entry.get('fault') == 'rate_limit')
             calls = collections.Counter(entry['call'] for entry in log_entries if entry.get('fault') != 'rate_limit')
-            expected = calls_per_job(slices, project_keypairs, KEYS if state == 'changed' else 0)
+            expected = calls_per_job(slices, project, names if state == 'changed' else [])
             row = {'section': 'slicing', 'state': state, 'slices': slices, 'hosts_per_slice': SLICE_HOSTS,
                    'rate_limit': RATE_LIMIT, 'wall': wall, 'failed_slices': failed, 'answered_calls': dict(calls),
                    'kps_calls': sum(calls.values()), 'throttled': throttled, 'requests': len(log_entries),
-                   'expected_calls': expected, 'project_keypairs': project_keypairs, 'keys': KEYS,
+                   'expected_calls': expected, 'project_keypairs': len(project), 'keys': KEYS,
                    'export_calls': _export_calls(calls)}
             rows.append(row)
             log('  %s: %d slices x %d hosts, %.1fs wall, %d KPS calls answered (formula: %d), %d answered 429, '
