@@ -280,18 +280,22 @@ def build_cases(files, out, emulator_port):
          r'kps_key_distribution_keys\.nmae\. Supported parameters include: authorized_key_options, ')
     role([{'name': 'hosted', 'state': 'gone'}],
          spec + r'value of state must be one of: present, absent, got: gone found in kps_key_distribution_keys$')
+    # The hosts check the settings in their first call, after the one listing of the public keys (a read).
     role([{'name': 'hosted', 'private_key': {'path': path}}, {'name': 'hosted', 'state': 'absent'}],
-         r'^kps_key_distribution: key pairs listed both present and absent: hosted$')
+         r'^Key pairs listed both present and absent: hosted\. List each key pair with one state\.$', ['list_keypairs'])
     role([{'name': 'hosted', 'private_key': {'owner': 'no-such-user-kps'}}],
-         r'^kps_key_distribution: no such user on localhost: no-such-user-kps$')
+         r'^No such user on this host: no-such-user-kps\.$', ['list_keypairs'])
+    role([{'name': 'hosted', 'private_key': {'path': 'keys/role-key'}}],
+         r'^private_key\.path of key pair hosted must be an absolute path, not "keys/role-key": ', ['list_keypairs'])
     role([{'name': 'nope', 'private_key': {'path': path}}],
-         r'^kps_key_distribution: exporting the key pairs from KPS failed: Cannot export: key pair nope does not '
-         r'exist in KPS\.', ['show_keypair'])
+         r'^No such key pair in KPS: nope\. Nothing was changed\.$', ['list_keypairs'])
     role([{'name': 'bad name', 'private_key': {'path': path}}],
-         r"^kps_key_distribution: exporting the key pairs from KPS failed: Invalid key pair name: 'bad name'\.")
+         r'^No such key pair in KPS: bad name\. Nothing was changed\.$', ['list_keypairs'])
+    role([{'name': 'cold', 'private_key': {'path': path}}],
+         r'^kps_key_distribution: exporting the key pairs from KPS failed: Cannot export: KPS hosts no private key '
+         r'for key pair cold', ['list_keypairs', 'show_keypair'])
     role([{'name': 'hosted', 'private_key': {'path': path}}],
-         r'^kps_key_distribution: exporting the key pairs from KPS failed: No Huawei Cloud credentials were given\.',
-         with_auth=False)
+         r'^Reading the key pairs from KPS failed: No Huawei Cloud credentials were given\.', with_auth=False)
     return cases
 
 
