@@ -3,7 +3,7 @@
 """The modules survive every variant of what no source settles about the real KPS (docs/emulator.md).
 
 Each variant is an emulator switch (/_emulator/switches): the answer for a missing key pair, extra entries
-in a batch archive, an archive that lacks an entry. Each test runs real ansible-playbook processes in the
+in a batch archive, an archive that lacks an entry, SEC1 EC keys refused. Each test runs real ansible-playbook processes in the
 order check mode, real run, check mode again, repeat run, and asserts on results, files and what the
 emulator holds.
 """
@@ -14,6 +14,8 @@ import os
 import re
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
@@ -207,3 +209,27 @@ def test_a_key_that_cannot_be_recovered_is_never_returned_or_written(ansible, tm
     if with_dest:
         assert os.listdir(str(dest)) == []
     assert len(calls(ansible.emulator, BATCH)) == 1
+
+
+# ----- EC keys: SEC1 refused ---------------------------------------------------------------------------------
+
+def test_ec_keys_are_imported_when_sec1_is_refused(ansible, tmp_path):
+    """No source shows SEC1 (BEGIN EC PRIVATE KEY) accepted: with the switch on, import still works (PKCS#8)."""
+    ansible.emulator.set_switches(sec1_refused=True)
+    key = ec.generate_private_key(ec.SECP384R1())
+    sec1 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    key_file = tmp_path / 'ec.pem'
+    key_file.write_text(sec1)
+    key_file.chmod(0o600)
+    ansible.add_secret(sec1)
+    task = {'name': 'import an EC key given as SEC1', 'huaweicloud.kps.kps_private_key_import': {
+        'name': 'ec-key', 'private_key_path': str(key_file)}}
+    runs = four_runs(ansible, [task])
+    assert [result['changed'] for (result,) in runs] == [True, True, False, False]
+    assert not any(result.get('failed') for (result,) in runs)
+    record = ansible.emulator.keypair('ec-key')
+    assert record['is_key_protection'] and keys.same_public_key(record['public_key'], public)
+    assert record['private_key'].startswith('-----BEGIN PRIVATE KEY-----')
+    assert [entry['status'] for entry in calls(ansible.emulator, 'create_keypair')] == [200]
