@@ -40,6 +40,7 @@ class FakeKps(object):
         self.calls = []
         self.generated = []  # every private key this KPS generated, to check none leaks
         self.create_errors = []  # raised by the next create calls, after KPS has acted
+        self.answer_private_key = None  # what the create answer carries instead of the generated key
         self.next_id = 1
 
     def add(self, name, public=None, scope='user', hosted=False, description=''):
@@ -72,7 +73,7 @@ class FakeKps(object):
         answer = {'name': name, 'type': 'ssh', 'public_key': record['public_key'],
                   'fingerprint': record['fingerprint'], 'user_id': 'u1'}
         if generated:
-            answer['private_key'] = generated
+            answer['private_key'] = self.answer_private_key or generated
         return answer
 
     def update_keypair_description(self, name, description):
@@ -342,6 +343,22 @@ def test_undeliverable_generated_key_is_deleted_again(kps, tmp_path):
         failed = run(kps, {'dest': str(tmp_path / 'web.pem')}, fail=True)
     assert failed['msg'] == ('Key pair web was created, but Could not write x: No space. The new key pair was deleted '
                              'again, since nobody would have its private key.')
+    assert kps.call_names == ['show', 'create', 'delete'] and 'web' not in kps.keypairs
+
+
+@pytest.mark.parametrize('answer, problem', [
+    (new_key()[0], 'KPS returned a private key (fingerprint '),
+    ('-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n',
+     'KPS returned something that is not an unencrypted private key'),
+])
+def test_a_generated_key_that_is_not_the_new_key_pairs_is_never_delivered(kps, tmp_path, answer, problem):
+    kps.answer_private_key = answer
+    dest = tmp_path / 'web.pem'
+    failed = run(kps, {'dest': str(dest), 'return_private_key': True}, no_log=True, fail=True)
+    assert failed['msg'].startswith('Key pair web was created, but %s' % problem)
+    assert failed['msg'].endswith('The new key pair was deleted again, since nobody would have its private key.')
+    assert answer.splitlines()[1] not in failed['msg']
+    assert not dest.exists() and not failed.get('private_key')
     assert kps.call_names == ['show', 'create', 'delete'] and 'web' not in kps.keypairs
 
 
