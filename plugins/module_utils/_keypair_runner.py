@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, write_secret_file
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, open_dir, write_secret_file
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     PRIVATE_FORMATS,
@@ -224,6 +224,8 @@ class KeypairRunner(KpsRunner):
                 'does not overwrite an existing file with it (the file may be the only copy of another key). '
                 'Remove the file, choose another dest, or set force=true to replace it. Nothing was changed.'
                 % wanted.dest, keypair=summary(before))
+        if action in (CREATE, RECREATE) and wanted.dest:
+            self._check_dest_writable(wanted.dest, before)
         if action == NONE and wanted.dest and not os.path.lexists(wanted.dest):
             self.module.warn('huaweicloud.kps.kps_keypair: key pair %s already exists, so KPS generates no private '
                              'key and nothing is written to %s. If KPS hosts its private key, write it with '
@@ -308,6 +310,17 @@ class KeypairRunner(KpsRunner):
         if not os.path.isdir(directory):
             raise KeypairError('The directory of dest, %s, does not exist. Create it first. Nothing was sent.'
                                % directory)
+
+    def _check_dest_writable(self, dest, before):
+        """Fail before the create call when the write core would refuse dest's directory (a link another user
+        made) or cannot write into it: found after it, KPS would have generated a key that has to be deleted."""
+        directory, name = os.path.split(os.path.abspath(dest))
+        try:
+            with open_dir(directory) as folder:
+                if not self.module.check_mode:
+                    folder.check_writable(name)
+        except SecretFileError as exc:
+            raise KeypairError('%s Nothing was changed.' % exc.msg, keypair=summary(before))
 
     # ----- writes -------------------------------------------------------------------------------------------
 
@@ -396,6 +409,7 @@ class KeypairRunner(KpsRunner):
     def _undo_creation(self, wanted, problem):
         """The failure message after a generated key could not be delivered; deletes the key pair if nobody has its
         private key."""
+        problem = problem.rstrip('.')  # a clause of this message
         if wanted.key_protection:
             return ('Key pair %s was created and KPS hosts its private key, but %s. Get the private key with '
                     'huaweicloud.kps.kps_private_key_export.' % (wanted.name, problem))

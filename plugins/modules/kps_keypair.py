@@ -102,6 +102,10 @@ options:
     description:
       - For a key pair that KPS generates, the file to write its private key to, mode C(0600) from its first
         byte, on the host that runs the module. Its directory must exist.
+      - The file is written as M(huaweicloud.kps.kps_private_key_export) writes its O(dest) (a symbolic link at
+        O(dest) is replaced, never followed). A directory on the way that is a symbolic link another user could
+        have made, or a directory that cannot be written, fails the task before KPS is asked to create the key
+        pair.
       - The key is written unencrypted in O(format).
       - Written only when the module creates the key pair. An existing file is not overwritten unless
         O(force=true). When the key pair already exists nothing is written (KPS returns a private key only at

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import stat
 from unittest import mock
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _keypair_runner as runner
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import Directory, SecretFileError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KEYPAIR_DETAIL_FIELDS
@@ -344,6 +345,9 @@ def test_undeliverable_generated_key_is_deleted_again(kps, tmp_path):
     assert failed['msg'] == ('Key pair web was created, but Could not write x: No space. The new key pair was deleted '
                              'again, since nobody would have its private key.')
     assert kps.call_names == ['show', 'create', 'delete'] and 'web' not in kps.keypairs
+    with mock.patch.object(runner, 'write_secret_file', side_effect=SecretFileError('Could not write x: No space.')):
+        failed = run(kps, {'dest': str(tmp_path / 'web.pem')}, fail=True)
+    assert 'but Could not write x: No space. The new key pair' in failed['msg']  # one full stop
 
 
 @pytest.mark.parametrize('answer, problem', [
@@ -360,6 +364,33 @@ def test_a_generated_key_that_is_not_the_new_key_pairs_is_never_delivered(kps, t
     assert answer.splitlines()[1] not in failed['msg']
     assert not dest.exists() and not failed.get('private_key')
     assert kps.call_names == ['show', 'create', 'delete'] and 'web' not in kps.keypairs
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='planting a link as another user needs root')
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_dest_directory_another_user_linked_is_refused_before_kps_generates_a_key(kps, tmp_path, check_mode):
+    nobody = pwd.getpwnam('nobody').pw_uid
+    home, vault = tmp_path / 'home', tmp_path / 'vault'
+    home.mkdir()
+    vault.mkdir(mode=0o700)
+    os.chown(str(home), nobody, nobody)
+    os.symlink(str(vault), str(home / 'keys'))
+    os.lchown(str(home / 'keys'), nobody, nobody)
+    failed = run(kps, {'dest': str(home / 'keys' / 'web.pem')}, check_mode=check_mode, fail=True)
+    assert failed['msg'] == ('%s is a symbolic link that another user could have made or can change; it is not '
+                             'followed and nothing was written. Make it a real directory, or give the path it '
+                             'points to. Nothing was changed.' % (home / 'keys'))
+    assert kps.call_names == ['show'] and os.listdir(str(vault)) == [] and os.listdir(str(home)) == ['keys']
+
+
+def test_an_unwritable_dest_directory_fails_before_kps_generates_a_key(kps, tmp_path, monkeypatch):
+    def refuse(self, name):
+        raise SecretFileError('Cannot create a temporary file in %s: Read-only file system.' % self.path)
+    monkeypatch.setattr(Directory, 'check_writable', refuse)
+    failed = run(kps, {'dest': str(tmp_path / 'web.pem')}, fail=True)
+    assert failed['msg'] == ('Cannot create a temporary file in %s: Read-only file system. Nothing was changed.'
+                             % tmp_path)
+    assert kps.call_names == ['show'] and 'web' not in kps.keypairs
 
 
 def test_undeliverable_hosted_key_is_kept(kps, tmp_path):
