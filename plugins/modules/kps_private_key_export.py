@@ -138,10 +138,23 @@ options:
       - The permissions of the private key files, like the O(ansible.builtin.file#module:mode) option of
         M(ansible.builtin.file) (octal or symbolic).
       - When not given, files get mode C(0600), and an existing file with another mode is changed to C(0600).
+  owner:
+    description:
+      - Name (or uid) of the user that owns the private key files.
+      - When not given, a new or rewritten file belongs to the user running the module (its effective uid), never
+        to whoever owned the file it replaces; a file whose content stays keeps its owner.
+    type: str
+  group:
+    description:
+      - Name (or gid) of the group that owns the private key files.
+      - When not given, a new or rewritten file gets the group of the user running the module (its effective gid),
+        never the group of the file it replaces; a file whose content stays keeps its group.
+    type: str
   create_dirs:
     description:
       - Create the directory O(dest) (for O(names)) or the parent directory of O(dest) (for O(name)) when it
-        does not exist, with mode C(0700).
+        does not exist, with mode C(0700), owned by the user running the module. O(owner) and O(group) apply to
+        the files, not to these directories.
       - With V(false), a missing directory fails the task before any export call.
     type: bool
     default: false

@@ -98,6 +98,18 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  owner:
+    description:
+      - Name (or uid) of the user that owns the file.
+      - When not given, a new or rewritten file belongs to the user running the module (its effective uid), never
+        to whoever owned the file it replaces; a file whose content stays keeps its owner.
+    type: str
+  group:
+    description:
+      - Name (or gid) of the group that owns the file.
+      - When not given, a new or rewritten file gets the group of the user running the module (its effective gid),
+        never the group of the file it replaces; a file whose content stays keeps its group.
+    type: str
   mode:
     description:
       - The permissions of the file, like the O(ansible.builtin.file#module:mode) option of
