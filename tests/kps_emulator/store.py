@@ -20,6 +20,8 @@ STATE_VERSION = 1
 class Store:
     def __init__(self, path):
         self.path = path
+        if path:  # `make emulator` on a fresh checkout: build/ does not exist yet
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.lock = threading.RLock()
         self.keypairs = {}
         self.tokens = {}

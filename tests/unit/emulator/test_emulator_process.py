@@ -31,6 +31,15 @@ def test_ready_line_and_clean_stop(tmp_path):
         emu.stop()
 
 
+def test_a_state_file_in_a_directory_that_does_not_exist_yet(tmp_path):
+    state = tmp_path / 'build' / 'emulator-state.json'  # what `make emulator` gives on a fresh checkout
+    emu = EmulatorProcess(state).start()
+    try:
+        assert emu.health()['status'] == 'ok' and state.is_file()
+    finally:
+        emu.stop()
+
+
 def _start_output(tmp_path, *flags):
     """What the emulator prints on start, up to its last start line; the process is stopped again."""
     proc = subprocess.Popen([sys.executable, PACKAGE_DIR, '--port', '0', '--state', str(tmp_path / 'out.json'),
