@@ -1,6 +1,6 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Attacks on the key writes of kps_private_key_file and kps_private_key_export, by a real unprivileged user.
+"""Attacks on the key writes of kps_private_key_file, kps_private_key_export and kps_keypair, by a real unprivileged user.
 
 The modules run as root through real ansible-playbook processes against the emulator (check mode, real run,
 repeat). The attacker (tests/integration/attacker.py) owns its home directory, as every user does, and shares
@@ -302,3 +302,39 @@ def test_a_watcher_never_reads_a_key_byte_during_a_30_key_export(ansible, attack
     assert set('%s.pem' % name for name in names) <= set(watch['seen'])
     for name in names:
         assert_regular(os.path.join(watched, '%s.pem' % name), exported_text(keypairs[name]), 0, readers.gid, 0o640)
+
+
+# ----- kps_keypair: a generated key written to dest in the attacker's home -------------------------------------
+
+def keypair(ansible, check_mode=False, **args):
+    return run_task(ansible, 'huaweicloud.kps.kps_keypair', args, check_mode)
+
+
+def test_keypair_refuses_a_planted_directory_link_before_kps_generates_a_key(ansible, attacker, root_dir):
+    keys_dir = os.path.join(attacker.home, 'keys')
+    attacker.symlink(root_dir, keys_dir)
+    expected = ('%s is a symbolic link that another user could have made or can change; it is not followed and '
+                'nothing was written. Make it a real directory, or give the path it points to. Nothing was changed.'
+                % keys_dir)
+    ansible.emulator.clear_requests()
+    for check_mode in (True, False):
+        failed = keypair(ansible, check_mode, name='atk-gen', dest=os.path.join(keys_dir, 'gen.pem'))
+        assert failed['failed'] is True and failed['msg'] == expected
+    assert [entry['call'] for entry in ansible.emulator.requests()] == ['show_keypair', 'show_keypair']
+    assert ansible.emulator.keypair('atk-gen') is None
+    assert os.listdir(root_dir) == [] and os.stat(root_dir).st_uid == 0
+
+
+def test_keypair_force_replaces_a_planted_file_link_and_leaves_the_root_file_alone(ansible, attacker, victim):
+    link = os.path.join(attacker.home, 'gen.pem')
+    attacker.symlink(victim, link)
+    before = file_state(victim)
+    refused = keypair(ansible, name='atk-gen2', dest=link)
+    assert refused['failed'] is True and refused['msg'].startswith('dest %s already exists.' % link)
+    real = keypair(ansible, name='atk-gen2', dest=link, force=True)
+    assert not real.get('failed'), real.get('msg')
+    assert real['dest_written'] is True
+    assert file_state(victim) == before
+    st = os.lstat(link)
+    assert stat.S_ISREG(st.st_mode) and (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, os.getegid(), 0o600)
+    assert not attacker.can_read(link)
