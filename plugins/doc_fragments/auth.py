@@ -137,6 +137,8 @@ notes:
   - Do not pass secrets through the task's C(environment) keyword; at C(-vvvv) Ansible prints a task's environment.
     Set secrets as options (they are C(no_log)) or in the environment of the process that runs the module.
   - The HTTP(S) proxy is taken from the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment variables.
+    An endpoint on this machine (C(localhost), C(127.0.0.0/8), C(::1)) is never reached through a proxy on
+    another host.
   - Error messages quote the endpoint's own words only in part (at most 300 characters), with PEM blocks and every
     secret of the task (in raw, JSON-escaped and URL-encoded form) removed, so an endpoint echoing a request
     cannot put a private key or password into the task output.

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import ipaddress
 import re
 
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -31,6 +30,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     HuaweiCloudError,
     canonical_query,
+    is_loopback,
     register_secrets,
 )
 
@@ -115,18 +115,6 @@ def _host_part(option, value, example):
             '%s %r is not valid: it may only hold letters, digits, dots and dashes, and must not start with a dot '
             'or a dash (for example %s).' % (option, value[:80], example))
     return value
-
-
-def is_loopback(host):
-    """Whether ``host`` (a URL's hostname) is this machine: localhost, 127.0.0.0/8 or ::1."""
-    if not host:
-        return False
-    if host.lower().rstrip('.') == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _endpoint(option, value, allow_insecure_http=False):

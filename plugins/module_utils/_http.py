@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import email.utils
 import errno
+import ipaddress
 import json as jsonlib
 import os
 import random
@@ -51,7 +52,7 @@ import time
 import traceback
 import warnings
 
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 try:
     import requests
@@ -158,6 +159,32 @@ def _register_body_secrets(data, secret=False):
             _register_body_secrets(value, secret)
     elif secret and isinstance(data, str):
         register_secrets(data)
+
+
+def is_loopback(host):
+    """Whether ``host`` (a URL's hostname) is this machine: localhost, 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    if host.lower().rstrip('.') == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def environment_proxies(url):
+    """The proxies of the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) for ``url``.
+
+    An endpoint on this machine is never reached through a proxy elsewhere: that proxy cannot reach it (its
+    loopback is another machine's), and for a plain http:// endpoint it would get the signed requests, tokens,
+    the IAM password and private keys unencrypted. A proxy on this machine is kept.
+    """
+    proxies = requests.utils.get_environ_proxies(url)
+    if is_loopback(urlsplit(url).hostname):
+        proxies = dict((scheme, proxy) for scheme, proxy in proxies.items()
+                       if is_loopback(urlsplit(proxy if '//' in proxy else '//' + proxy).hostname))
+    return proxies
 
 
 def scrub(text, limit=MAX_SERVER_TEXT):
@@ -482,7 +509,7 @@ class HttpClient(object):
                 warnings.simplefilter('ignore')  # the module warns once about validate_certs=false
             response = self.session.request(
                 method, url, data=body, headers=headers, timeout=self.timeout, verify=self._verify(),
-                proxies=requests.utils.get_environ_proxies(url), allow_redirects=False, stream=True)
+                proxies=environment_proxies(url), allow_redirects=False, stream=True)
             try:
                 length = response.headers.get('Content-Length') or ''
                 if length.isdigit() and int(length) > self.max_response_bytes:

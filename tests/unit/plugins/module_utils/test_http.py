@@ -382,3 +382,24 @@ def test_real_connection_refused():
     assert 'could not reach 127.0.0.1:%d' % port in str(exc.value)
     assert len(warnings) == 1  # refused: never arrived, so even a POST is retried
     assert 'may or may not' not in str(exc.value)
+
+
+@pytest.mark.parametrize('url, proxy, used', [
+    # A proxy elsewhere cannot reach this machine's endpoint, and would get plain http:// in clear.
+    ('http://127.0.0.1:8443/v3/p1/keypairs', 'http://192.0.2.1:3128', False),
+    ('http://localhost:8443/v3/p1/keypairs', '192.0.2.1:3128', False),
+    ('http://[::1]:8443/v3/p1/keypairs', 'http://proxy.example.com:3128', False),
+    # A proxy on this machine (a debugging proxy), and any proxy for an endpoint elsewhere, are used.
+    ('http://127.0.0.1:8443/v3/p1/keypairs', 'http://127.0.0.1:8080', True),
+    (URL, 'http://192.0.2.1:3128', True),
+])
+def test_an_endpoint_on_this_machine_is_never_reached_through_a_proxy_elsewhere(monkeypatch, url, proxy, used):
+    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY',
+                 'all_proxy'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HTTP_PROXY', proxy)
+    monkeypatch.setenv('HTTPS_PROXY', proxy)
+    client, adapter, _w, _s = make_client([reply(200, {'keypairs': []})], retries=0)
+    client.request('list key pairs', 'GET', url)
+    proxies = adapter.sent[0]['kwargs']['proxies']
+    assert (proxy in proxies.values()) is used, proxies
