@@ -92,7 +92,7 @@ options:
     version_added: 1.1.0
   fail_on_missing:
     description:
-      - Fail when a key pair of O(names) does not exist in KPS. The message names every missing key pair.
+      - Fail when the key pair O(name), or a key pair of O(names), does not exist in KPS. The message names every missing key pair.
       - With V(false), missing key pairs are only listed in RV(missing).
     type: bool
     default: false
