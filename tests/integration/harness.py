@@ -58,6 +58,7 @@ def module_vars(emulator):
         'kps_domain_name': DEFAULTS['domain'],
         'kps_user_name': DEFAULTS['user'],
         'kps_user_password': DEFAULTS['password'],
+        'kps_tests_dir': TESTS_DIR,  # the emulator's package, for the targets' seeding scripts
     }
 
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import AkSkSigner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError
 
-from http_stub import reply, stub_session
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
 
 URL = 'https://kms.cn-north-4.myhuaweicloud.com/v3/p1/keypairs'
 

@@ -26,7 +26,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     same_key,
 )
 
-from kps_test_keys import pem, public_line
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
 
 # The marker is that of what is sent to KPS: PKCS#1 for RSA, PKCS#8 for the others (issue 16.4).
 KINDS = [

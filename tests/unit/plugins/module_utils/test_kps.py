@@ -21,7 +21,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     parse_batch_export_zip,
 )
 
-from kps_test_keys import pem, public_line
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
 
 ENDPOINT = 'https://kms.cn-north-4.myhuaweicloud.com'
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _module
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import CredentialError
@@ -15,7 +14,8 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import Huawe
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import WrongPassphraseError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC, KpsModule
 
-from http_stub import reply, stub_session
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import set_module_args
 
 
 class Exit(Exception):
@@ -41,7 +41,7 @@ def exits(monkeypatch):
 
 
 def make_module(args, **spec):
-    with patch_module_args(args):
+    with set_module_args(args):  # the ansible-core version's own way (patch_module_args on 2.19+)
         return KpsModule(argument_spec=KpsModule.generate_argspec(**spec), supports_check_mode=True)
 
 

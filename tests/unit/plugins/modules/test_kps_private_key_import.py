@@ -16,7 +16,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import finge
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_private_key_import
 
-from utils import run_module, set_module_args
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
 
 _KEYS = {}
 
