@@ -3,11 +3,15 @@
 """Make the work tree importable as ``ansible_collections.huaweicloud.kps`` and ``tests/`` importable.
 
 ansible-test needs the tree to live under ``ansible_collections/huaweicloud/kps``; plain pytest does
-not, so we point a symlink at the work tree from a private directory (imports follow symlinks).
+not, so we point a symlink at the work tree from a private directory (imports follow symlinks). The process
+that made the directory removes it when it exits; its xdist workers and the ansible processes the tests
+start find it through KPS_TEST_COLLECTIONS_DIR.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -21,6 +25,7 @@ def _collections_dir():
     if parts[-3:-1] == ['ansible_collections', 'huaweicloud']:
         return os.sep.join(parts[:-3])  # already laid out as a collection (ansible-test, installed copy)
     base = tempfile.mkdtemp(prefix='kps-collections-')
+    atexit.register(shutil.rmtree, base, ignore_errors=True)  # removes the symlink, never what it points to
     namespace_dir = os.path.join(base, 'ansible_collections', 'huaweicloud')
     os.makedirs(namespace_dir)
     os.symlink(COLLECTION_ROOT, os.path.join(namespace_dir, 'kps'))

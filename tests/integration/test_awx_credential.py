@@ -4,9 +4,14 @@
 
 1. The definition passes the checks AWX's API applies to a custom credential type (input and injector
    schemas, env names AWX refuses, templates that may only use defined inputs).
-2. The injector env is rendered exactly as AWX's ``CredentialType.inject_credential`` does: every
-   ``injectors.env`` value is a template rendered in an ``ImmutableSandboxedEnvironment`` over the
-   credential's non-empty inputs, so an input that is missing or empty renders as ``""``.
+2. The injector env is rendered by ``inject_env`` below, a re-implementation of the env part of AWX's
+   ``CredentialType.inject_credential`` (awx/main/models/credential/__init__.py), not AWX's own code: AWX is
+   a Django application that does not install or run here. It was written from, and compared line by line
+   with, that method: every ``injectors.env`` value is a template rendered in an
+   ``ImmutableSandboxedEnvironment`` over the credential's non-empty inputs, so an input that is missing or
+   empty renders as ``""``. Left out: the ``tower`` namespace and file injectors (this type uses neither)
+   and the trailing newline AWX adds to ``ssh_private_key`` inputs (this type has none). A change in AWX
+   is not noticed here.
 3. A playbook that uses the modules WITHOUT any credential option runs through ``ansible_runner.run``
    (AWX's engine) with exactly that env in ``env/envvars`` against a fresh emulator; it must succeed and no
    secret (SK, security token, private key) may appear in the runner's stdout or in any job event.
@@ -85,7 +90,8 @@ def secret_fields(credential_type):
 
 
 def inject_env(credential_type, inputs):
-    """(env, safe_env) as AWX's CredentialType.inject_credential builds them for a custom type's env injectors.
+    """(env, safe_env) as AWX's CredentialType.inject_credential builds them for a custom type's env injectors
+    (a re-implementation, see the module docstring).
 
     Non-empty inputs go into the template namespace (secret ones as '**********' in the safe namespace, which
     is what AWX stores as the job's visible environment); empty or missing inputs are left out, so their

@@ -130,8 +130,11 @@ def kill_when(ansible, play, directory, condition, timeout=120):
     """Run the play and SIGKILL its process group as soon as ``condition(events so far)`` holds."""
     watch = Inotify(directory)
     seen = []
+    # The killed module cannot remove its AnsiballZ payload dir (ansible_*_payload_*): keep it in the test's dir.
+    module_tmp = os.path.join(ansible.workdir, 'module-tmp')
+    os.makedirs(module_tmp, exist_ok=True)
     try:
-        proc, env = ansible.spawn_playbook(play)
+        proc, env = ansible.spawn_playbook(play, env={'TMPDIR': module_tmp})
         deadline = time.monotonic() + timeout
         killed = False
         while time.monotonic() < deadline and proc.poll() is None:

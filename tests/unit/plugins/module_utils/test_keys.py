@@ -71,11 +71,9 @@ def test_bytes_input_and_surrounding_whitespace(kind, key_type, marker, fmt):
     assert key.key_type == key_type
 
 
-@pytest.mark.parametrize('fmt', ['pkcs8', 'traditional'])
-@pytest.mark.parametrize('kind', ['rsa', 'ec256', 'ed25519'])
+@pytest.mark.parametrize('kind, fmt', [(kind, fmt) for kind in ('rsa', 'ec256', 'ed25519')
+                                       for fmt in _formats(kind) if fmt != 'openssh'])
 def test_encrypted_pem(kind, fmt):
-    if kind == 'ed25519' and fmt == 'traditional':
-        pytest.skip('no traditional form')
     data = pem(kind, fmt, passphrase='s3cret pass')
     key = load_private_key(data, passphrase='s3cret pass')
     assert key.public_key == public_line(kind)
@@ -208,14 +206,13 @@ def test_errors_never_contain_key_material():
     encrypted = pem('ec256', 'pkcs8', passphrase='pw')
     calls = [(s, None) for s in samples] + [(encrypted, None), (encrypted, 'bad-passphrase-value')]
     for data, passphrase in calls:
-        try:
+        with pytest.raises(KeyMaterialError) as exc:
             load_private_key(data, passphrase=passphrase)
-        except KeyMaterialError as exc:
-            text = str(exc)
-            assert 'bad-passphrase-value' not in text
-            for chunk in (body[i:i + 16] for i in range(0, len(body), 16)):
-                assert chunk not in text
-            assert exc.msg == text
+        text = str(exc.value)
+        assert 'bad-passphrase-value' not in text
+        for chunk in (body[i:i + 16] for i in range(0, len(body), 16)):
+            assert chunk not in text
+        assert exc.value.msg == text
 
 
 def test_repr_hides_key():
@@ -227,8 +224,7 @@ def test_missing_cryptography_is_reported(monkeypatch):
     monkeypatch.setattr(_keys, 'HAS_CRYPTOGRAPHY', False)
     with pytest.raises(KeyMaterialError) as exc:
         load_private_key(pem('rsa'))
-    assert 'cryptography' in str(exc.value)
-    assert os.path.basename(_keys.__file__) == '_keys.py'
+    assert str(exc.value) == 'The Python library cryptography is required to read private keys.'
 
 
 # ----- what the export writes: PrivateKey.private_text -------------------------------------------------------
