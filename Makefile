@@ -14,27 +14,45 @@ COLLECTIONS := $(BUILD)/collections
 TREE := $(COLLECTIONS)/ansible_collections/huaweicloud/kps
 INSTALLED := $(BUILD)/installed
 PIP_CACHE := $(HOME)/.ansible/test/cache
-# ansible-core 2.19 bootstraps venvs with pip 24.2, 2.21 with pip 25.2.
-GET_PIP_VERSIONS := 24.2 25.2
+# ansible-test bootstraps its venvs with get-pip for one pip version (python_requirements.py, get_venv_packages):
+# 23.1.2 on ansible-core 2.17, 24.2 on 2.18 and 2.19, 25.2 on 2.20 and 2.21.
+GET_PIP_VERSIONS := 23.1.2 24.2 25.2
 APT_PACKAGES := shellcheck openssh-server openssh-client iproute2
-MATRIX_PYTHON := $(HOME)/.pyenv/versions/3.12.1/bin/python3.12
-MATRIX_VENV := .venv-matrix
+# The ansible-core versions tested besides the main tool chain's 2.19 (.venv, Python 3.11, which runs every
+# check): VERSION:PYTHON:PIN, each in .venv-VERSION made from pyenv's PYTHON. All get sanity + unit tests.
+MATRIX := 2.17:3.10.13:2.17.14 2.18:3.13.0:2.18.19 2.20:3.12.1:2.20.10 2.21:3.13.0:2.21.5
+# The oldest and the newest also run the integration targets (ansible-test integration) and the role test.
+MATRIX_INTEGRATION := 2.17 2.21
+MATRIX_VERSIONS := $(foreach entry,$(MATRIX),$(firstword $(subst :, ,$(entry))))
+PYENV_ROOT ?= $(HOME)/.pyenv
+matrix_field = $(word $(2),$(subst :, ,$(filter $(1):%,$(MATRIX))))
+matrix_python = $(PYENV_ROOT)/versions/$(call matrix_field,$(1),2)/bin/python3
+matrix_tree = $(BUILD)/matrix/$(1)/ansible_collections/huaweicloud/kps
+# `make test` runs the matrix next to the main checks and sends each matrix step's output to a log here.
+MATRIX_LOGS ?=
+STEP = $(CURDIR)/hack/step.sh
+STEP_TIMES ?= $(BUILD)/step-times.tsv
+export STEP_TIMES
 # Two workers: integration tests mostly wait on ansible processes and the emulator.
 PYTEST_ARGS ?= -n 2 --durations=20
 export ANSIBLE_LOCAL_TEMP := $(BUILD)/ansible-tmp
 export ANSIBLE_REMOTE_TMP := $(BUILD)/ansible-tmp
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
-# Tools (ansible-lint, antsibull-docs) spawn `ansible` export ANSIBLE_NOCOLOR := 1 co by name: find the venv's first.
+# Tools (ansible-lint, antsibull-docs) spawn `ansible` commands by name: find the venv's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help demo test test-matrix venv system-deps tree sanity units pytest integration lint changelog-lint \
-	docs-lint galaxy ee-check emulator bench clean
+.PHONY: help demo test test-main test-matrix venv system-deps get-pip tree sanity units pytest integration lint \
+	changelog-lint docs-lint galaxy ee-check emulator bench clean integration-ansible-test \
+	$(addprefix matrix-,$(MATRIX_VERSIONS))
 
 help:
 	@echo "make demo         run the demo against the local KPS emulator (installs what it needs)"
-	@echo "make test         run every check: sanity, lint, unit + integration tests, build + docs"
-	@echo "make test-matrix  sanity + unit tests on ansible-core 2.21 / Python 3.12 (when pyenv has it)"
+	@echo "make test         run every check: sanity, lint, unit + integration tests, build + docs on ansible-core"
+	@echo "                  2.19, and the version matrix (make test-matrix) at the same time"
+	@echo "make test-matrix  sanity + unit tests on ansible-core $(MATRIX_VERSIONS); integration on $(MATRIX_INTEGRATION)"
+	@echo "make matrix-2.17  the same for one version (any of $(MATRIX_VERSIONS))"
+	@echo "make integration-ansible-test   the integration targets through ansible-test (2.19)"
 	@echo "make emulator     start the KPS emulator in the foreground (Ctrl-C stops it)"
 	@echo "make bench        API-call counts, per-task cost and scaling figures (not part of make test)"
 
@@ -53,12 +71,20 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; fi
 
-# ansible-test needs the collection under ansible_collections/NS/NAME and refuses symlinks: copy it.
-tree: venv
-	rm -rf $(TREE) && mkdir -p $(TREE) $(ANSIBLE_LOCAL_TEMP)
-	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(TREE)
-	# A repo of its own: inside our work tree the copy would be git-ignored and ansible-test would see no files.
-	git -C $(TREE) init -q
+# ansible-test needs the collection under ansible_collections/NS/NAME and refuses symlinks: copy it
+# ($(1): the destination). A repo of its own: inside our work tree the copy would be git-ignored and
+# ansible-test would see no files.
+define copy_tree
+	rm -rf $(1) && mkdir -p $(1) $(ANSIBLE_LOCAL_TEMP)
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(1)
+	git -C $(1) init -q
+endef
+
+tree: venv get-pip
+	$(call copy_tree,$(TREE))
+
+# Offline stand-ins for the get-pip.py that ansible-test downloads (hack/get_pip_standin.py).
+get-pip: venv
 	@for v in $(GET_PIP_VERSIONS); do \
 	  f=$(PIP_CACHE)/get_pip_$${v//./_}.py; \
 	  if [ ! -f $$f ]; then mkdir -p $(PIP_CACHE)/pip-$$v && \
@@ -68,7 +94,10 @@ tree: venv
 sanity: tree system-deps
 	cd $(TREE) && $(BIN)/ansible-test sanity --python 3.11 --local --color no
 
+# ruff (ruff.toml) and yamllint (.yamllint) on the work tree, ansible-lint on the collection copy.
 lint: tree
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/yamllint --strict roles tests/integration/targets
 	cd $(TREE) && $(BIN)/ansible-lint --offline --profile production
 
 changelog-lint: venv
@@ -99,15 +128,56 @@ units: venv
 integration: venv system-deps
 	$(BIN)/pytest tests/integration -p no:cacheprovider $(PYTEST_ARGS)
 
-test: sanity lint changelog-lint docs-lint galaxy ee-check pytest
+# The integration targets through ansible-test, each against an emulator of its own (hack/ansible_test_integration.py).
+integration-ansible-test: tree
+	$(BIN)/python hack/ansible_test_integration.py $(TREE) --python 3.11 --local --color no
 
-test-matrix: tree
-	@if [ ! -x $(MATRIX_PYTHON) ]; then echo "test-matrix: $(MATRIX_PYTHON) not found, skipping ansible-core 2.21 / Python 3.12"; exit 0; fi; \
-	if [ ! -f $(MATRIX_VENV)/.stamp ]; then $(MATRIX_PYTHON) -m venv $(MATRIX_VENV) && \
-	  $(MATRIX_VENV)/bin/pip install --quiet --disable-pip-version-check 'ansible-core>=2.21,<2.22' pytest pytest-xdist hypothesis requests cryptography pyyaml \
-	    huaweicloudsdkcore==3.1.219 huaweicloudsdkkps==3.1.219 && touch $(MATRIX_VENV)/.stamp; fi; \
-	cd $(TREE) && $(CURDIR)/$(MATRIX_VENV)/bin/ansible-test sanity --python 3.12 --local --color no && \
-	cd $(CURDIR) && $(MATRIX_VENV)/bin/pytest tests/unit -p no:cacheprovider -q -n 2
+MAIN_STEPS := sanity lint changelog-lint docs-lint galaxy ee-check pytest
+
+# The main checks (2.19) and the version matrix run side by side: they share no files, venvs or ports (the
+# matrix Pythons differ from 3.11, each version has its own tree under build/matrix/). The matrix steps write
+# logs to build/logs/ and print one line each; .ci/run prints every step's time from $(STEP_TIMES).
+test: venv system-deps get-pip
+	@rm -f $(STEP_TIMES); mkdir -p $(BUILD); \
+	$(MAKE) --no-print-directory test-matrix MATRIX_LOGS=$(BUILD)/logs & matrix=$$!; \
+	main=0; $(MAKE) --no-print-directory test-main || main=$$?; \
+	wait $$matrix || { echo "FAILED: the version matrix (logs in $(BUILD)/logs/)"; main=1; }; \
+	exit $$main
+
+test-main:
+	@for step in $(MAIN_STEPS); do $(STEP) $$step - $(MAKE) --no-print-directory $$step || exit 1; done
+
+# Every version runs even when one fails; the target fails if any did.
+test-matrix:
+	@failed=""; for v in $(MATRIX_VERSIONS); do $(MAKE) --no-print-directory matrix-$$v || failed="$$failed $$v"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED: ansible-core$$failed"; exit 1; fi
+
+# One matrix version: its venv, a copy of the collection, sanity, unit tests (ansible-test units) and, for
+# MATRIX_INTEGRATION, the integration targets (ansible-test integration) and the role test on real SSH hosts.
+# A missing interpreter fails: install it with `pyenv install`.
+$(addprefix matrix-,$(MATRIX_VERSIONS)): matrix-%: get-pip system-deps
+	@$(STEP) $*-venv $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-venv.log,-) $(MAKE) --no-print-directory .venv-$*/.stamp
+	@$(STEP) $*-tree - $(MAKE) --no-print-directory -s matrix-tree-$*
+	@$(STEP) $*-sanity $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-sanity.log,-) \
+	  sh -c 'cd $(call matrix_tree,$*) && $(CURDIR)/.venv-$*/bin/ansible-test sanity --python $(basename $(call matrix_field,$*,2)) --local --color no'
+	@$(STEP) $*-units $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-units.log,-) \
+	  sh -c 'cd $(call matrix_tree,$*) && $(CURDIR)/.venv-$*/bin/ansible-test units --python $(basename $(call matrix_field,$*,2)) --local --color no'
+	@if [ -n "$(filter $*,$(MATRIX_INTEGRATION))" ]; then \
+	  $(STEP) $*-integration $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-integration.log,-) \
+	    .venv-$*/bin/python hack/ansible_test_integration.py $(call matrix_tree,$*) --python $(basename $(call matrix_field,$*,2)) --local --color no && \
+	  $(STEP) $*-role $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-role.log,-) \
+	    .venv-$*/bin/pytest tests/integration/test_role_kps_key_distribution.py -p no:cacheprovider -n 2 -rs; fi
+
+matrix-tree-%:
+	$(call copy_tree,$(call matrix_tree,$*))
+
+.venv-%/.stamp: tests/requirements-matrix.txt
+	@py=$(call matrix_python,$*); pin=$(call matrix_field,$*,3); \
+	if [ -z "$$pin" ]; then echo "ansible-core $* is not in MATRIX (Makefile)" >&2; exit 1; fi; \
+	if [ ! -x $$py ]; then echo "FAILED: ansible-core $* is tested on $$py, which is missing (pyenv install $(call matrix_field,$*,2))" >&2; exit 1; fi; \
+	rm -rf .venv-$* && $$py -m venv .venv-$* && \
+	.venv-$*/bin/pip install --quiet --disable-pip-version-check ansible-core==$$pin -r tests/requirements-matrix.txt
+	touch $@
 
 demo: venv
 	$(BIN)/python demo/run_demo.py
