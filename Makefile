@@ -42,7 +42,7 @@ export ANSIBLE_NOCOLOR := 1
 # Tools (ansible-lint, antsibull-docs) spawn `ansible` commands by name: find the venv's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help demo test test-main test-matrix venv system-deps get-pip tree sanity units pytest integration lint \
+.PHONY: help demo test test-main test-matrix venv system-deps get-pip tree sanity units pytest integration lint lint-ansible \
 	changelog-lint docs-lint galaxy ee-check emulator bench clean integration-ansible-test \
 	$(addprefix matrix-,$(MATRIX_VERSIONS))
 
@@ -94,10 +94,15 @@ get-pip: venv
 sanity: tree system-deps
 	cd $(TREE) && $(BIN)/ansible-test sanity --python 3.11 --local --color no
 
-# ruff (ruff.toml) and yamllint (.yamllint) on the work tree, ansible-lint on the collection copy.
+# ruff (ruff.toml) and yamllint (.yamllint) on the work tree; antsibull-nox's extra checks (antsibull-nox.toml:
+# action group, unwanted files) and ansible-lint on the collection copy. .pre-commit-config.yaml runs the same.
 lint: tree
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/yamllint --strict roles tests/integration/targets
+	cd $(TREE) && $(BIN)/nox --no-color -e extra-checks
+	cd $(TREE) && $(BIN)/ansible-lint --offline --profile production
+
+lint-ansible: tree
 	cd $(TREE) && $(BIN)/ansible-lint --offline --profile production
 
 changelog-lint: venv
