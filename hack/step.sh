@@ -5,7 +5,7 @@
 # (.ci/run prints them).
 # Usage: hack/step.sh NAME LOG COMMAND...
 # LOG '-' leaves the output on the terminal; a file path takes it, and then one line says how the step
-# ended with pytest's summary lines (or the last line of the output), plus the log's end if it failed.
+# ended with a summary (pytest's summary lines, ...), plus the log's end if it failed.
 set -uo pipefail
 name=$1 log=$2
 shift 2
@@ -28,9 +28,12 @@ if [ -n "${STEP_TIMES:-}" ]; then
 fi
 if [ "$log" != - ]; then
   echo "== $name: $result in ${seconds}s (log: $log)"
-  # pytest's summary lines (one per ansible-test units context), else the last line that is not a warning.
-  summary=$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "$log" ||
-            grep -v -e '^\s*$' -e '^WARNING' "$log" | tail -n 1)
+  # pytest's summary lines (one per ansible-test units context), the number of ansible-test sanity tests,
+  # else the last line that is not a warning.
+  summary=$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "$log")
+  sanity_tests=$(grep -c '^Running sanity test' "$log")
+  if [ -z "$summary" ] && [ "$sanity_tests" -gt 0 ]; then summary="$sanity_tests sanity tests ran"; fi
+  if [ -z "$summary" ]; then summary=$(grep -v -e '^\s*$' -e '^WARNING' "$log" | tail -n 1); fi
   printf '%s\n' "$summary" | sed 's/^/   /'
   if [ "$rc" != 0 ]; then tail -n 100 "$log"; fi
 fi
