@@ -152,8 +152,11 @@ test: venv system-deps get-pip
 test-main:
 	@for step in $(MAIN_STEPS); do $(STEP) $$step - $(MAKE) --no-print-directory $$step || exit 1; done
 
+# The venvs are made at once (mostly downloads and unpacking); then the versions run one after another.
 # Every version runs even when one fails; the target fails if any did.
 test-matrix:
+	@$(STEP) matrix-venvs $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/matrix-venvs.log,-) \
+	  $(MAKE) --no-print-directory -k -j4 $(foreach v,$(MATRIX_VERSIONS),.venv-$(v)/.stamp) || true
 	@failed=""; for v in $(MATRIX_VERSIONS); do $(MAKE) --no-print-directory matrix-$$v || failed="$$failed $$v"; done; \
 	if [ -n "$$failed" ]; then echo "FAILED: ansible-core$$failed"; exit 1; fi
 

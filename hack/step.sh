@@ -20,7 +20,11 @@ else
 fi
 seconds=$(( $(date +%s) - start ))
 # CPU seconds (user + system) of everything the step ran: `times` prints the children's on its second line.
-cpu=$(times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+# (in this shell, not in a command substitution's subshell, which has no children).
+times_file=$(mktemp)
+times >"$times_file"
+cpu=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$times_file")
+rm -f "$times_file"
 if [ "$rc" = 0 ]; then result=ok; else result="FAILED (exit $rc)"; fi
 if [ -n "${STEP_TIMES:-}" ]; then
   mkdir -p "$(dirname "$STEP_TIMES")"
@@ -28,11 +32,13 @@ if [ -n "${STEP_TIMES:-}" ]; then
 fi
 if [ "$log" != - ]; then
   echo "== $name: $result in ${seconds}s (log: $log)"
-  # pytest's summary lines (one per ansible-test units context), the number of ansible-test sanity tests,
-  # else the last line that is not a warning.
+  # pytest's summary lines (one per ansible-test units context), the number of ansible-test sanity tests or
+  # integration targets, else the last line that is not a warning.
   summary=$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "$log")
   sanity_tests=$(grep -c '^Running sanity test' "$log")
+  targets=$(grep -c '^Running .* integration test role' "$log")
   if [ -z "$summary" ] && [ "$sanity_tests" -gt 0 ]; then summary="$sanity_tests sanity tests ran"; fi
+  if [ -z "$summary" ] && [ "$targets" -gt 0 ]; then summary="$targets integration targets ran"; fi
   if [ -z "$summary" ]; then summary=$(grep -v -e '^\s*$' -e '^WARNING' "$log" | tail -n 1); fi
   printf '%s\n' "$summary" | sed 's/^/   /'
   if [ "$rc" != 0 ]; then tail -n 100 "$log"; fi
