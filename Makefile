@@ -28,8 +28,9 @@ PYENV_ROOT ?= $(HOME)/.pyenv
 matrix_field = $(word $(2),$(subst :, ,$(filter $(1):%,$(MATRIX))))
 matrix_python = $(PYENV_ROOT)/versions/$(call matrix_field,$(1),2)/bin/python3
 matrix_tree = $(BUILD)/matrix/$(1)/ansible_collections/huaweicloud/kps
-# `make test` runs the matrix next to the main checks and sends each matrix step's output to a log here.
-MATRIX_LOGS ?=
+# `make test` sends the output of each step but pytest to a log here; unset, the output stays on the terminal.
+LOGS ?=
+step_log = $(if $(LOGS),$(LOGS)/$(1).log,-)
 STEP = $(CURDIR)/hack/step.sh
 STEP_TIMES ?= $(BUILD)/step-times.tsv
 export STEP_TIMES
@@ -42,14 +43,14 @@ export ANSIBLE_NOCOLOR := 1
 # Tools (ansible-lint, antsibull-docs) spawn `ansible` commands by name: find the venv's first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help demo test test-main test-matrix venv system-deps get-pip tree sanity units pytest integration lint lint-ansible \
+.PHONY: help demo test test-checks test-matrix venv system-deps get-pip tree sanity units pytest integration lint lint-ansible \
 	changelog-lint docs-lint galaxy ee-check emulator bench clean integration-ansible-test \
 	$(addprefix matrix-,$(MATRIX_VERSIONS))
 
 help:
 	@echo "make demo         run the demo against the local KPS emulator (installs what it needs)"
 	@echo "make test         run every check: sanity, lint, unit + integration tests, build + docs on ansible-core"
-	@echo "                  2.19, and the version matrix (make test-matrix) at the same time"
+	@echo "                  2.19, and the version matrix (make test-matrix); step logs in build/logs/"
 	@echo "make test-matrix  sanity + unit tests on ansible-core $(MATRIX_VERSIONS); integration on $(MATRIX_INTEGRATION)"
 	@echo "make matrix-2.17  the same for one version (any of $(MATRIX_VERSIONS))"
 	@echo "make integration-ansible-test   the integration targets through ansible-test (2.19)"
@@ -137,25 +138,31 @@ integration: venv system-deps
 integration-ansible-test: tree
 	$(BIN)/python hack/ansible_test_integration.py $(TREE) --python 3.11 --local --color no
 
-MAIN_STEPS := sanity lint changelog-lint docs-lint galaxy ee-check pytest
+CHECK_STEPS := sanity lint changelog-lint docs-lint galaxy ee-check
 
-# The main checks (2.19) and the version matrix run side by side: they share no files, venvs or ports (the
-# matrix Pythons differ from 3.11, each version has its own tree under build/matrix/). The matrix steps write
-# logs to build/logs/ and print one line each; .ci/run prints every step's time from $(STEP_TIMES).
+# The pytest run (unit + integration tests on 2.19), the longest step, starts at once and shows its output.
+# Beside it, one after another, the other checks and then the version matrix, each logging to build/logs/ and
+# printing one line. They share no files, venvs or ports: the checks use build/collections, each matrix
+# version its own venv, Python and copy under build/matrix/, pytest private temp dirs and free ports.
+# .ci/run prints every step's time from $(STEP_TIMES).
 test: venv system-deps get-pip
-	@rm -f $(STEP_TIMES); mkdir -p $(BUILD); \
-	$(MAKE) --no-print-directory test-matrix MATRIX_LOGS=$(BUILD)/logs & matrix=$$!; \
-	main=0; $(MAKE) --no-print-directory test-main || main=$$?; \
-	wait $$matrix || { echo "FAILED: the version matrix (logs in $(BUILD)/logs/)"; main=1; }; \
-	exit $$main
+	@rm -f $(STEP_TIMES); mkdir -p $(BUILD)/logs; \
+	$(MAKE) --no-print-directory -k test-checks test-matrix LOGS=$(BUILD)/logs & checks=$$!; \
+	rc=0; $(STEP) pytest - $(MAKE) --no-print-directory pytest || rc=1; \
+	wait $$checks || rc=1; \
+	if [ $$rc != 0 ]; then echo "make test FAILED: see the steps marked FAILED above (logs in $(BUILD)/logs/)"; fi; \
+	exit $$rc
 
-test-main:
-	@for step in $(MAIN_STEPS); do $(STEP) $$step - $(MAKE) --no-print-directory $$step || exit 1; done
+# Every check runs even when one fails; the target fails if any did.
+test-checks:
+	@failed=""; for step in $(CHECK_STEPS); do \
+	  $(STEP) $$step $(call step_log,$$step) $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 # The venvs are made at once (mostly downloads and unpacking); then the versions run one after another.
 # Every version runs even when one fails; the target fails if any did.
 test-matrix:
-	@$(STEP) matrix-venvs $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/matrix-venvs.log,-) \
+	@$(STEP) matrix-venvs $(call step_log,matrix-venvs) \
 	  $(MAKE) --no-print-directory -k -j4 $(foreach v,$(MATRIX_VERSIONS),.venv-$(v)/.stamp) || true
 	@failed=""; for v in $(MATRIX_VERSIONS); do $(MAKE) --no-print-directory matrix-$$v || failed="$$failed $$v"; done; \
 	if [ -n "$$failed" ]; then echo "FAILED: ansible-core$$failed"; exit 1; fi
@@ -164,16 +171,16 @@ test-matrix:
 # MATRIX_INTEGRATION, the integration targets (ansible-test integration) and the role test on real SSH hosts.
 # A missing interpreter fails: install it with `pyenv install`.
 $(addprefix matrix-,$(MATRIX_VERSIONS)): matrix-%: get-pip system-deps
-	@$(STEP) $*-venv $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-venv.log,-) $(MAKE) --no-print-directory .venv-$*/.stamp
+	@$(STEP) $*-venv $(call step_log,$*-venv) $(MAKE) --no-print-directory .venv-$*/.stamp
 	@$(STEP) $*-tree - $(MAKE) --no-print-directory -s matrix-tree-$*
-	@$(STEP) $*-sanity $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-sanity.log,-) \
+	@$(STEP) $*-sanity $(call step_log,$*-sanity) \
 	  sh -c 'cd $(call matrix_tree,$*) && $(CURDIR)/.venv-$*/bin/ansible-test sanity --python $(basename $(call matrix_field,$*,2)) --local --color no'
-	@$(STEP) $*-units $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-units.log,-) \
+	@$(STEP) $*-units $(call step_log,$*-units) \
 	  sh -c 'cd $(call matrix_tree,$*) && $(CURDIR)/.venv-$*/bin/ansible-test units --python $(basename $(call matrix_field,$*,2)) --local --color no'
 	@if [ -n "$(filter $*,$(MATRIX_INTEGRATION))" ]; then \
-	  $(STEP) $*-integration $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-integration.log,-) \
+	  $(STEP) $*-integration $(call step_log,$*-integration) \
 	    .venv-$*/bin/python hack/ansible_test_integration.py $(call matrix_tree,$*) --python $(basename $(call matrix_field,$*,2)) --local --color no && \
-	  $(STEP) $*-role $(if $(MATRIX_LOGS),$(MATRIX_LOGS)/$*-role.log,-) \
+	  $(STEP) $*-role $(call step_log,$*-role) \
 	    .venv-$*/bin/pytest tests/integration/test_role_kps_key_distribution.py -p no:cacheprovider -n 2 -rs; fi
 
 matrix-tree-%:
