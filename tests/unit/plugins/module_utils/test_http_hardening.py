@@ -31,7 +31,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     scrub,
 )
 
-from http_stub import reply, stub_session
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
 from integration.harness import private_key_forms, secret_forms
 
 PASSWORD = 'pässwörd-秘密-Ω'

@@ -21,7 +21,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KEYPAI
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair
 
-from utils import run_module, set_module_args
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
 
 
 def new_key():
