@@ -35,8 +35,12 @@ _KEYS = {}
 
 
 def make_keypair(name, kind='ed25519'):
-    """(private PEM, public key line) for ``name``, generated once per session."""
-    if name not in _KEYS:
+    """(private PEM, public key line) for ``name``, generated once per session.
+
+    Cached by name and kind: with xdist, which test first asks for a name depends on the worker.
+    """
+    cache_key = name if kind == 'ed25519' else (name, kind)
+    if cache_key not in _KEYS:
         if kind == 'rsa':
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             fmt = serialization.PrivateFormat.TraditionalOpenSSL
@@ -49,8 +53,8 @@ def make_keypair(name, kind='ed25519'):
         private = key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
         public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
                                                serialization.PublicFormat.OpenSSH).decode()
-        _KEYS[name] = (private, public)
-    return _KEYS[name]
+        _KEYS[cache_key] = (private, public)
+    return _KEYS[cache_key]
 
 
 def as_openssh(private):
