@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Base fragment; the attribute descriptions come from ansible.builtin.action_common_attributes.
     DOCUMENTATION = r"""

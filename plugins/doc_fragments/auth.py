@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Keep in step with COMMON_ARGSPEC in plugins/module_utils/_module.py.
     DOCUMENTATION = r"""

@@ -24,7 +24,6 @@ import datetime
 import hashlib
 import hmac
 import re
-
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
@@ -39,7 +38,7 @@ class CredentialError(Exception):
     """Missing, incomplete or contradictory credentials / connection options. Holds no secret values."""
 
     def __init__(self, msg):
-        super(CredentialError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
 
 
@@ -75,7 +74,7 @@ _METHOD_HELP = (
 )
 
 
-class Credentials(object):
+class Credentials:
     """The resolved connection settings. ``method`` is 'aksk', 'token' or 'password'."""
 
     _SECRETS = ('secret_key', 'security_token', 'auth_token', 'user_password')
@@ -223,7 +222,7 @@ def _canonical_uri(path):
     return path if path.endswith('/') else path + '/'
 
 
-class AkSkSigner(object):
+class AkSkSigner:
     """Signs requests with an access key / secret key (SDK-HMAC-SHA256).
 
     ``project_id`` (may be set later, after the lookup) adds ``X-Project-Id``; ``security_token``
@@ -307,7 +306,7 @@ def _has_header(headers, name):
     return _get_header(headers, name) is not None
 
 
-class TokenAuth(object):
+class TokenAuth:
     """Sends a given IAM token as X-Auth-Token (no signing)."""
 
     refreshable = False
@@ -337,7 +336,7 @@ class PasswordAuth(TokenAuth):
     refreshable = True
 
     def __init__(self, http, iam_endpoint, user_name, password, domain_name, region=None, project_id=None):
-        super(PasswordAuth, self).__init__(None, project_id)
+        super().__init__(None, project_id)
         self._http = http
         self._iam = iam_endpoint
         self._user = user_name
@@ -376,7 +375,7 @@ class PasswordAuth(TokenAuth):
     def apply(self, method, url, headers, body):
         if self._token is None:
             self.login()
-        return super(PasswordAuth, self).apply(method, url, headers, body)
+        return super().apply(method, url, headers, body)
 
     def refresh(self):
         self.login()

@@ -130,7 +130,7 @@ def export_calls_needed(count):
     return len(chunked(range(count)))
 
 
-class FileState(object):
+class FileState:
     """What a destination holds now. ``key`` is the parsed private key, or None if there is none.
 
     ``name``: the file's name in its directory. ``symlink``: a link is there; it is replaced, never followed.
@@ -235,7 +235,7 @@ class ExportRunner(KpsRunner):
     """Runs kps_private_key_export for one ``KpsModule``."""
 
     def __init__(self, module):
-        super(ExportRunner, self).__init__(module)
+        super().__init__(module)
         self.changed_files = []  # paths created or replaced so far: a failed result lists them
         self._folder = None      # the destination directory (``_files.Directory``) once it exists
         self._uid = self._gid = None

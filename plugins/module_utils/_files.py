@@ -83,7 +83,7 @@ class SecretFileError(Exception):
     """Writing or reading a secret file failed; the message names the path, never the content."""
 
     def __init__(self, msg):
-        super(SecretFileError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
 
 
@@ -117,7 +117,7 @@ def _pid_alive(pid):
     try:
         with open('/proc/%d/stat' % pid) as handle:
             return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'  # a zombie writes nothing more
-    except (IOError, OSError, IndexError):
+    except (OSError, IndexError):
         return True
 
 
@@ -293,7 +293,7 @@ def hard_linked(st):
     return st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1
 
 
-class Directory(object):
+class Directory:
     """An open directory; every method works relative to its descriptor and never follows a link at a name."""
 
     def __init__(self, path, fd, created=()):
@@ -585,7 +585,7 @@ class Directory(object):
         return removed
 
 
-class StagedFile(object):
+class StagedFile:
     """A complete temp file in ``directory`` waiting to replace ``name`` (see ``Directory.stage``)."""
 
     def __init__(self, directory, name, tmp):
@@ -622,7 +622,7 @@ def write_secret_file(path, content, mode=0o600, uid=None, gid=None, backup=Fals
         return folder.write(name, content, mode, uid, gid, backup)
 
 
-class _FakeStat(object):
+class _FakeStat:
     # AnsibleModule._symbolic_mode_to_octal only looks at st_mode.
     def __init__(self, mode):
         self.st_mode = stat.S_IFREG | mode

@@ -45,7 +45,7 @@ class HostKeysError(Exception):
     """A problem the user must fix; the message names what is wrong and never holds key material."""
 
     def __init__(self, msg):
-        super(HostKeysError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
 
 

@@ -75,12 +75,12 @@ def _group_name(gid):
         return str(gid)
 
 
-class _NewFile(object):
+class _NewFile:
     # AnsibleModule._symbolic_mode_to_octal only reads st_mode: a symbolic mode applies to a new 0600 file.
     st_mode = stat.S_IFREG | DEFAULT_MODE
 
 
-class Account(object):
+class Account:
     def __init__(self, entry):
         self.name, self.uid, self.gid, self.home = entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir
 
@@ -101,7 +101,10 @@ def derive_public_key(data):
         return derived
     try:
         from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
-            HAS_CRYPTOGRAPHY, KeyMaterialError, load_private_key)
+            HAS_CRYPTOGRAPHY,
+            KeyMaterialError,
+            load_private_key,
+        )
     except ImportError:  # pragma: no cover - _keys guards its own cryptography import
         HAS_CRYPTOGRAPHY = False
     if HAS_CRYPTOGRAPHY:
@@ -137,7 +140,7 @@ def _ssh_keygen_public_key(data):
     return public_blob(out.decode('ascii', 'replace')) if proc.returncode == 0 else None
 
 
-class HostKeysRunner(object):
+class HostKeysRunner:
     """Runs kps_host_keys for one AnsibleModule."""
 
     def __init__(self, module):

@@ -51,7 +51,6 @@ import threading
 import time
 import traceback
 import warnings
-
 from urllib.parse import quote, quote_plus, urlsplit
 
 try:
@@ -237,7 +236,7 @@ class HuaweiCloudError(Exception):
         self.service = service
         self.reason = reason
         self.attempts = attempts
-        super(HuaweiCloudError, self).__init__(str(self))
+        super().__init__(str(self))
 
     def __str__(self):
         text = "%s call '%s' failed: " % (self.service, self.call)
@@ -284,7 +283,7 @@ def canonical_query(params):
     return '&'.join('%s=%s' % (quote(k, safe='~'), quote(v, safe='~')) for k, v in pairs)
 
 
-class HttpResponse(object):
+class HttpResponse:
     """status, headers (case-insensitive), content (bytes), data (parsed per ``expect``), request_id."""
 
     def __init__(self, status, headers, content, data, request_id):
@@ -388,7 +387,7 @@ class _TooLarge(Exception):
     """The answer is larger than MAX_RESPONSE_BYTES."""
 
 
-class _Deadline(object):
+class _Deadline:
     """Interrupts whatever the attempt is blocked in (connect, headers, body) once ``seconds`` have passed.
 
     Uses SIGALRM, so it works in the main thread only, where modules run; elsewhere only the per-read socket
@@ -437,7 +436,7 @@ def ca_bundle_problem(path, source):
     return None
 
 
-class HttpClient(object):
+class HttpClient:
     """Holds the one requests.Session of a module run; see the module docstring for the retry rules.
 
     ``auth``: default auth object (``apply(method, url, headers, body) -> headers``; optional

@@ -168,7 +168,7 @@ class ImportRunner(KpsRunner):
     """Runs kps_private_key_import for one ``KpsModule``."""
 
     def __init__(self, module):
-        super(ImportRunner, self).__init__(module)
+        super().__init__(module)
         self.name = module.params['name']
 
     def _execute(self):
@@ -228,7 +228,7 @@ class ImportRunner(KpsRunner):
         try:
             with open(path, 'rb') as handle:
                 data = handle.read(MAX_KEY_FILE_BYTES + 1)
-        except (IOError, OSError) as exc:
+        except OSError as exc:
             raise KeyImportError('Cannot read private_key_path %s on the host running the module: %s'
                                  % (path, exc.strerror or exc.__class__.__name__))
         if len(data) > MAX_KEY_FILE_BYTES:

@@ -67,7 +67,7 @@ class KeypairError(TaskError):
 
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
 
-class Wanted(object):
+class Wanted:
     """What the task asks for, checked locally. ``public_key`` is '<type> <base64>' or None (KPS generates)."""
 
     def __init__(self, name, public_key=None, scope=None, description=None, key_protection=None, dest=None,
@@ -294,7 +294,7 @@ class KeypairRunner(KpsRunner):
         try:
             with open(path, 'rb') as handle:
                 data = handle.read(MAX_PUBLIC_KEY_FILE_BYTES + 1)
-        except (IOError, OSError) as exc:
+        except OSError as exc:
             raise KeypairError('Cannot read public_key_path %s on the host running the module: %s'
                                % (path, exc.strerror or exc.__class__.__name__))
         if len(data) > MAX_PUBLIC_KEY_FILE_BYTES:

@@ -30,8 +30,8 @@ import base64
 import binascii
 import hashlib
 import struct
-import traceback
 import textwrap
+import traceback
 
 try:
     from cryptography import __version__ as _CRYPTOGRAPHY_VERSION
@@ -57,7 +57,7 @@ class KeyMaterialError(Exception):
     """Base class of every key problem; the message says what to do and holds no key material."""
 
     def __init__(self, msg):
-        super(KeyMaterialError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
 
 
@@ -228,7 +228,7 @@ def load_private_key(data, passphrase=None):
     return PrivateKey(key, was_encrypted=encrypted, checked=checked, source_format=source_format)
 
 
-class PrivateKey(object):
+class PrivateKey:
     """A parsed private key with the values KPS and the modules need.
 
     ``key_type``: OpenSSH type name ('ssh-rsa', 'ecdsa-sha2-nistp256', 'ssh-ed25519', ...).

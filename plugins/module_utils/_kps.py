@@ -61,7 +61,7 @@ class KpsZipError(HuaweiCloudError):
     """The batch-export archive is corrupt or hostile: never used, the task fails."""
 
     def __init__(self, msg, request_id=None):
-        super(KpsZipError, self).__init__('batch export', reason=msg, request_id=request_id)
+        super().__init__('batch export', reason=msg, request_id=request_id)
 
 
 class KpsZipMismatch(KpsZipError):
@@ -154,7 +154,7 @@ def parse_batch_export_zip(data, keypairs, request_id=None):
     return result
 
 
-class KpsClient(object):
+class KpsClient:
     """KPS v3 calls under ``{endpoint}/v3/{project_id}``; ``http`` is an _http.HttpClient."""
 
     def __init__(self, http, endpoint, project_id):

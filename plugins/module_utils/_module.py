@@ -87,7 +87,7 @@ class KpsModule(AnsibleModule):
         return argspec
 
     def __init__(self, *args, **kwargs):
-        super(KpsModule, self).__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)
         # Every no_log value (SK, password, tokens, private key, passphrase) is kept out of error texts
         # in every encoding, even when the endpoint echoes it back (see _http.scrub).
         register_secrets(sorted(self.no_log_values))
@@ -159,12 +159,12 @@ class TaskError(Exception):
     """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
 
     def __init__(self, msg, **details):
-        super(TaskError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.details = details
 
 
-class KpsRunner(object):
+class KpsRunner:
     """Runs one module's work for one ``KpsModule``: ``_execute()`` returns the result.
 
     A TaskError, or any error ``KpsModule.run`` handles, fails the task.

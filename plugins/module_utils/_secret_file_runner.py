@@ -45,7 +45,7 @@ class SecretFileRunnerError(Exception):
     """A problem the user must fix. Never holds the content."""
 
     def __init__(self, msg):
-        super(SecretFileRunnerError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
 
 
@@ -77,7 +77,7 @@ def describe(st):
                 group=_group_name(st.st_gid), content=HIDDEN)
 
 
-class SecretFileRunner(object):
+class SecretFileRunner:
     """Runs kps_private_key_file for one ``AnsibleModule`` (created with ``add_file_common_args``)."""
 
     def __init__(self, module):

@@ -18,8 +18,8 @@ import os
 import sys
 
 import yaml
-
 from benchlib import BATCH, EXPORT_CALLS, LIST_PAGE, Emulator, ceil_div, describe_calls, split_calls
+
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 

@@ -25,7 +25,6 @@ import sys
 import time
 
 import yaml
-
 from bench_calls import lookup_reads
 from benchlib import BATCH, EXPORT_CALLS, LIST_PAGE, BenchError, Emulator, ansible_env, ceil_div, median, seed_rsa_keypairs
 

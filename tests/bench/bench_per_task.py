@@ -22,6 +22,7 @@ import sys
 import time
 
 from benchlib import BenchError, Emulator, median
+
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 

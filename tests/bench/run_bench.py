@@ -256,8 +256,8 @@ def main(argv=None):
     os.environ.setdefault('KPS_TEST_COLLECTIONS_DIR', collections_dir(os.path.join(workdir, 'collections')))
     # pylint: disable=import-outside-toplevel
     import bench_calls as calls_section
-    import bench_per_task as per_task_section
     import bench_fleet as fleet_section
+    import bench_per_task as per_task_section
     import bench_scaling as scaling_section
 
     results = {'meta': _meta()}

@@ -17,10 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from integration.harness import exported_text
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
-
-from integration.harness import exported_text
 
 CONNECTION = {
     'kps_endpoint': '{{ kps_emulator_url }}',

@@ -19,11 +19,10 @@ import time
 
 import pytest
 
-from kps_emulator import keys
-from kps_emulator.testing import seed_keypairs
-
 from integration.attacker import Attacker, Group, attack_base, file_state, needs_root
 from integration.harness import exported_text
+from kps_emulator import keys
+from kps_emulator.testing import seed_keypairs
 
 pytestmark = needs_root
 

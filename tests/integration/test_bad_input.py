@@ -28,9 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448
 from cryptography.x509.oid import NameOID
 
-from kps_emulator import keys
-
 from integration.harness import REPORTS, AnsibleRunner, start_emulator
+from kps_emulator import keys
 
 IMPORT = 'huaweicloud.kps.kps_private_key_import'
 EXPORT = 'huaweicloud.kps.kps_private_key_export'

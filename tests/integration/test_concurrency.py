@@ -18,10 +18,9 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from integration.harness import REPORTS, public_key_of
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
-
-from integration.harness import REPORTS, public_key_of
 
 HOSTS = 20
 SHARED = ['shared-0000', 'shared-0001', 'shared-0002']

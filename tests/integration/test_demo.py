@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 
-
 from integration import ssh_hosts
 from integration.harness import secret_forms
 from kps_emulator.testing import DEFAULTS

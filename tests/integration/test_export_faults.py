@@ -13,9 +13,8 @@ import re
 
 import pytest
 
-from kps_emulator.testing import seed_keypairs
-
 from integration.harness import exported_text, public_key_of
+from kps_emulator.testing import seed_keypairs
 
 CONNECTION = {
     'kps_endpoint': '{{ kps_emulator_url }}',

@@ -33,10 +33,9 @@ import time
 import pytest
 import yaml
 
+from integration.harness import REPORTS, exported_text, start_emulator
 from kps_emulator import keys
 from kps_emulator.testing import DEFAULTS
-
-from integration.harness import REPORTS, exported_text, start_emulator
 
 TIMEOUT = 2
 RETRIES = 1

@@ -24,10 +24,9 @@ import time
 
 import pytest
 
+from integration.harness import REPORTS, exported_text
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
-
-from integration.harness import REPORTS, exported_text
 
 COUNT = 30
 BATCH = 'batch_export_private_keys'

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment
+
 from integration.harness import exported_text
 from integration.ssh_hosts import ssh_hosts
 from kps_emulator import keys

@@ -15,9 +15,8 @@ import glob
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from kps_emulator import keys
-
 from integration.harness import AnsibleRunner, SecretLeak
+from kps_emulator import keys
 
 
 class RecordingRunner(AnsibleRunner):

@@ -23,10 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from integration.harness import AnsibleRunner, exported_text
 from kps_emulator import keys
 from kps_emulator.testing import DEFAULTS, EmulatorProcess
-
-from integration.harness import AnsibleRunner, exported_text
 
 INSECURE_WARNING = 'huaweicloud.kps: validate_certs is false, TLS certificates of the endpoints are not checked.'
 

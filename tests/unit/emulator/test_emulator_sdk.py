@@ -13,23 +13,51 @@ import time
 import zipfile
 
 import pytest
-
-from kps_emulator import keys
-from kps_emulator.server import DEFAULTS
-
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkkps.v3 import (
-    AssociateKeypairRequest, AssociateKeypairRequestBody, Auth, BatchAssociateKeypairRequest,
-    BatchAssociateKeypairRequestBody, BatchExportPrivateKeyRequest, BatchImportKeypairRequest, ClearPrivateKeyRequest,
-    CreateKeypairAction, CreateKeypairRequest, CreateKeypairRequestBody, DeleteAllFailedTaskRequest,
-    DeleteFailedTaskRequest, DeleteKeypairRequest, DisassociateEcsServerInfo, DisassociateKeypairRequest,
-    DisassociateKeypairRequestBody, EcsServerInfo, Encryption, ExportPrivateKeyRequest, ExportPrivateKeyRequestBody,
-    ImportPrivateKeyKeypairBean, ImportPrivateKeyProtection, ImportPrivateKeyRequest, ImportPrivateKeyRequestBody,
-    KeypairBean, KeyProtection, Keypairs, KpsClient, ListFailedTaskRequest, ListKeypairDetailRequest,
-    ListKeypairsRequest, ListKeypairTaskRequest, ListRunningTaskRequest, UpdateKeypairDescriptionReq,
-    UpdateKeypairDescriptionRequest, UpdateKeypairDescriptionRequestBody)
+    AssociateKeypairRequest,
+    AssociateKeypairRequestBody,
+    Auth,
+    BatchAssociateKeypairRequest,
+    BatchAssociateKeypairRequestBody,
+    BatchExportPrivateKeyRequest,
+    BatchImportKeypairRequest,
+    ClearPrivateKeyRequest,
+    CreateKeypairAction,
+    CreateKeypairRequest,
+    CreateKeypairRequestBody,
+    DeleteAllFailedTaskRequest,
+    DeleteFailedTaskRequest,
+    DeleteKeypairRequest,
+    DisassociateEcsServerInfo,
+    DisassociateKeypairRequest,
+    DisassociateKeypairRequestBody,
+    EcsServerInfo,
+    Encryption,
+    ExportPrivateKeyRequest,
+    ExportPrivateKeyRequestBody,
+    ImportPrivateKeyKeypairBean,
+    ImportPrivateKeyProtection,
+    ImportPrivateKeyRequest,
+    ImportPrivateKeyRequestBody,
+    KeypairBean,
+    Keypairs,
+    KeyProtection,
+    KpsClient,
+    ListFailedTaskRequest,
+    ListKeypairDetailRequest,
+    ListKeypairsRequest,
+    ListKeypairTaskRequest,
+    ListRunningTaskRequest,
+    UpdateKeypairDescriptionReq,
+    UpdateKeypairDescriptionRequest,
+    UpdateKeypairDescriptionRequestBody,
+)
+
+from kps_emulator import keys
+from kps_emulator.server import DEFAULTS
 
 
 def token_credentials(token, project_id):

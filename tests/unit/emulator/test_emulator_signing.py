@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
-from kps_emulator import sigv
-from kps_emulator.server import ApiError, Emulator
-
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kps_emulator import sigv
+from kps_emulator.server import ApiError, Emulator
 
 HOST = 'service.endpoint.myhuaweicloud.com'
 DATE = '20200608T023900Z'

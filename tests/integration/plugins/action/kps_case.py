@@ -77,7 +77,7 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = super().run(tmp, task_vars)
         args = self._task.args
         url = args['emulator']
         phase = args.get('phase', 'before')

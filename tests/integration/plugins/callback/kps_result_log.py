@@ -31,7 +31,7 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def __init__(self, *args, **kwargs):
-        super(CallbackModule, self).__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)
         self._path = os.environ.get('KPS_RESULT_LOG')
 
     def _record(self, event, result):

@@ -23,7 +23,7 @@ class StubAdapter(BaseAdapter):
     """Answers each request with the next scripted reply (or raises the next scripted exception)."""
 
     def __init__(self, script):
-        super(StubAdapter, self).__init__()
+        super().__init__()
         self.script = list(script)
         self.sent = []
 

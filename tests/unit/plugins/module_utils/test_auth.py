@@ -25,7 +25,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     scrub,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
 
 SECRETS = {'secret_key': 'SK-SECRET-VALUE', 'security_token': 'STS-SECRET-VALUE', 'auth_token': 'TOKEN-SECRET-VALUE',

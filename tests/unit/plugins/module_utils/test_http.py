@@ -8,23 +8,21 @@ import http.server
 import json
 import threading
 import time
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
-from urllib.parse import parse_qsl, urlsplit
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import AkSkSigner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
 
 URL = 'https://kms.cn-north-4.myhuaweicloud.com/v3/p1/keypairs'
 
 
-class Clock(object):
+class Clock:
     """Each call is one second later: every signature gets its own X-Sdk-Date."""
 
     def __init__(self):
@@ -283,7 +281,7 @@ def test_warnings_and_errors_never_contain_bodies_or_credentials():
     assert len(adapter.sent) == 4
 
 
-class RefreshingAuth(object):
+class RefreshingAuth:
     refreshable = True
 
     def __init__(self):

@@ -17,7 +17,6 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-
 from huaweicloudsdkcore.exceptions import exceptions as sdk_exceptions
 from huaweicloudsdkcore.exceptions.exception_handler import DefaultExceptionHandler
 
@@ -30,8 +29,8 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     register_secrets,
     scrub,
 )
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
+
 from integration.harness import private_key_forms, secret_forms
 
 PASSWORD = 'pässwörd-秘密-Ω'
@@ -220,8 +219,13 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 def test_content_type_is_the_one_the_sdk_sends():
     from huaweicloudsdkcore.auth.credentials import BasicCredentials  # pylint: disable=import-outside-toplevel
     from huaweicloudsdkkps.v3 import (  # pylint: disable=import-outside-toplevel
-        ClearPrivateKeyRequest, CreateKeypairAction, CreateKeypairRequest, CreateKeypairRequestBody, KpsClient,
-        ListKeypairDetailRequest)
+        ClearPrivateKeyRequest,
+        CreateKeypairAction,
+        CreateKeypairRequest,
+        CreateKeypairRequestBody,
+        KpsClient,
+        ListKeypairDetailRequest,
+    )
     httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Capture)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = 'http://127.0.0.1:%d' % httpd.server_address[1]

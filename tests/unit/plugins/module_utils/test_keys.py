@@ -24,7 +24,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     public_key_blob,
     same_key,
 )
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
 
 # The marker is that of what is sent to KPS: PKCS#1 for RSA, PKCS#8 for the others (issue 16.4).

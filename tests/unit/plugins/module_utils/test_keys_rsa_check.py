@@ -9,7 +9,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _keys
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import InvalidPrivateKeyError, load_private_key
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
 
 

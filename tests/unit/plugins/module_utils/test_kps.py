@@ -12,21 +12,20 @@ import pytest
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpResponse, HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
-    MAX_KEY_BYTES,
     LIST_PAGE_SIZE,
+    MAX_KEY_BYTES,
     KpsClient,
     KpsZipError,
     KpsZipMismatch,
     invalid_names,
     parse_batch_export_zip,
 )
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
 
 ENDPOINT = 'https://kms.cn-north-4.myhuaweicloud.com'
 
 
-class FakeHttp(object):
+class FakeHttp:
     """Records calls; answers with scripted values (an exception is raised)."""
 
     def __init__(self, *answers):
@@ -264,7 +263,7 @@ def test_names_up_to_255_characters():
     assert invalid_names(['a' * 65, 'a' * 64], limit=64) == ['a' * 65]
 
 
-class ProjectHttp(object):
+class ProjectHttp:
     """A project of ``count`` key pairs k00000...: answers list pages and shows, counts the calls."""
 
     def __init__(self, count):

@@ -13,7 +13,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import Crede
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError, scrub
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import WrongPassphraseError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC, KpsModule
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import set_module_args
 

@@ -8,11 +8,10 @@ import json
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import AkSkSigner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import canonical_query

@@ -20,7 +20,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import finge
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KEYPAIR_DETAIL_FIELDS
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
 
 
@@ -33,7 +32,7 @@ def new_key():
     return private, public
 
 
-class FakeKps(object):
+class FakeKps:
     """In-memory KPS with the KpsClient calls kps_keypair makes; ``calls`` lists them in order."""
 
     def __init__(self):

@@ -76,7 +76,7 @@ def _damaged_rsa_pem(name):
                              serialization.NoEncryption())
 
 
-class FakeKps(object):
+class FakeKps:
     """In-memory KPS with the KpsClient interface; ``zip_hook`` may rewrite batch archives."""
 
     def __init__(self):
@@ -241,7 +241,7 @@ def test_export_calls_needed(count, calls):
     assert runner.export_calls_needed(count) == calls
 
 
-class TestKeyMatching(object):
+class TestKeyMatching:
 
     def setup_method(self):
         private, public = make_keypair('match-a')
@@ -278,7 +278,7 @@ def inspect(path):
         return runner.inspect_file(folder, name, path)
 
 
-class TestInspectFile(object):
+class TestInspectFile:
 
     def test_missing(self, tmp_path):
         state = inspect(str(tmp_path / 'none.pem'))
@@ -375,7 +375,7 @@ def test_file_that_is_not_a_key_is_replaced():
 
 # ----- single key pair -------------------------------------------------------------------------------------
 
-class TestSingle(object):
+class TestSingle:
 
     def test_check_real_check_repeat(self, kps, tmp_path):
         private = kps.add('web', kind='rsa')
@@ -580,7 +580,7 @@ def _seed(kps, count, prefix='k'):
     return names
 
 
-class TestBatch(object):
+class TestBatch:
 
     @pytest.mark.parametrize('count, batches', [(2, [2]), (10, [10]), (11, [10, 1]), (25, [10, 10, 5])])
     def test_check_real_check_repeat(self, kps, tmp_path, count, batches):
@@ -926,7 +926,7 @@ def test_an_export_failure_after_creating_the_directory_lists_it(kps, tmp_path):
 
 # ----- without dest: values, not files ---------------------------------------------------------------------
 
-class TestNoDest(object):
+class TestNoDest:
 
     def test_single_key_is_returned_with_a_warning(self, kps):
         private = kps.add('web')
@@ -972,7 +972,7 @@ def _first_line(kind, fmt):
                                        else FIRST_LINES[kind, fmt] + ' PRIVATE')
 
 
-class TestFormat(object):
+class TestFormat:
 
     @pytest.mark.parametrize('kind, fmt', KIND_FORMATS)
     def test_file_and_value_in_each_format(self, kps, tmp_path, kind, fmt):

@@ -15,7 +15,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import Huawe
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_private_key_import
-
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
 
 _KEYS = {}

@@ -58,6 +58,7 @@ def set_module_args(args):
             yield
         return
     import json  # pylint: disable=import-outside-toplevel
+
     from ansible.module_utils.common.text.converters import to_bytes  # pylint: disable=import-outside-toplevel
     with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))):
         yield

@@ -66,7 +66,6 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.six.moves.urllib.parse import quote
 from ansible.module_utils.urls import open_url
-
 from cryptography.hazmat.primitives import serialization
 
 

@@ -50,7 +50,6 @@ import hashlib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
-
 from cryptography.hazmat.primitives import serialization
 
 
