@@ -10,10 +10,12 @@
 """
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import os
 import select
+import signal
 import ssl
 import subprocess
 import sys
@@ -109,6 +111,14 @@ def seed_keypairs(client, count, prefix='seed-', hosted=True, kind='ed25519', en
     return created
 
 
+def _tie_to_parent():
+    """In the emulator's process, before exec: unblock signals and get SIGKILL when the process that started
+    it ends (Linux PR_SET_PDEATHSIG). ansible-test units runs each test in a forked process that leaves with
+    os._exit, skipping fixture teardown, and with SIGTERM blocked: without this its emulators would outlive it."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
+
 class EmulatorProcess:
     """Run ``python tests/kps_emulator`` as a subprocess (a context manager).
 
@@ -148,7 +158,8 @@ class EmulatorProcess:
         if self.proc and self.proc.poll() is None:
             return self
         self._stderr = tempfile.TemporaryFile(mode='w+')
-        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+                                     preexec_fn=_tie_to_parent)  # pylint: disable=subprocess-popen-preexec-fn
         deadline = time.monotonic() + self.startup_timeout
         line = ''
         while time.monotonic() < deadline and self.proc.poll() is None:
