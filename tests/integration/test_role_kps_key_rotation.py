@@ -1,0 +1,215 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role kps_key_rotation against real SSH hosts (network namespaces, one sshd each) and the emulator.
+
+What a user would check: after the run only the new key pair logs in, the old one logs in until the switch, a
+run killed between the steps and run again converges and never leaves a host that no key lets in, and a host
+that refuses the new key keeps the old one while the others rotate, with the old key pair left in KPS.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from integration.ssh_hosts import _wait_listening, ssh_hosts
+from kps_emulator import keys
+
+ROLE = 'huaweicloud.kps.kps_key_rotation'
+DISTRIBUTION = 'huaweicloud.kps.kps_key_distribution'
+OLD, NEW = 'deploy-old', 'deploy-2026-12'
+RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
+AUTH = {'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
+        'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}',
+        'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}'}
+# The tasks a killed run is stopped at: the start of steps 2, 3, 4 and 5 of the role.
+STEP_TASKS = ('Distribute the new key pair next to the old one', 'Log in to this host with the new key pair',
+              'Remove the old key pair from the hosts where the new one logs in', 'Clear the old key pair')
+
+
+def _rotation(**role_vars):
+    role = dict({'role': ROLE, 'kps_key_rotation_old': {'name': OLD, 'authorized_users': ['root']},
+                 'kps_key_rotation_new_name': NEW, 'kps_key_rotation_auth': AUTH}, **role_vars)
+    return [{'name': 'rotate', 'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [role]}]
+
+
+def _recap(stdout):
+    return {host: {'changed': int(changed), 'failed': int(failed) + int(unreachable)}
+            for host, _ok, changed, unreachable, failed in RECAP_RE.findall(stdout)}
+
+
+def _keypair(emulator, name):
+    """What the emulator holds for a key pair, or None."""
+    client = emulator.client()
+    status, _headers, body = client.json('GET', client.kps('/' + name))
+    return body['keypair'] if status == 200 else None
+
+
+def _login(host, key_file):
+    """Log in from the controller with this key file only; True when the host let us in."""
+    proc = subprocess.run(host.ssh_argv(key_file, command=['cat', '/root/whoami']), capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert proc.returncode in (0, 255), proc.stderr
+    return proc.returncode == 0 and proc.stdout.strip() == host.name
+
+
+def _login_with_host_key(source, target, path):
+    """Log in from one host to another with a key file that lives on the first host."""
+    proc = source.run(target.ssh_argv(path, command=['cat', '/root/whoami']), check=False)
+    return proc.returncode == 0 and proc.stdout.strip() == target.name
+
+
+def _lines(host):
+    proc = host.run(['cat', '/root/.ssh/authorized_keys'], check=False)
+    return proc.stdout.splitlines()
+
+
+def _exists(host, path):
+    return host.run(['test', '-e', path], check=False).returncode == 0
+
+
+@pytest.fixture
+def old_key(emulator, ansible, tmp_path):
+    """The old key pair (RSA, hosted by KPS), and a 0600 copy of its private key for the test's logins."""
+    private_key, public_key = keys.generate('rsa')
+    ansible.add_secret(private_key)
+    client = emulator.client()
+    client.json('POST', client.kps(), {'keypair': {'name': OLD, 'public_key': public_key, 'key_protection': {
+        'private_key': private_key, 'encryption': {'type': 'default'}}}}, expect=200)
+    path = tmp_path / 'old-key'
+    path.write_text(private_key)
+    path.chmod(0o600)
+    return {'path': str(path), 'public_key': public_key}
+
+
+@pytest.fixture
+def hosts(tmp_path_factory, ansible, old_key):
+    """Three SSH hosts on which the old key pair is installed and trusted by root (the distribution role)."""
+    with ssh_hosts(3, tmp_path_factory.mktemp('ssh-hosts')) as started:
+        for host in started:
+            host.run(['sh', '-c', 'echo "$0" > /root/whoami', host.name])
+        play = [{'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [{
+            'role': DISTRIBUTION, 'kps_key_distribution_keys': [{'name': OLD, 'authorized_users': ['root']}],
+            'kps_key_distribution_auth': AUTH}]}]
+        ansible.playbook(play, '-i', started.inventory)
+        assert all(_login(host, old_key['path']) for host in started)
+        yield started
+
+
+def _assert_some_key_logs_in(hosts, old_key):
+    """The invariant of the role: on every host the old key, or the new one, lets root in."""
+    for host in hosts:
+        new_in = _exists(host, '/root/.ssh/id_' + NEW) and _login_with_host_key(host, host, '/root/.ssh/id_' + NEW)
+        assert new_in or _login(host, old_key['path']), host.name
+
+
+def _run_killed_at(ansible, hosts, task):
+    """Start the rotation and SIGKILL it (with every process below it) when it reaches the task."""
+    # Unbuffered: the task banner is in the output file as soon as the task starts.
+    proc, env = ansible.spawn_playbook(_rotation(), '-i', hosts.inventory, env={'PYTHONUNBUFFERED': '1'})
+    out = proc.kps_files[0]
+    deadline = time.monotonic() + 300
+    banner = re.compile(r'^TASK \[(?:%s : )?%s' % (re.escape(ROLE), re.escape(task)), re.M)
+    while not banner.search(open(out.name).read()):
+        assert proc.poll() is None, 'the run ended before %r' % task
+        assert time.monotonic() < deadline, 'no task %r' % task
+        time.sleep(0.05)
+    ansible.kill(proc)
+    ansible.finish(proc, env)
+
+
+def test_rotation_killed_between_steps_converges(emulator, ansible, old_key, hosts):
+    inventory = ('-i', hosts.inventory)
+    old_line = ' '.join(old_key['public_key'].split()[:2]) + ' huaweicloud.kps:' + OLD
+
+    # Check mode reports the whole plan and changes nothing: no key pair, no file, the old key logs in.
+    result = ansible.playbook(_rotation(), *inventory, '--check', '--diff')
+    assert all(row['changed'] > 0 and not row['failed'] for row in _recap(result.stdout).values())
+    assert result.stdout.count('+++ after: /root/.ssh/id_%s' % NEW) == len(hosts)
+    assert 'would rotate on host1, host2, host3; old key pair in KPS: would be cleared of its private key' in result.stdout, result.stdout[-4000:]
+    assert _keypair(emulator, NEW) is None
+    for host in hosts:
+        assert _lines(host) == [old_line]
+        assert not _exists(host, '/root/.ssh/id_' + NEW)
+
+    # Killed at the start of each step: the old key keeps logging in everywhere until the old lines go (step 4);
+    # at every stop some key logs in on every host; the next run goes on from there.
+    for task in STEP_TASKS:
+        _run_killed_at(ansible, hosts, task)
+        _assert_some_key_logs_in(hosts, old_key)
+        if task != STEP_TASKS[-1]:
+            assert all(_login(host, old_key['path']) for host in hosts), task
+    assert _keypair(emulator, NEW)['is_key_protection'] is True  # created in step 1, hosted
+    assert _keypair(emulator, OLD)['is_key_protection'] is True  # step 5 never ran
+
+    # The run that finishes: only the new key pair logs in, the old one's line and file are gone everywhere.
+    result = ansible.playbook(_rotation(), *inventory)
+    assert 'rotated on host1, host2, host3; old key pair in KPS: cleared of its private key' in result.stdout, result.stdout[-4000:]
+    new_public = _keypair(emulator, NEW)['public_key']
+    for source, target in zip(hosts, list(hosts)[1:] + [hosts[0]]):
+        assert _lines(target) == [' '.join(new_public.split()[:2]) + ' huaweicloud.kps:' + NEW]
+        assert not _exists(target, '/root/.ssh/id_' + OLD)
+        assert target.run(['stat', '-c', '%a %U', '/root/.ssh/id_' + NEW]).stdout.split() == ['600', 'root']
+        assert _login_with_host_key(source, target, '/root/.ssh/id_' + NEW)
+        assert not _login(target, old_key['path'])
+    old = _keypair(emulator, OLD)
+    assert old is not None and old['is_key_protection'] is False  # cleared: the record stays, no private key
+
+    # Check mode again and a repeat run: nothing to do.
+    for args in (('--check',), ()):
+        result = ansible.playbook(_rotation(), *inventory, *args)
+        assert {row['changed'] for row in _recap(result.stdout).values()} == {0}, args
+
+
+def _set_authorized_keys_file(host, value):
+    """Point the host's sshd at another authorized_keys file (SIGHUP: sshd re-reads its configuration)."""
+    config = os.path.join(host.workdir, 'sshd_config')
+    with open(config) as handle:
+        text = handle.read()
+    with open(config, 'w') as handle:
+        handle.write(re.sub(r'^AuthorizedKeysFile \S+', 'AuthorizedKeysFile ' + value, text, flags=re.M))
+    os.kill(host.pid, signal.SIGHUP)
+    time.sleep(0.5)
+    _wait_listening(host, time.monotonic() + 10)
+
+
+def test_host_refusing_the_new_key_keeps_the_old_one(emulator, ansible, old_key, hosts):
+    inventory = ('-i', hosts.inventory)
+    # host3's sshd reads a frozen copy of authorized_keys: the old key still logs in there, the new one never will.
+    refusing = hosts[2]
+    refusing.run(['cp', '/root/.ssh/authorized_keys', '/root/.ssh/authorized_keys_frozen'])
+    _set_authorized_keys_file(refusing, '.ssh/authorized_keys_frozen')
+    # The new key pair from a private key the user gives (imported; KPS then hosts it); the old one deleted.
+    private_key, public_key = keys.generate('rsa')
+    ansible.add_secret(private_key)
+    rotation = _rotation(kps_key_rotation_import_private_key=private_key, kps_key_rotation_old_keypair='delete')
+
+    result = ansible.playbook(rotation, *inventory, check=False)
+    assert result.returncode != 0
+    recap = _recap(result.stdout)
+    assert recap['host3']['failed'] == 1 and recap['host1']['failed'] == recap['host2']['failed'] == 0
+    assert ('rotated on host1, host2; keeping %s on host3; old key pair in KPS: kept (delete after every host has '
+            'passed)' % OLD) in result.stdout
+    assert re.search(r'fatal: \[host3\]: FAILED! => .*the new key pair %s does not log in on host3 \(failed root: '
+                     r'[^)]*Permission denied' % NEW, result.stdout)
+    new_line = ' '.join(public_key.split()[:2]) + ' huaweicloud.kps:' + NEW
+    for host in hosts[:2]:
+        assert _lines(host) == [new_line]
+        assert not _login(host, old_key['path'])
+    assert _login(refusing, old_key['path'])
+    assert len(_lines(refusing)) == 2 and new_line in _lines(refusing)
+    assert _exists(refusing, '/root/.ssh/id_' + OLD)
+    assert _keypair(emulator, OLD)['is_key_protection'] is True  # stays in KPS, private key and all
+    assert _keypair(emulator, NEW)['public_key'] == ' '.join(public_key.split()[:2])
+
+    # The host fixed, the same run again finishes the rotation there and deletes the old key pair.
+    _set_authorized_keys_file(refusing, '.ssh/authorized_keys')
+    result = ansible.playbook(rotation, *inventory)
+    assert _recap(result.stdout)['host3']['changed'] > 0
+    assert _lines(refusing) == [new_line]
+    assert not _login(refusing, old_key['path'])
+    assert _keypair(emulator, OLD) is None
