@@ -16,11 +16,14 @@ import time
 
 import pytest
 
+from integration.harness import find_leaks, private_key_forms
 from integration.ssh_hosts import _wait_listening, ssh_hosts
 from kps_emulator import keys
 
 ROLE = 'huaweicloud.kps.kps_key_rotation'
 DISTRIBUTION = 'huaweicloud.kps.kps_key_distribution'
+# sitecustomize.py there copies every file Ansible deletes from its local temp dir (see the module docstring).
+LOCAL_TEMP_CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'local_temp_capture')
 OLD, NEW = 'deploy-old', 'deploy-2026-12'
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 AUTH = {'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
@@ -122,7 +125,7 @@ def _run_killed_at(ansible, hosts, task):
     ansible.finish(proc, env)
 
 
-def test_rotation_killed_between_steps_converges(emulator, ansible, old_key, hosts):
+def test_rotation_killed_between_steps_converges(emulator, ansible, old_key, hosts, tmp_path):
     inventory = ('-i', hosts.inventory)
     old_line = ' '.join(old_key['public_key'].split()[:2]) + ' huaweicloud.kps:' + OLD
 
@@ -147,7 +150,23 @@ def test_rotation_killed_between_steps_converges(emulator, ansible, old_key, hos
     assert _keypair(emulator, OLD)['is_key_protection'] is True  # step 5 never ran
 
     # The run that finishes: only the new key pair logs in, the old one's line and file are gone everywhere.
-    result = ansible.playbook(_rotation(), *inventory)
+    # Every file it creates and deletes in Ansible's local temp dir is kept: the new private key, which the
+    # controller's login check holds, must never be in one (nor anywhere in the run's directories).
+    captured = tmp_path / 'local-temp-capture'
+    result = ansible.playbook(_rotation(), *inventory,
+                              env={'PYTHONPATH': LOCAL_TEMP_CAPTURE, 'KPS_LOCAL_TEMP_CAPTURE': str(captured)})
+    assert len(os.listdir(str(captured))) > 0  # the capture worked: Ansible does use its local temp dir
+    new_key_forms = private_key_forms(hosts[0].run(['cat', '/root/.ssh/id_' + NEW]).stdout)
+    leaks = []
+    for directory in (str(captured), os.path.join(str(tmp_path), '.ansible-tmp'), os.path.dirname(hosts.inventory)):
+        for root, _dirs, files in os.walk(directory):
+            for name in files:
+                path = os.path.join(root, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    with open(path, 'rb') as handle:
+                        if find_leaks(new_key_forms, handle.read().decode('utf-8', 'replace')):
+                            leaks.append(path)
+    assert leaks == []
     assert 'rotated on host1, host2, host3; old key pair in KPS: cleared of its private key' in result.stdout, result.stdout[-4000:]
     new_public = _keypair(emulator, NEW)['public_key']
     for source, target in zip(hosts, list(hosts)[1:] + [hosts[0]]):
