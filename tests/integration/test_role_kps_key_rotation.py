@@ -225,10 +225,26 @@ def test_host_refusing_the_new_key_keeps_the_old_one(emulator, ansible, old_key,
     assert _keypair(emulator, OLD)['is_key_protection'] is True  # stays in KPS, private key and all
     assert _keypair(emulator, NEW)['public_key'] == ' '.join(public_key.split()[:2])
 
-    # The host fixed, the same run again finishes the rotation there and deletes the old key pair.
+    # The host fixed, the same run again finishes the rotation there and deletes the old key pair. This time
+    # host1 checks the logins, with the new key file installed there.
     _set_authorized_keys_file(refusing, '.ssh/authorized_keys')
+    rotation[0]['roles'][0].update(kps_key_rotation_verify_from='host1', kps_key_rotation_verify_ssh_args=(
+        '-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'))
     result = ansible.playbook(rotation, *inventory)
+    login = result.stdout.split('Log in to this host with the new key pair]')[1].split('TASK [')[0]
+    assert 'ok: [host2 -> host1(' in login and 'ok: [host3 -> host1(' in login, login
     assert _recap(result.stdout)['host3']['changed'] > 0
     assert _lines(refusing) == [new_line]
     assert not _login(refusing, old_key['path'])
     assert _keypair(emulator, OLD) is None
+
+
+def test_bad_settings_fail_before_anything_is_created(emulator, ansible, old_key, hosts):
+    rotation = _rotation(kps_key_rotation_new_name=OLD, kps_key_rotation_verify_from='nowhere')
+    emulator.clear_requests()
+    result = ansible.playbook(rotation, '-i', hosts.inventory, check=False)
+    assert result.returncode != 0
+    assert result.stdout.count(
+        '"kps_key_rotation: kps_key_rotation_new_name must differ from kps_key_rotation_old.name (both are %s); '
+        'kps_key_rotation_verify_from must be controller or a host of this play (got nowhere)"' % OLD) == 3
+    assert [entry['call'] for entry in emulator.requests()] == []
