@@ -26,6 +26,7 @@ import hmac
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     HuaweiCloudError,
     canonical_query,
@@ -34,12 +35,8 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
 )
 
 
-class CredentialError(Exception):
+class CredentialError(KpsError):
     """Missing, incomplete or contradictory credentials / connection options. Holds no secret values."""
-
-    def __init__(self, msg):
-        super().__init__(msg)
-        self.msg = msg
 
 
 DEFAULT_CLOUD = 'myhuaweicloud.com'

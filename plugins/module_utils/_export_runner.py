@@ -34,10 +34,14 @@ import collections
 import os
 import stat
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
+    DEFAULT_MODE,
+    MAX_KEY_BYTES,
     SecretFileError,
     hard_linked,
     missing_dirs,
+    octal,
     open_dir,
     other_file_args,
     task_mode,
@@ -53,19 +57,16 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     BATCH_EXPORT_MAX,
-    invalid_names,
+    check_names,
     key_matches,
     keypair_summary,
-    name_rule,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import HANDLED_ERRORS, KpsRunner, TaskError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
 
 # With names and dest each key goes to <name>.pem, and a file name has at most 255 bytes.
 FILE_NAME_MAX = 255
 PEM_SUFFIX = '.pem'
 # A private key file is a few KiB; a bigger file is not one of ours and is simply replaced.
-MAX_KEY_FILE_BYTES = 1024 * 1024
-DEFAULT_MODE = 0o600
 DIR_MODE = 0o700
 
 CREATE = 'create'
@@ -85,7 +86,7 @@ NO_LOG_WARNING = ('huaweicloud.kps.kps_private_key_export: the result of this ta
                   'Set no_log: true on the task so that they are not shown or logged.')
 
 
-class ExportError(TaskError):
+class ExportError(KpsError):
     """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
 
 
@@ -99,21 +100,17 @@ def requested_names(name, names, dest=None):
     wanted = [name] if name is not None else list(names or [])
     if not wanted:
         raise ExportError('names must list at least one key pair.')
-    invalid = invalid_names(wanted)
-    if invalid:
-        raise ExportError(
-            'Invalid key pair name%s: %s. %s'
-            % ('s' if len(invalid) > 1 else '', ', '.join(repr(str(item)[:80]) for item in invalid), name_rule()))
+    check_names(wanted)
     duplicates = sorted(item for item, count in collections.Counter(wanted).items() if count > 1)
     if duplicates:
         raise ExportError('names lists %s more than once; give each key pair once.' % ', '.join(duplicates))
     too_long = [item for item in wanted if len(item) > FILE_NAME_MAX - len(PEM_SUFFIX)] if name is None and dest else []
     if too_long:
-        many = len(too_long) > 1
-        raise ExportError('Key pair name%s %s too long for a file name: with names and dest each key is written to '
+        count = len(too_long)
+        raise ExportError('Key pair %s %s too long for a file name: with names and dest each key is written to '
                           '<name>%s, and a file name has at most %d characters. Export %s with name and a dest file '
-                          'path instead.' % ('s' if many else '', ', '.join(item[:40] + '...' for item in too_long),
-                                             PEM_SUFFIX, FILE_NAME_MAX, 'them' if many else 'it'))
+                          'path instead.' % (plural(count, 'name'), ', '.join(item[:40] + '...' for item in too_long),
+                                             PEM_SUFFIX, FILE_NAME_MAX, plural(count, 'it', 'them')))
     return wanted
 
 
@@ -179,21 +176,18 @@ def inspect_file(folder, name, path):
     """
     if folder is None:
         return FileState(path, name)
-    try:
-        st = folder.lstat(name)
-        if st is None:
-            return FileState(path, name)
-        if stat.S_ISLNK(st.st_mode):
-            return FileState(path, name, exists=True, symlink=True)
-        if not stat.S_ISREG(st.st_mode):
-            raise ExportError('%s exists and is not a regular file; give a file path.' % path)
-        data = folder.read(name, MAX_KEY_FILE_BYTES)
-    except SecretFileError as exc:
-        raise ExportError(exc.msg)
+    st = folder.lstat(name)
+    if st is None:
+        return FileState(path, name)
+    if stat.S_ISLNK(st.st_mode):
+        return FileState(path, name, exists=True, symlink=True)
+    if not stat.S_ISREG(st.st_mode):
+        raise ExportError('%s exists and is not a regular file; give a file path.' % path)
+    data = folder.read(name, MAX_KEY_BYTES)
     if data is None:  # became a link or went away since the lstat
         return FileState(path, name, exists=True, symlink=True)
     key = None
-    if len(data) <= MAX_KEY_FILE_BYTES:
+    if len(data) <= MAX_KEY_BYTES:
         try:
             key = load_private_key(data)
         except KeyMaterialError:
@@ -227,10 +221,6 @@ def keypairs_without_format(keypairs, fmt):
             if ((keypair.get('public_key') or '').split() or [None])[0] in NO_TRADITIONAL_PEM]
 
 
-def _octal(mode):
-    return None if mode is None else '0%03o' % mode
-
-
 class ExportRunner(KpsRunner):
     """Runs kps_private_key_export for one ``KpsModule``."""
 
@@ -240,25 +230,16 @@ class ExportRunner(KpsRunner):
         self._folder = None      # the destination directory (``_files.Directory``) once it exists
         self._uid = self._gid = None
 
-    def execute(self):
-        try:
-            try:
-                result = self._execute()
-            finally:
-                if self._folder is not None:
-                    self._folder.close()
-        except (TaskError,) + HANDLED_ERRORS as exc:
-            details = dict(getattr(exc, 'details', None) or {})
-            if self.changed_files:
-                # A run that fails after it changed something says what it changed.
-                details.update(changed=True, changed_files=list(self.changed_files))
-            if not isinstance(exc, TaskError):
-                self.module.fail_from(exc, **details)
-            msg = exc.msg
-            if self.changed_files:
-                msg = '%s Changed before the failure: %s.' % (_sentence(msg), ', '.join(self.changed_files))
-            self.module.fail_json(msg=msg, **details)
-        self.module.exit_json(**result)
+    def _close(self):
+        if self._folder is not None:
+            self._folder.close()
+
+    def _failure(self, exc):
+        if not self.changed_files:
+            return exc.result()
+        # A run that fails after it changed something says what it changed.
+        return dict(exc.result(changed=True, changed_files=list(self.changed_files)),
+                    msg='%s Changed before the failure: %s.' % (_sentence(exc.msg), ', '.join(self.changed_files)))
 
     # ----- the run --------------------------------------------------------------------------------------
 
@@ -270,10 +251,7 @@ class ExportRunner(KpsRunner):
 
         # Local problems (paths, mode, owner, group, links) fail before any API call.
         directory, paths = self._plan_paths(names, dest)
-        try:
-            self._uid, self._gid = task_owner(self.module)
-        except SecretFileError as exc:
-            raise ExportError(exc.msg)
+        self._uid, self._gid = task_owner(self.module)
         missing = self._missing_dirs(directory)
         self._mode(DEFAULT_MODE)
         if not missing:
@@ -328,9 +306,9 @@ class ExportRunner(KpsRunner):
         else:
             result['private_keys'] = dict((name, texts.get(name)) for name in names)
         calls = export_calls_needed(len(names))
-        result['msg'] = '%s %d private key%s with %d %s call%s.' % (
-            'Would export' if self.module.check_mode else 'Exported', len(names), 's' if len(names) > 1 else '',
-            calls, 'export' if len(names) == 1 else 'batch export', 's' if calls > 1 else '')
+        result['msg'] = '%s %d %s with %d %s %s.' % (
+            'Would export' if self.module.check_mode else 'Exported', len(names), plural(len(names), 'private key'),
+            calls, 'export' if len(names) == 1 else 'batch export', plural(calls, 'call'))
         return result
 
     # ----- paths and metadata ----------------------------------------------------------------------------
@@ -350,20 +328,14 @@ class ExportRunner(KpsRunner):
 
     def _missing_dirs(self, directory):
         """Directories to create, outermost first; fails unless create_dirs allows creating them."""
-        try:
-            missing = missing_dirs(directory)
-        except SecretFileError as exc:
-            raise ExportError(exc.msg)
+        missing = missing_dirs(directory)
         if missing and not self.params['create_dirs']:
             raise ExportError('The directory %s does not exist. Create it first, or set create_dirs: true.'
                               % directory)
         return missing
 
     def _open_dir(self, directory, create=False):
-        try:
-            folder = open_dir(directory, create=create, mode=DIR_MODE)
-        except SecretFileError as exc:
-            raise ExportError(exc.msg)
+        folder = open_dir(directory, create=create, mode=DIR_MODE)
         self.changed_files.extend(folder.created)
         return folder
 
@@ -385,12 +357,12 @@ class ExportRunner(KpsRunner):
         if missing or not_hosted:
             problems = []
             if missing:
-                problems.append('key pair%s %s %s not exist in KPS' % (
-                    's' if len(missing) > 1 else '', ', '.join(missing), 'do' if len(missing) > 1 else 'does'))
+                problems.append('%s %s %s not exist in KPS' % (
+                    plural(len(missing), 'key pair'), ', '.join(missing), plural(len(missing), 'does', 'do')))
             if not_hosted:
-                problems.append('KPS hosts no private key for key pair%s %s (import one with '
+                problems.append('KPS hosts no private key for %s %s (import one with '
                                 'huaweicloud.kps.kps_private_key_import)'
-                                % ('s' if len(not_hosted) > 1 else '', ', '.join(not_hosted)))
+                                % (plural(len(not_hosted), 'key pair'), ', '.join(not_hosted)))
             if self.module.check_mode:
                 self.module.warn('huaweicloud.kps.kps_private_key_export: %s. Check mode goes on as if an earlier '
                                  'task of the play had fixed that; a real run fails unless one does.'
@@ -428,14 +400,10 @@ class ExportRunner(KpsRunner):
 
     def _remove_stale_temp_files(self, file_names):
         """Remove the temp files that killed runs left next to our destinations; warn about them."""
-        try:
-            removed = [path for name in file_names for path in self._folder.remove_stale_temp_files(name)]
-        except SecretFileError as exc:
-            raise ExportError(exc.msg)
+        removed = [path for name in file_names for path in self._folder.remove_stale_temp_files(name)]
         if removed:
-            self.module.warn('huaweicloud.kps.kps_private_key_export: removed %d temporary file%s left by an '
-                             'interrupted run: %s' % (len(removed), 's' if len(removed) > 1 else '',
-                                                      ', '.join(removed)))
+            self.module.warn('huaweicloud.kps.kps_private_key_export: removed %d %s left by an interrupted run: %s'
+                             % (len(removed), plural(len(removed), 'temporary file'), ', '.join(removed)))
 
     def _check_writable(self, state):
         try:
@@ -445,10 +413,7 @@ class ExportRunner(KpsRunner):
 
     def _mode(self, base_mode):
         """The numeric mode a file should get; symbolic modes apply to ``base_mode``."""
-        try:
-            return task_mode(self.module, base_mode, DEFAULT_MODE)
-        except ValueError as exc:
-            raise ExportError(str(exc))
+        return task_mode(self.module, base_mode)
 
     def _write(self, pems, states):
         """Stage every file, then replace the destinations; returns {name: backup path}.
@@ -469,8 +434,6 @@ class ExportRunner(KpsRunner):
             for _name, state, item in staged:
                 item.replace()
                 self.changed_files.append(state.path)
-        except SecretFileError as exc:
-            raise ExportError(exc.msg)
         finally:
             for _name, _state, item in staged:
                 item.discard()
@@ -478,21 +441,15 @@ class ExportRunner(KpsRunner):
         return backups
 
     def _stage(self, state, content):
-        try:
-            return self._folder.stage(state.name, content, self._mode(DEFAULT_MODE), self._uid, self._gid)
-        except SecretFileError as exc:
-            raise ExportError(exc.msg)
+        return self._folder.stage(state.name, content, self._mode(DEFAULT_MODE), self._uid, self._gid)
 
     def _set_attributes(self, state, written):
         """Apply mode/owner/group (through the core) and the other file attributes; in check mode only
         report whether they differ. A written file already has its mode, owner and group."""
         changed = written
         if not written and self._folder is not None and state.exists:
-            try:
-                changed = self._folder.set_attributes(state.name, self._mode(state.mode), self._uid, self._gid,
-                                                      check=self.module.check_mode)
-            except SecretFileError as exc:
-                raise ExportError(exc.msg)
+            changed = self._folder.set_attributes(state.name, self._mode(state.mode), self._uid, self._gid,
+                                                  check=self.module.check_mode)
         if self._folder is None or (self.module.check_mode and (written or state.symlink)):
             return changed
         return self.module.set_fs_attributes_if_different(
@@ -513,13 +470,13 @@ class ExportRunner(KpsRunner):
                     changed=action != NONE, backup_file=backup, format=fmt)
 
     def _diff(self, state, keypair, action, fmt):
-        before = dict(exists=state.exists, mode=_octal(state.mode), fingerprint=state.fingerprint,
+        before = dict(exists=state.exists, mode=octal(state.mode), fingerprint=state.fingerprint,
                       format=state.key.source_format if state.key is not None else None)
         if action == NONE:
             after = dict(before)
         else:
             base = state.mode if action == ATTRIBUTES else DEFAULT_MODE
-            after = dict(exists=True, mode=_octal(self._mode(base)), fingerprint=keypair.get('fingerprint'),
+            after = dict(exists=True, mode=octal(self._mode(base)), fingerprint=keypair.get('fingerprint'),
                          format=fmt)
         return dict(before=before, after=after, before_header=state.path, after_header=state.path)
 
@@ -535,23 +492,23 @@ class ExportRunner(KpsRunner):
         if written or reformatted:
             done = []
             if written:
-                done.append('%s %d of %d private key file%s' % (
-                    'would write' if check else 'wrote', written, len(files), 's' if len(files) > 1 else ''))
+                done.append('%s %d of %d %s' % (
+                    'would write' if check else 'wrote', written, len(files), plural(len(files), 'private key file')))
             if reformatted:
-                done.append('%s %d file%s holding the right key to the %s format' % (
-                    'would rewrite' if check else 'rewrote', reformatted, 's' if reformatted > 1 else '',
+                done.append('%s %d %s holding the right key to the %s format' % (
+                    'would rewrite' if check else 'rewrote', reformatted, plural(reformatted, 'file'),
                     self.params['format']))
             calls = export_calls_needed(exported)
-            parts.append('%s (%d %s call%s)' % (
-                ', '.join(done), calls, 'export' if exported == 1 else 'batch export', 's' if calls > 1 else ''))
+            parts.append('%s (%d %s %s)' % (
+                ', '.join(done), calls, 'export' if exported == 1 else 'batch export', plural(calls, 'call')))
         if fixed:
-            parts.append('%s the mode or owner of %d file%s' % (
-                'would fix' if check else 'fixed', fixed, 's' if fixed > 1 else ''))
+            parts.append('%s the mode or owner of %d %s' % (
+                'would fix' if check else 'fixed', fixed, plural(fixed, 'file')))
         if unchanged:
             parts.append('%d already up to date' % unchanged)
         if not written and not reformatted and not fixed and not missing_dirs:
-            return 'All %d private key file%s already up to date; nothing exported.' % (
-                len(files), 's' if len(files) > 1 else '')
+            return 'All %d %s already up to date; nothing exported.' % (
+                len(files), plural(len(files), 'private key file'))
         text = '; '.join(parts)
         return text[:1].upper() + text[1:] + '.'
 

@@ -65,6 +65,16 @@ import socket
 import stat
 import time
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
+
+# Private key files are 0600 unless the task says otherwise.
+DEFAULT_MODE = 0o600
+
+# How much is read, one place: a key is a few KiB, so anything larger is not one (and is not read whole).
+MAX_KEY_BYTES = 1024 * 1024                  # a private key: a file, a value, an entry of a batch-export archive
+MAX_PUBLIC_KEY_BYTES = 64 * 1024             # a public key file
+MAX_AUTHORIZED_KEYS_BYTES = 4 * 1024 * 1024  # an authorized_keys file
+
 # Temp files: '.<file>.kps-<host tag>-<pid>.<random>.tmp'.
 TEMP_TAG = 'kps'
 STALE_TEMP_AGE = 3600
@@ -79,12 +89,8 @@ _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
 _MAX_LINKS = 40  # as the kernel's limit on symbolic links in one path
 
 
-class SecretFileError(Exception):
+class SecretFileError(KpsError):
     """Writing or reading a secret file failed; the message names the path, never the content."""
-
-    def __init__(self, msg):
-        super().__init__(msg)
-        self.msg = msg
 
 
 def _reason(exc):
@@ -628,27 +634,51 @@ class _FakeStat:
         self.st_mode = stat.S_IFREG | mode
 
 
-def task_mode(module, base_mode, default=0o600):
-    """The numeric mode for the task's ``mode`` option (None: ``default``); a symbolic mode applies to ``base_mode``.
+def octal(mode: int | None) -> str | None:
+    """A mode as results and diffs show it, e.g. '0600'."""
+    return None if mode is None else '0%03o' % mode
 
-    Raises ValueError with the message for the user.
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def parse_mode(module, value, base_mode: int = DEFAULT_MODE, what: str | None = None) -> int:
+    """The numeric mode for a ``mode`` value (None: DEFAULT_MODE); a symbolic mode applies to ``base_mode``.
+
+    Raises SecretFileError naming ``what`` (default: "mode <value>").
     """
-    mode = module.params.get('mode')
-    if mode is None:
-        return default
-    if isinstance(mode, int):
-        value = mode
+    if value is None:
+        return DEFAULT_MODE
+    what = what or 'mode %s' % value
+    if isinstance(value, int):
+        mode = value
     else:
         try:
-            value = int(mode, 8)
+            mode = int(value, 8)
         except ValueError:
             try:
-                value = module._symbolic_mode_to_octal(_FakeStat(base_mode), mode)
+                mode = module._symbolic_mode_to_octal(_FakeStat(base_mode), value)
             except Exception:  # pylint: disable=broad-exception-caught
-                raise ValueError('mode %s is neither octal nor a symbolic mode.' % mode)
-    if value != stat.S_IMODE(value):
-        raise ValueError('mode %s holds more than permission bits.' % mode)
-    return value
+                raise SecretFileError('%s is neither octal nor a symbolic mode.' % what)
+    if mode != stat.S_IMODE(mode):
+        raise SecretFileError('%s holds more than permission bits.' % what)
+    return mode
+
+
+def task_mode(module, base_mode: int) -> int:
+    """The numeric mode for the task's ``mode`` option; a symbolic mode applies to ``base_mode``."""
+    return parse_mode(module, module.params.get('mode'), base_mode)
 
 
 def task_owner(module):

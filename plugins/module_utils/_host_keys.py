@@ -25,9 +25,10 @@ import base64
 import binascii
 import struct
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
+
 COMMENT_PREFIX = 'huaweicloud.kps:'
 NOT_OPENSSH_RSA = object()
-DEFAULT_MODE = 0o600
 DEFAULT_FORMAT = 'openssh'
 # 'kps': whatever encoding KPS returned; a file holding the right key in any encoding is then left alone.
 ANY_FORMAT = 'kps'
@@ -41,12 +42,8 @@ FORMATS = (
 )
 
 
-class HostKeysError(Exception):
+class HostKeysError(KpsError):
     """A problem the user must fix; the message names what is wrong and never holds key material."""
-
-    def __init__(self, msg):
-        super().__init__(msg)
-        self.msg = msg
 
 
 def marker(name):

@@ -19,21 +19,25 @@ with ``ssh-keygen -y``, else they are "unknown" (and such a file is rewritten wh
 
 from __future__ import annotations
 
-import grp
 import os
 import pwd
 import stat
 import subprocess
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Runner, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
-    SecretFileError,
+    MAX_AUTHORIZED_KEYS_BYTES,
+    MAX_KEY_BYTES,
+    group_name,
     missing_dirs,
+    octal,
     open_dir,
+    parse_mode,
     resolve_gid,
+    user_name,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
     ANY_FORMAT,
-    DEFAULT_MODE,
     NOT_OPENSSH_RSA,
     HostKeysError,
     authorized_lines,
@@ -48,36 +52,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     with_openssh_comment,
 )
 
-MAX_KEY_FILE = 64 * 1024  # a private key is a few KiB
-MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024
 SSH_KEYGEN_TIMEOUT = 10
 # Key file actions that need the private key from KPS.
 NEEDS_KEY = ('create', 'replace', 'convert')
 # In check mode, the authorized_keys line of a key pair that KPS does not have yet.
 UNKNOWN_KEY = '(public key of a key pair not in KPS yet)'
-
-
-def _octal(mode):
-    return None if mode is None else '0%03o' % mode
-
-
-def _user_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
-
-
-class _NewFile:
-    # AnsibleModule._symbolic_mode_to_octal only reads st_mode: a symbolic mode applies to a new 0600 file.
-    st_mode = stat.S_IFREG | DEFAULT_MODE
 
 
 class Account:
@@ -140,28 +119,24 @@ def _ssh_keygen_public_key(data):
     return public_blob(out.decode('ascii', 'replace')) if proc.returncode == 0 else None
 
 
-class HostKeysRunner:
+class HostKeysRunner(Runner):
     """Runs kps_host_keys for one AnsibleModule."""
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
+        super().__init__(module)
         self.check_mode = module.check_mode
         self.report_mode = self.params['private_keys'] is None
         self.done = []  # what a real run changed so far (a failure lists it)
         self._dirs = {}  # path -> the _files.Directory opened there, None while it does not exist
         self._accounts = {}
 
-    def execute(self):
-        try:
-            result = self._execute()
-        except (HostKeysError, SecretFileError) as exc:
-            self.module.fail_json(msg=exc.msg, changed=bool(self.done), files=self.done)
-        finally:
-            for directory in self._dirs.values():
-                if directory is not None:
-                    directory.close()
-        self.module.exit_json(**result)
+    def _failure(self, exc):
+        return exc.result(changed=bool(self.done), files=self.done)
+
+    def _close(self):
+        for directory in self._dirs.values():
+            if directory is not None:
+                directory.close()
 
     # --- inputs -----------------------------------------------------------------------------------------------
 
@@ -177,26 +152,12 @@ class HostKeysRunner:
         return self._accounts[user]
 
     def _mode(self, entry):
-        value = entry['mode']
-        if value is None:
-            return DEFAULT_MODE
-        if isinstance(value, int):
-            return value
-        try:
-            mode = int(str(value), 8)
-        except ValueError:
-            try:
-                mode = self.module._symbolic_mode_to_octal(_NewFile(), value)
-            except Exception:  # pylint: disable=broad-exception-caught
-                raise HostKeysError('mode %s of key pair %s is neither octal nor a symbolic mode.' % (value, entry['name']))
-        if mode != stat.S_IMODE(mode):
-            raise HostKeysError('mode %s of key pair %s holds more than permission bits.' % (value, entry['name']))
-        return mode
+        return parse_mode(self.module, entry['mode'], what='mode %s of key pair %s' % (entry['mode'], entry['name']))
 
     def _plan_inputs(self):
         """Key files and authorized_keys files of this host: (key_files, auth_files), checked."""
         entries = normalise_keys(self.params['keys'])
-        me = _user_name(os.geteuid())
+        me = user_name(os.geteuid())
         key_files, auth_files = [], {}
         for entry in entries:
             present = entry['state'] == 'present'
@@ -233,9 +194,10 @@ class HostKeysRunner:
         if unknown:
             if not self.check_mode:
                 raise HostKeysError('No such key pair in KPS: %s. Nothing was changed.' % ', '.join(unknown))
-            self.module.warn('Key pair%s %s %s not exist in KPS yet: the files below show what would be installed '
-                             'once %s.' % ('s' if len(unknown) > 1 else '', ', '.join(unknown),
-                                           'do' if len(unknown) > 1 else 'does', 'they do' if len(unknown) > 1 else 'it does'))
+            count = len(unknown)
+            self.module.warn('%s %s %s not exist in KPS yet: the files below show what would be installed once %s.'
+                             % (plural(count, 'Key pair'), ', '.join(unknown), plural(count, 'does', 'do'),
+                                plural(count, 'it does', 'they do')))
         return given
 
     # --- what is there ---------------------------------------------------------------------------------------------
@@ -273,7 +235,7 @@ class HostKeysRunner:
         st = directory.lstat(name) if directory is not None else None
         if st is None:
             return dict(exists=False, type=None)
-        data = directory.read(name, MAX_KEY_FILE) if stat.S_ISREG(st.st_mode) else None
+        data = directory.read(name, MAX_KEY_BYTES) if stat.S_ISREG(st.st_mode) else None
         info = dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
                     type='file' if data is not None else 'link' if stat.S_ISLNK(st.st_mode) else 'other')
         if data is not None:
@@ -289,13 +251,13 @@ class HostKeysRunner:
         if st is None:
             return path, None, []
         # Replacing a link with our lines alone would drop the lines of the file it points to: refuse instead.
-        data = directory.read('authorized_keys', MAX_AUTHORIZED_KEYS) if stat.S_ISREG(st.st_mode) else None
+        data = directory.read('authorized_keys', MAX_AUTHORIZED_KEYS_BYTES) if stat.S_ISREG(st.st_mode) else None
         if data is None:
             raise HostKeysError('%s is a symbolic link or not a regular file. The role never follows links in '
                                 '~/.ssh: replace it with a regular file, then run again. Nothing was changed.' % path)
-        if len(data) > MAX_AUTHORIZED_KEYS:
+        if len(data) > MAX_AUTHORIZED_KEYS_BYTES:
             raise HostKeysError('%s is larger than %d bytes; not an authorized_keys file the role manages.'
-                                % (path, MAX_AUTHORIZED_KEYS))
+                                % (path, MAX_AUTHORIZED_KEYS_BYTES))
         return path, st, data.decode('utf-8', 'surrogateescape').splitlines()
 
     # --- the plan --------------------------------------------------------------------------------------------------
@@ -430,8 +392,8 @@ class HostKeysRunner:
         wanted = [change for change in changes if change['kind'] == 'private_key' and change['action'] in NEEDS_KEY]
         missing = sorted(set(change['name'] for change in wanted if not private_keys.get(change['name'])))
         if missing:
-            raise HostKeysError('The private key%s of %s %s not given; nothing was changed.'
-                                % ('s' if len(missing) > 1 else '', ', '.join(missing), 'were' if len(missing) > 1 else 'was'))
+            raise HostKeysError('The %s of %s %s not given; nothing was changed.' % (
+                plural(len(missing), 'private key'), ', '.join(missing), plural(len(missing), 'was', 'were')))
         for change in wanted:
             fmt = key_format(private_keys[change['name']])
             if change['item']['format'] != ANY_FORMAT and fmt != change['item']['format']:
@@ -475,12 +437,12 @@ class HostKeysRunner:
 
     @staticmethod
     def _describe_stat(st):
-        return 'mode %s, owner %s, group %s' % (_octal(stat.S_IMODE(st.st_mode)), _user_name(st.st_uid), _group_name(st.st_gid))
+        return 'mode %s, owner %s, group %s' % (octal(stat.S_IMODE(st.st_mode)), user_name(st.st_uid), group_name(st.st_gid))
 
     def _diff(self, change):
         header = dict(before_header=change['path'], after_header=change['path'])
         if change['kind'] == 'directory':
-            after = 'directory, mode 0700, owner %s, group %s\n' % (_user_name(change['uid']), _group_name(change['gid']))
+            after = 'directory, mode 0700, owner %s, group %s\n' % (user_name(change['uid']), group_name(change['gid']))
             before = 'directory, %s\n' % change['before'] if change.get('before') else '(absent)\n'
             return dict(header, before=before, after=after)
         if change['kind'] == 'authorized_keys':
@@ -495,8 +457,8 @@ class HostKeysRunner:
         else:
             fmt = 'as KPS returns it' if item['format'] == ANY_FORMAT else item['format']
         after = 'private key of key pair %s: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
-            item['name'], change['public_key'] or '(not in KPS yet)', fmt, _octal(item['mode_value']),
-            _user_name(item['uid']), _group_name(item['gid']))
+            item['name'], change['public_key'] or '(not in KPS yet)', fmt, octal(item['mode_value']),
+            user_name(item['uid']), group_name(item['gid']))
         return dict(header, before=before, after=after)
 
     @staticmethod
@@ -507,4 +469,4 @@ class HostKeysRunner:
             return '(a %s, not a regular file)\n' % ('symbolic link' if current['type'] == 'link' else 'special file')
         return 'private key: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
             current.get('public_key') or '(unknown)', current.get('format') or '(not a private key)',
-            _octal(current['mode']), _user_name(current['uid']), _group_name(current['gid']))
+            octal(current['mode']), user_name(current['uid']), group_name(current['gid']))

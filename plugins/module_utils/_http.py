@@ -64,6 +64,7 @@ else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 
 USER_AGENT = 'ansible-collection-huaweicloud.kps'
 DEFAULT_TIMEOUT = 30
@@ -214,11 +215,12 @@ def _scrubbed(name, limit):
     return property(get, set_)
 
 
-class HuaweiCloudError(Exception):
+class HuaweiCloudError(KpsError):
     """A failed call. ``str()`` reads e.g.
     "KPS call 'show key pair' failed: HTTP 400 KPS.6004: <msg> (request id ...)".
     Attributes: call, status, error_code, error_msg, request_id, service, reason, attempts.
     Every text attribute is scrubbed when it is set (see ``scrub``): the endpoint's words are not trusted.
+    ``msg`` and ``details`` (error_code, request_id, status, call) follow the attributes.
     """
 
     error_code = _scrubbed('error_code', 64)
@@ -237,6 +239,10 @@ class HuaweiCloudError(Exception):
         self.reason = reason
         self.attempts = attempts
         super().__init__(str(self))
+
+    @property
+    def details(self):
+        return dict(error_code=self.error_code, request_id=self.request_id, status=self.status, call=self.call)
 
     def __str__(self):
         text = "%s call '%s' failed: " % (self.service, self.call)
@@ -469,9 +475,6 @@ class HttpClient:
         # trust_env would let ~/.netrc replace our Authorization header; proxies and the CA bundle
         # variables are read explicitly below instead.
         self.session.trust_env = False
-
-    def close(self):
-        self.session.close()
 
     def _verify(self):
         if not self.validate_certs:

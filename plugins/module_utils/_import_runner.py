@@ -16,6 +16,8 @@ assign are None. Nothing here puts key material into a result, a warning or an e
 
 from __future__ import annotations
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
@@ -23,19 +25,13 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     IMPORT_NAME_MAX,
+    KEYPAIR_DETAIL_FIELDS,
     NAME_MAX,
     invalid_names,
     key_matches,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import keypair_summary as _summary
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
-
-# A private key file is a few KiB; refuse to read something that cannot be one.
-MAX_KEY_FILE_BYTES = 1024 * 1024
-
-# What show reports, so what this module returns (the list call reports fewer fields).
-KEYPAIR_FIELDS = ('name', 'id', 'type', 'scope', 'user_id', 'public_key', 'fingerprint', 'is_key_protection',
-                  'frozen_state', 'description', 'create_time', 'update_time')
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
 
 # What decide() can answer.
 CREATE = 'create'                  # key pair missing: create it with the private key hosted
@@ -50,7 +46,7 @@ NO_KEYPAIR = 'no_keypair'          # absent: the key pair does not exist
 WRITES = (CREATE, IMPORT, REIMPORT, CLEAR)
 
 
-class KeyImportError(TaskError):
+class KeyImportError(KpsError):
     """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
 
 
@@ -88,8 +84,8 @@ def decide(state, keypair, key=None, force=False, create=True):
 
 
 def keypair_summary(keypair):
-    """The documented fields of a key pair (missing ones None), or None when there is no key pair."""
-    return None if keypair is None else _summary(keypair, KEYPAIR_FIELDS)
+    """What show reports of a key pair (missing fields None), so what this module returns; None for no key pair."""
+    return None if keypair is None else _summary(keypair, KEYPAIR_DETAIL_FIELDS)
 
 
 def predicted(action, keypair, key, name, user_id=None):
@@ -98,7 +94,7 @@ def predicted(action, keypair, key, name, user_id=None):
     Used as the check mode result, and in a real run when the read after the write gives nothing.
     """
     if action == CREATE:
-        after = dict((field, None) for field in KEYPAIR_FIELDS)
+        after = dict((field, None) for field in KEYPAIR_DETAIL_FIELDS)
         after.update(name=name, type='ssh', public_key=key.public_key, fingerprint=key.fingerprint,
                      is_key_protection=True, user_id=user_id)
         return after
@@ -171,15 +167,12 @@ class ImportRunner(KpsRunner):
         super().__init__(module)
         self.name = module.params['name']
 
-    def _execute(self):
-        """_import_or_clear, with API errors turned into messages that name the key pair."""
-        try:
-            return self._import_or_clear()
-        except HuaweiCloudError as exc:
-            raise KeyImportError(api_error_message(self.name, exc), error_code=exc.error_code,
-                                 request_id=exc.request_id, status=exc.status, call=exc.call)
+    def _failure(self, exc):
+        if isinstance(exc, HuaweiCloudError):
+            return exc.result(msg=api_error_message(self.name, exc))  # API errors name the key pair
+        return exc.result()
 
-    def _import_or_clear(self):
+    def _execute(self):
         check_name(self.name)
         present = self.params['state'] == 'present'
         key = self._private_key() if present else None
@@ -227,13 +220,13 @@ class ImportRunner(KpsRunner):
     def _read_key_file(self, path):
         try:
             with open(path, 'rb') as handle:
-                data = handle.read(MAX_KEY_FILE_BYTES + 1)
+                data = handle.read(MAX_KEY_BYTES + 1)
         except OSError as exc:
             raise KeyImportError('Cannot read private_key_path %s on the host running the module: %s'
                                  % (path, exc.strerror or exc.__class__.__name__))
-        if len(data) > MAX_KEY_FILE_BYTES:
+        if len(data) > MAX_KEY_BYTES:
             raise KeyImportError('private_key_path %s is larger than any private key (over %d bytes).'
-                                 % (path, MAX_KEY_FILE_BYTES))
+                                 % (path, MAX_KEY_BYTES))
         return data
 
     def _warn_unused_kms_options(self):
@@ -267,8 +260,7 @@ class ImportRunner(KpsRunner):
                 # A read cannot tell: the re-imported key is the one already hosted, only its encryption differs.
                 raise KeyImportError(
                     '%s. KPS may or may not have re-imported the private key with the requested encryption; '
-                    'run the task again.' % api_error_message(self.name, exc),
-                    error_code=exc.error_code, request_id=exc.request_id, status=exc.status, call=exc.call)
+                    'run the task again.' % api_error_message(self.name, exc), **exc.details)
             raise
         return True
 

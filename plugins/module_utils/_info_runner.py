@@ -20,16 +20,16 @@ from __future__ import annotations
 import datetime
 import fnmatch
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     KEYPAIR_DETAIL_FIELDS,
-    invalid_names,
+    check_names,
     keypair_summary,
-    name_rule,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
 
 
-class InfoError(TaskError):
+class InfoError(KpsError):
     """A problem the user must fix; ``details`` go into the failed result."""
 
 
@@ -37,11 +37,7 @@ def wanted_names(names):
     """The names to look up, checked locally and without repeats (first occurrence kept); None means all."""
     if names is None:
         return None
-    invalid = invalid_names(names)
-    if invalid:
-        raise InfoError(
-            'Invalid key pair name%s: %s. %s'
-            % ('s' if len(invalid) > 1 else '', ', '.join(repr(str(item)[:80]) for item in invalid), name_rule()))
+    check_names(names)
     unique = []
     for item in names:
         if item not in unique:
@@ -107,8 +103,8 @@ class InfoRunner(KpsRunner):
         if self.params.get('details'):
             keypairs = [self._with_details(kp) for kp in keypairs]
         if missing and self.params['fail_on_missing']:
-            raise InfoError('Key pair%s %s %s not exist in KPS.' % (
-                's' if len(missing) > 1 else '', ', '.join(missing), 'do' if len(missing) > 1 else 'does'),
+            raise InfoError('%s %s %s not exist in KPS.' % (
+                plural(len(missing), 'Key pair'), ', '.join(missing), plural(len(missing), 'does', 'do')),
                 keypairs=keypairs, missing=missing)
         return dict(changed=False, keypairs=keypairs, missing=missing)
 

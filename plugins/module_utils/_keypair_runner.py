@@ -20,7 +20,13 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError, open_dir, write_secret_file
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
+    MAX_PUBLIC_KEY_BYTES,
+    SecretFileError,
+    open_dir,
+    write_secret_file,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     PRIVATE_FORMATS,
@@ -31,12 +37,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     KEYPAIR_DETAIL_FIELDS,
-    invalid_names,
+    check_names,
     key_matches,
     keypair_summary,
-    name_rule,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner, TaskError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
 
 # The encodings of a generated private key in dest and in the result, as the export module's format option:
 # ours (OpenSSH, PKCS#8, traditional PEM), or 'kps', the encoding KPS returned it in.
@@ -44,7 +49,6 @@ KPS_FORMAT = 'kps'
 FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
 
 # A public key file is one line; refuse to read something that cannot be one.
-MAX_PUBLIC_KEY_FILE_BYTES = 64 * 1024
 MAX_DESCRIPTION = 255
 
 # What decide() can answer.
@@ -61,7 +65,7 @@ NO_LOG_WARNING = ('huaweicloud.kps.kps_keypair: the result of this task holds a 
                   'Set no_log: true on the task so that it is not shown or logged.')
 
 
-class KeypairError(TaskError):
+class KeypairError(KpsError):
     """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
 
 
@@ -253,8 +257,7 @@ class KeypairRunner(KpsRunner):
         """The task's options, checked before any call."""
         params = self.params
         name = params['name']
-        if invalid_names([name]):
-            raise KeypairError('Invalid key pair name %r. %s' % (str(name)[:80], name_rule()))
+        check_names([name])
         description = params['description']
         if description is not None and len(description) > MAX_DESCRIPTION:
             raise KeypairError('description has %d characters; KPS allows at most %d.'
@@ -293,13 +296,13 @@ class KeypairRunner(KpsRunner):
     def _read_public_key_file(path):
         try:
             with open(path, 'rb') as handle:
-                data = handle.read(MAX_PUBLIC_KEY_FILE_BYTES + 1)
+                data = handle.read(MAX_PUBLIC_KEY_BYTES + 1)
         except OSError as exc:
             raise KeypairError('Cannot read public_key_path %s on the host running the module: %s'
                                % (path, exc.strerror or exc.__class__.__name__))
-        if len(data) > MAX_PUBLIC_KEY_FILE_BYTES:
+        if len(data) > MAX_PUBLIC_KEY_BYTES:
             raise KeypairError('public_key_path %s is larger than any public key (over %d bytes).'
-                               % (path, MAX_PUBLIC_KEY_FILE_BYTES))
+                               % (path, MAX_PUBLIC_KEY_BYTES))
         return data.decode('ascii', 'replace')
 
     @staticmethod
@@ -394,14 +397,9 @@ class KeypairRunner(KpsRunner):
             fmt = self.params['format']
             text = key.private_text(key.source_format if fmt == KPS_FORMAT else fmt)
             if wanted.dest:
-                try:
-                    write_secret_file(wanted.dest, text, 0o600)
-                except SecretFileError as exc:
-                    raise KeypairError(exc.msg)
+                write_secret_file(wanted.dest, text, 0o600)
                 result['dest_written'] = True
-        except KeyMaterialError as exc:  # e.g. format=pem for a key type that has none
-            raise KeypairError(self._undo_creation(wanted, exc.msg))
-        except KeypairError as exc:
+        except KpsError as exc:  # e.g. format=pem for a key type that has none, or dest not writable
             raise KeypairError(self._undo_creation(wanted, exc.msg))
         if wanted.return_private_key:
             result['private_key'] = text

@@ -33,6 +33,8 @@ import struct
 import textwrap
 import traceback
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
+
 try:
     from cryptography import __version__ as _CRYPTOGRAPHY_VERSION
     from cryptography.exceptions import UnsupportedAlgorithm
@@ -53,12 +55,8 @@ else:
         _SKIP_RSA_CHECK = False
 
 
-class KeyMaterialError(Exception):
+class KeyMaterialError(KpsError):
     """Base class of every key problem; the message says what to do and holds no key material."""
-
-    def __init__(self, msg):
-        super().__init__(msg)
-        self.msg = msg
 
 
 class InvalidPrivateKeyError(KeyMaterialError):
@@ -233,13 +231,13 @@ class PrivateKey:
 
     ``key_type``: OpenSSH type name ('ssh-rsa', 'ecdsa-sha2-nistp256', 'ssh-ed25519', ...).
     ``public_key``: '<type> <base64>' (no comment). ``fingerprint``: KPS MD5 colon form.
-    ``pem``: unencrypted PEM text to send to KPS (see the module docstring). ``pkcs8_pem``: always PKCS#8.
+    ``pem``: unencrypted PEM text to send to KPS (see the module docstring).
     ``key_size``: bits (RSA / EC) or 256 for ED25519. ``source_format``: the ``PRIVATE_FORMATS`` entry the key
     was given in (None if unknown); ``private_text(fmt)`` serialises it in one.
 
     Whether a key belongs to a key pair depends only on its public half, so an RSA key may be loaded without
     the (slow) check that its private numbers are consistent (``checked=False``); ``check()`` runs it, and
-    ``pem`` and ``pkcs8_pem``, what gets sent to KPS, run it first.
+    ``pem``, what gets sent to KPS, runs it first.
     """
 
     def __init__(self, key, was_encrypted=False, checked=True, source_format=None):
@@ -292,10 +290,6 @@ class PrivateKey:
     def pem(self):
         return self._private_pem(self._pem_format)
 
-    @property
-    def pkcs8_pem(self):
-        return self._private_pem(serialization.PrivateFormat.PKCS8)
-
     def _private_pem(self, fmt):
         self.check()
         return self._key.private_bytes(
@@ -328,7 +322,7 @@ def traditional_pem_error(names=None):
     """The message for asking traditional PEM of ED25519 keys (of the key pairs ``names``, if given)."""
     return ('format=pem (traditional PEM) does not exist for ED25519 keys%s. Use format=openssh, which every '
             'OpenSSH since 6.5 loads, or format=pkcs8.'
-            % (' (key pair%s %s)' % ('s' if len(names) > 1 else '', ', '.join(names)) if names else ''))
+            % (' (%s %s)' % (plural(len(names), 'key pair'), ', '.join(names)) if names else ''))
 
 
 def _ssh_string_end(raw, offset):
@@ -416,8 +410,3 @@ def fingerprint(openssh_line_or_blob):
         raw = _decode_blob(public_key_blob(openssh_line_or_blob).split()[1])
     digest = _md5_hex(raw)
     return ':'.join(digest[i:i + 2] for i in range(0, len(digest), 2))
-
-
-def same_key(a, b):
-    """True when a and b (PrivateKey objects or OpenSSH public key lines) have equal public key blobs."""
-    return public_key_blob(a) == public_key_blob(b)

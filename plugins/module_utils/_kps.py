@@ -21,6 +21,8 @@ import re
 import zipfile
 import zlib
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES  # also the zip bomb guard
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError, quote_path_segment
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
@@ -37,8 +39,6 @@ BATCH_EXPORT_MAX = 10
 NAME_MAX = 255
 IMPORT_NAME_MAX = 64
 NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,255}\Z')
-# A private key PEM is a few KiB; anything near this is not a key (zip bomb guard).
-MAX_KEY_BYTES = 1024 * 1024
 # The largest page the newest ListKeypairs page documents (limit 1-1000); a shorter page is the last one.
 LIST_PAGE_SIZE = 1000
 _MAX_PAGES = 10000
@@ -55,6 +55,18 @@ def invalid_names(names, limit=NAME_MAX):
 
 def name_rule(limit=NAME_MAX):
     return 'A key pair name has 1 to %d letters, digits, "_" or "-".' % limit
+
+
+class KeypairNameError(KpsError):
+    """A key pair name KPS would refuse; found before any call."""
+
+
+def check_names(names: list) -> None:
+    """Raise KeypairNameError naming every invalid name of ``names`` and the rule."""
+    invalid = invalid_names(names)
+    if invalid:
+        raise KeypairNameError('Invalid key pair %s: %s. %s' % (
+            plural(len(invalid), 'name'), ', '.join(repr(str(item)[:80]) for item in invalid), name_rule()))
 
 
 class KpsZipError(HuaweiCloudError):

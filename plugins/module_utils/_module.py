@@ -12,8 +12,7 @@ Usage in a module::
 
     module = KpsModule(argument_spec=KpsModule.generate_argspec(name=dict(type='str', required=True)),
                        supports_check_mode=True)
-    result = module.run(do_the_work, module)   # failures of any known kind -> one fail_json
-    module.exit_json(**result)
+    ExportRunner(module).execute()   # a KpsRunner: _execute() returns the result, a KpsError fails the task
 """
 
 from __future__ import annotations
@@ -24,25 +23,22 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import (
     ENV_VARS,
-    CredentialError,
     connect,
     insecure_endpoints,
     resolve_credentials,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import SecretFileError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     HttpClient,
-    HuaweiCloudError,
     register_secrets,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    KeyMaterialError,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsClient
 
@@ -71,9 +67,6 @@ COMMON_ARGSPEC = dict(
     timeout=dict(type='int', default=DEFAULT_TIMEOUT),
     retries=dict(type='int', default=DEFAULT_RETRIES),
 )
-
-# Errors that become one fail_json; anything else is a bug and keeps its traceback.
-HANDLED_ERRORS = (HuaweiCloudError, KeyMaterialError, CredentialError, SecretFileError)
 
 
 class KpsModule(AnsibleModule):
@@ -124,7 +117,7 @@ class KpsModule(AnsibleModule):
     def kps(self):
         """The KpsClient, built on first use: credentials resolved, logged in, project id known.
 
-        Raises CredentialError / HuaweiCloudError: use it inside ``run()``.
+        Raises CredentialError / HuaweiCloudError: use it inside a runner's ``_execute()``.
         """
         if self._kps is None:
             self.credentials = resolve_credentials(self.params)
@@ -135,51 +128,8 @@ class KpsModule(AnsibleModule):
             self._kps = KpsClient(self.http, self.credentials.kps_endpoint, self.project_id)
         return self._kps
 
-    def fail_from(self, exc, **kwargs):
-        """fail_json for a handled exception: msg plus error_code/request_id/status/call when known.
 
-        The exception messages of this collection never hold secrets; kwargs (e.g. ``keypair=name``)
-        are added to the result.
-        """
-        result = dict(kwargs)
-        result['msg'] = str(exc)
-        if isinstance(exc, HuaweiCloudError):
-            result.update(error_code=exc.error_code, request_id=exc.request_id, status=exc.status, call=exc.call)
-        self.fail_json(**result)
+class KpsRunner(Runner):
+    """The runner base of the modules that call KPS (see ``_errors.Runner``)."""
 
-    def run(self, fn, *args, **kwargs):
-        """Call ``fn(*args, **kwargs)`` and return its result; known errors become one fail_json."""
-        try:
-            return fn(*args, **kwargs)
-        except HANDLED_ERRORS as exc:
-            self.fail_from(exc)
-
-
-class TaskError(Exception):
-    """A problem the user must fix; ``details`` go into the failed result. Never holds key material."""
-
-    def __init__(self, msg, **details):
-        super().__init__(msg)
-        self.msg = msg
-        self.details = details
-
-
-class KpsRunner:
-    """Runs one module's work for one ``KpsModule``: ``_execute()`` returns the result.
-
-    A TaskError, or any error ``KpsModule.run`` handles, fails the task.
-    """
-
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-
-    def execute(self):
-        try:
-            result = self.module.run(self._execute)
-        except TaskError as exc:
-            self.module.fail_json(msg=exc.msg, **exc.details)
-        self.module.exit_json(**result)
-
-    def _execute(self):
-        raise NotImplementedError
+    module: KpsModule

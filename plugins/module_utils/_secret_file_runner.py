@@ -19,52 +19,28 @@ Results and diffs never carry the content, not even a hash of it.
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import stat
 
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
+    DEFAULT_MODE,
     SecretFileError,
+    group_name,
     hard_linked,
     missing_dirs,
+    octal,
     open_dir,
     other_file_args,
     task_mode,
     task_owner,
+    user_name,
 )
 
-DEFAULT_MODE = 0o600
 HIDDEN = '(secret content, not shown)'
 HIDDEN_NEW = '(new secret content, not shown)'
-
-
-class SecretFileRunnerError(Exception):
-    """A problem the user must fix. Never holds the content."""
-
-    def __init__(self, msg):
-        super().__init__(msg)
-        self.msg = msg
-
-
-def _octal(mode):
-    return None if mode is None else '0%03o' % mode
-
-
-def _user_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
 
 
 def describe(st):
@@ -73,49 +49,38 @@ def describe(st):
         return dict(exists=False)
     if stat.S_ISLNK(st.st_mode):
         return dict(exists=True, symlink=True)
-    return dict(exists=True, mode=_octal(stat.S_IMODE(st.st_mode)), owner=_user_name(st.st_uid),
-                group=_group_name(st.st_gid), content=HIDDEN)
+    return dict(exists=True, mode=octal(stat.S_IMODE(st.st_mode)), owner=user_name(st.st_uid),
+                group=group_name(st.st_gid), content=HIDDEN)
 
 
-class SecretFileRunner:
+class SecretFileRunner(Runner):
     """Runs kps_private_key_file for one ``AnsibleModule`` (created with ``add_file_common_args``)."""
 
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-
-    def execute(self):
-        try:
-            result = self._execute()
-        except (SecretFileRunnerError, SecretFileError) as exc:
-            self.module.fail_json(msg=exc.msg, path=self.params['path'])
-        self.module.exit_json(**result)
+    def _failure(self, exc):
+        return exc.result(path=self.params['path'])
 
     def _execute(self):
         path = self.params['path']
         directory, name = os.path.split(os.path.abspath(path))
         if not name or path.endswith('/'):
-            raise SecretFileRunnerError('%s names a directory; give the path of the file.' % path)
+            raise SecretFileError('%s names a directory; give the path of the file.' % path)
         if self.params['state'] == 'absent':
             return self._absent(path, directory, name)
         if self.params['content'] is None or self.params['content'] == '':
-            raise SecretFileRunnerError('content is empty; give the secret to write (or state=absent).')
+            raise SecretFileError('content is empty; give the secret to write (or state=absent).')
         uid, gid = task_owner(self.module)  # an unknown owner or group fails before anything is written
         return self._present(path, directory, name, uid, gid)
 
     def _mode(self, base_mode):
         """The numeric mode the file gets; a symbolic mode applies to ``base_mode``."""
-        try:
-            return task_mode(self.module, base_mode, DEFAULT_MODE)
-        except ValueError as exc:
-            raise SecretFileRunnerError(str(exc))
+        return task_mode(self.module, base_mode)
 
     def _present(self, path, directory, name, uid, gid):
         content = to_bytes(self.params['content'], errors='surrogate_or_strict')
         check_mode = self.module.check_mode
         if missing_dirs(directory):
             if not check_mode:
-                raise SecretFileRunnerError('Cannot write %s: the directory %s does not exist.' % (path, directory))
+                raise SecretFileError('Cannot write %s: the directory %s does not exist.' % (path, directory))
             # In check mode an earlier task may create the directory in a real run: report the file as new.
             mode = self._mode(DEFAULT_MODE)
             return self._result(path, True, False, dict(exists=False),
@@ -124,7 +89,7 @@ class SecretFileRunner:
         with open_dir(directory) as folder:
             st = folder.lstat(name)
             if st is not None and stat.S_ISDIR(st.st_mode):
-                raise SecretFileRunnerError('%s is a directory; give the path of the file.' % path)
+                raise SecretFileError('%s is a directory; give the path of the file.' % path)
             before = describe(st)
             # A link is never read through, and a file with other hard links is not ours alone: both are
             # replaced by a new regular file.
@@ -159,13 +124,13 @@ class SecretFileRunner:
     @staticmethod
     def _predicted(before, mode, uid, gid, content_changed):
         """The diff's ``after`` in check mode: a written file belongs to owner/group, else to the running user."""
-        after = dict(exists=True, mode=_octal(mode), content=HIDDEN_NEW if content_changed else HIDDEN)
+        after = dict(exists=True, mode=octal(mode), content=HIDDEN_NEW if content_changed else HIDDEN)
         if content_changed or uid is not None:
-            after['owner'] = _user_name(os.geteuid() if uid is None else uid)
+            after['owner'] = user_name(os.geteuid() if uid is None else uid)
         else:
             after['owner'] = before['owner']
         if content_changed or gid is not None:
-            after['group'] = _group_name(os.getegid() if gid is None else gid)
+            after['group'] = group_name(os.getegid() if gid is None else gid)
         else:
             after['group'] = before['group']
         return after
@@ -178,7 +143,7 @@ class SecretFileRunner:
             with open_dir(directory) as folder:
                 st = folder.lstat(name)
                 if st is not None and stat.S_ISDIR(st.st_mode):
-                    raise SecretFileRunnerError('%s is a directory; this module only removes files.' % path)
+                    raise SecretFileError('%s is a directory; this module only removes files.' % path)
                 before = describe(st)
                 if st is not None and not check_mode:
                     if self.params['backup']:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import public_key_blob
+
 _KEYS = {}
 
 
@@ -46,3 +48,8 @@ def pem(kind, fmt='pkcs8', passphrase=None):
 def public_line(kind):
     return make_key(kind).public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode('ascii')
+
+
+def same_key(a, b):
+    """True when a and b (PrivateKey objects or OpenSSH public key lines) have equal public key blobs."""
+    return public_key_blob(a) == public_key_blob(b)

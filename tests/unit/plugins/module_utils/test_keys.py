@@ -22,9 +22,8 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     fingerprint,
     load_private_key,
     public_key_blob,
-    same_key,
 )
-from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line, same_key
 
 # The marker is that of what is sent to KPS: PKCS#1 for RSA, PKCS#8 for the others (issue 16.4).
 KINDS = [
@@ -57,7 +56,7 @@ def test_load_every_format_and_type(kind, key_type, marker, fmt):
     assert key.public_key == public_line(kind)
     assert key.fingerprint == _kps_fingerprint(public_line(kind))
     assert marker in key.pem and 'ENCRYPTED' not in key.pem
-    assert 'BEGIN PRIVATE KEY' in key.pkcs8_pem
+    assert 'BEGIN PRIVATE KEY' in key.private_text('pkcs8')
     # What we would send to KPS reads back as the same key.
     assert load_private_key(key.pem).public_key == key.public_key
     assert not key.was_encrypted

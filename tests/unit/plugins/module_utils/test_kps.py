@@ -14,9 +14,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import finge
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     LIST_PAGE_SIZE,
     MAX_KEY_BYTES,
+    KeypairNameError,
     KpsClient,
     KpsZipError,
     KpsZipMismatch,
+    check_names,
     invalid_names,
     parse_batch_export_zip,
 )
@@ -261,6 +263,17 @@ def test_names_up_to_255_characters():
     assert invalid_names(['a' * 255, 'A_b-9']) == []
     assert invalid_names(['a' * 256, 'a b', '', None]) == ['a' * 256, 'a b', '', None]
     assert invalid_names(['a' * 65, 'a' * 64], limit=64) == ['a' * 65]
+
+
+@pytest.mark.parametrize('names, message', [
+    (['ok', '../etc'], "Invalid key pair name: '../etc'. "),
+    (['a b', 'x' * 256], "Invalid key pair names: 'a b', '%s'. " % ('x' * 80)),
+])
+def test_one_message_for_invalid_names(names, message):
+    with pytest.raises(KeypairNameError) as exc:
+        check_names(names)
+    assert exc.value.msg == message + 'A key pair name has 1 to 255 letters, digits, "_" or "-".'
+    check_names(['ok', 'A_b-9'])  # valid names pass
 
 
 class ProjectHttp:

@@ -1,6 +1,6 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""KpsModule: merged argspec, missing libraries, lazy client, one error path without secrets."""
+"""KpsModule and KpsRunner: merged argspec, missing libraries, lazy client, one error path without secrets."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils import _module
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import CredentialError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError, scrub
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import WrongPassphraseError
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC, KpsModule
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC, KpsModule, KpsRunner
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import set_module_args
 
@@ -42,6 +42,17 @@ def exits(monkeypatch):
 def make_module(args, **spec):
     with set_module_args(args):  # the ansible-core version's own way (patch_module_args on 2.19+)
         return KpsModule(argument_spec=KpsModule.generate_argspec(**spec), supports_check_mode=True)
+
+
+def run(module, work):
+    """Run ``work`` as a KpsRunner's _execute: its result as exit_json got it (Exit), or Fail from fail_json."""
+    class Work(KpsRunner):
+        def _execute(self):
+            return work()
+    try:
+        Work(module).execute()
+    except Exit as done:
+        return done.args[0]
 
 
 def test_generate_argspec_merges_without_touching_the_common_spec():
@@ -75,7 +86,7 @@ def test_bad_numbers(args, needle):
     assert needle in exc.value.args[0]['msg']
 
 
-def test_fail_from_http_error():
+def test_an_api_error_fails_with_its_details():
     module = make_module({})
     err = HuaweiCloudError('show key pair', status=400, error_code='KPS.6004', error_msg='No Keypair find',
                            request_id='rid-1')
@@ -83,7 +94,7 @@ def test_fail_from_http_error():
     def boom():
         raise err
     with pytest.raises(Fail) as exc:
-        module.run(boom)
+        run(module, boom)
     result = exc.value.args[0]
     assert result == {'msg': str(err), 'error_code': 'KPS.6004', 'request_id': 'rid-1', 'status': 400,
                       'call': 'show key pair'}
@@ -96,15 +107,15 @@ def test_run_catches_other_known_errors(error):
     def boom():
         raise error
     with pytest.raises(Fail) as exc:
-        module.run(boom)
+        run(module, boom)
     assert exc.value.args[0] == {'msg': str(error)}
 
 
 def test_run_returns_value_and_lets_bugs_through():
     module = make_module({})
-    assert module.run(lambda a, b=0: a + b, 1, b=2) == 3
+    assert run(module, lambda: {'sum': 3}) == {'sum': 3}
     with pytest.raises(ZeroDivisionError):
-        module.run(lambda: 1 / 0)
+        run(module, lambda: 1 / 0)
 
 
 def test_kps_client_is_built_lazily_and_once(monkeypatch):
@@ -127,7 +138,7 @@ def test_kps_client_is_built_lazily_and_once(monkeypatch):
     kps = module.kps
     assert kps is module.kps and module.project_id == 'pid'
     assert kps.base == 'https://kms.cn-north-4.myhuaweicloud.com/v3/pid'
-    assert module.run(kps.show_keypair, 'a') == {'name': 'a'}
+    assert run(module, lambda: {'keypair': kps.show_keypair('a')}) == {'keypair': {'name': 'a'}}
     assert warnings[0].startswith('huaweicloud.kps: validate_certs is false')
     assert warnings[1] == "huaweicloud.kps: retrying 'show key pair' after HTTP 503 (attempt 2 of 2)"
     assert adapter.sent[-1]['headers']['X-Project-Id'] == 'pid'
@@ -137,7 +148,7 @@ def test_kps_client_is_built_lazily_and_once(monkeypatch):
 def test_credential_failure_through_run_has_no_secrets():
     module = make_module({'region': 'cn-north-4', 'secret_key': 'SK-SECRET-VALUE'})
     with pytest.raises(Fail) as exc:
-        module.run(lambda: module.kps)
+        run(module, lambda: module.kps)
     text = json.dumps(exc.value.args[0])
     assert 'needs access_key' in text and 'SK-SECRET-VALUE' not in text
 
@@ -163,7 +174,7 @@ def test_insecure_http_without_the_option_fails_before_any_call():
     module = make_module({'region': 'cn-north-4', 'auth_token': 'tok', 'project_id': 'p',
                           'kps_endpoint': 'http://kps-emulator:8080'})
     with pytest.raises(Fail) as exc:
-        module.run(lambda: module.kps)
+        run(module, lambda: module.kps)
     assert exc.value.args[0]['msg'].startswith('kps_endpoint is plain http:// to kps-emulator: ')
     assert module._http is None  # no client was even built
 
@@ -178,5 +189,5 @@ def test_bad_ca_path_is_a_clear_failure(tmp_path, name, content, needle):
         path.write_text(content)
     module = make_module({'ca_path': str(path), 'region': 'cn-north-4', 'auth_token': 'tok'})
     with pytest.raises(Fail) as exc:
-        module.run(lambda: module.kps)
+        run(module, lambda: module.kps)
     assert exc.value.args[0]['msg'].startswith(needle.format(path)) and 'exception' not in exc.value.args[0]

@@ -212,7 +212,7 @@ def test_requested_names_ok(name, names, expected):
     (None, ['a', 'b', 'a', 'b', 'c'], 'a, b more than once'),
 ])
 def test_requested_names_refused(name, names, message):
-    with pytest.raises(runner.ExportError, match=message):
+    with pytest.raises(runner.KpsError, match=message):
         runner.requested_names(name, names)
 
 
@@ -312,7 +312,7 @@ class TestInspectFile:
 
     def test_huge_file_is_not_parsed(self, tmp_path):
         path = tmp_path / 'k.pem'
-        path.write_bytes(make_keypair('huge')[0].encode() + b'#' * runner.MAX_KEY_FILE_BYTES)
+        path.write_bytes(make_keypair('huge')[0].encode() + b'#' * runner.MAX_KEY_BYTES)
         with mock.patch.object(runner, 'load_private_key') as load:
             assert inspect(str(path)).key is None
         assert load.call_count == 0
@@ -922,6 +922,8 @@ def test_an_export_failure_after_creating_the_directory_lists_it(kps, tmp_path):
     kps.fail_batch_call = 1
     failed = run({'names': names, 'dest': str(tmp_path / 'new'), 'create_dirs': True}, fail=True)
     assert failed['error_code'] == 'KPS.0003' and failed['changed_files'] == [str(tmp_path / 'new')]
+    assert failed['msg'].startswith("KPS call 'batch export' failed: ")
+    assert failed['msg'].endswith('. Changed before the failure: %s.' % (tmp_path / 'new'))
 
 
 # ----- without dest: values, not files ---------------------------------------------------------------------

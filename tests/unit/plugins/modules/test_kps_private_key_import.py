@@ -108,14 +108,14 @@ def test_check_name_refuses(name):
 
 def test_keypair_summary_has_every_field_and_drops_the_comment():
     summary = runner.keypair_summary(server_keypair('ed25519', hosted=True))
-    assert sorted(summary) == sorted(runner.KEYPAIR_FIELDS)
+    assert sorted(summary) == sorted(runner.KEYPAIR_DETAIL_FIELDS)
     assert summary['public_key'] == public('ed25519')
     assert 'deleted' not in summary
 
 
 def test_predicted_create_has_the_same_shape_with_server_fields_none(rsa_key):
     after = runner.predicted(runner.CREATE, None, rsa_key, 'web', user_id='u9')
-    assert sorted(after) == sorted(runner.KEYPAIR_FIELDS)
+    assert sorted(after) == sorted(runner.KEYPAIR_DETAIL_FIELDS)
     assert after['public_key'] == public('rsa') and after['fingerprint'] == rsa_key.fingerprint
     assert after['is_key_protection'] is True and after['user_id'] == 'u9'
     assert after['id'] is None and after['create_time'] is None
@@ -174,7 +174,7 @@ def test_write_path_check_mode_then_real(kps, path):
     assert writes(kps) == 1
 
     assert checked['changed'] is real['changed'] is True
-    assert sorted(checked['keypair']) == sorted(real['keypair']) == sorted(runner.KEYPAIR_FIELDS)
+    assert sorted(checked['keypair']) == sorted(real['keypair']) == sorted(runner.KEYPAIR_DETAIL_FIELDS)
     assert checked['msg'].startswith('Would ') and not real['msg'].startswith('Would ')
     assert checked['diff'] == real['diff']
     # A re-import changes what KPS cannot report (the encryption), so its diff shows no difference.
