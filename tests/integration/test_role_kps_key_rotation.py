@@ -12,13 +12,15 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 
-from integration.harness import find_leaks, private_key_forms
+from integration.harness import TOKEN_RE, find_leaks, private_key_forms, secret_forms
 from integration.ssh_hosts import _wait_listening, ssh_hosts
 from kps_emulator import keys
+from kps_emulator.testing import DEFAULTS
 
 ROLE = 'huaweicloud.kps.kps_key_rotation'
 DISTRIBUTION = 'huaweicloud.kps.kps_key_distribution'
@@ -248,3 +250,81 @@ def test_bad_settings_fail_before_anything_is_created(emulator, ansible, old_key
         '"kps_key_rotation: kps_key_rotation_new_name must differ from kps_key_rotation_old.name (both are %s); '
         'kps_key_rotation_verify_from must be controller or a host of this play (got nowhere)"' % OLD) == 3
     assert [entry['call'] for entry in emulator.requests()] == []
+
+
+class _TempDirWatcher(threading.Thread):
+    """Reads every file below a directory, over and over, while a run goes on: Ansible removes its temporary
+    files within milliseconds, the `rm -rf` of its remote temp dir included, which no audit hook sees."""
+
+    def __init__(self, directory):
+        super().__init__(daemon=True)
+        self.directory = directory
+        self.seen = {}  # path: every distinct content read there
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            for root, _dirs, files in os.walk(self.directory):
+                for name in files:
+                    path = os.path.join(root, name)
+                    try:
+                        with open(path, 'rb') as handle:
+                            data = handle.read()
+                    except OSError:
+                        continue  # removed meanwhile
+                    self.seen.setdefault(path, set()).add(data)
+            time.sleep(0.002)
+
+
+def _secrets_in_files(ansible, contents):
+    """{file name: [which secrets, which modules]} for each file whose content ever held a secret of the run."""
+    named = {'the SK': secret_forms(ansible.emulator.secret_key), 'the IAM password': secret_forms(DEFAULTS['password'])}
+    found = {}
+    for path, datas in contents.items():
+        for data in datas:
+            text = data.decode('utf-8', 'replace')
+            kinds = [kind for kind, forms in named.items() if find_leaks(forms, text)]
+            if TOKEN_RE.search(text):
+                kinds.append('an IAM token')
+            if not kinds and find_leaks(ansible.secrets, text):
+                kinds.append('a private key')
+            if kinds:
+                modules = re.findall(r'plugins\.modules\.(\w+)', text)
+                found.setdefault(os.path.basename(path), set()).update(kinds + modules)
+    return {name: sorted(what) for name, what in found.items()}
+
+
+def test_no_secret_in_ansible_temp_files_during_distribution_and_rotation(emulator, ansible, old_key, hosts, tmp_path):
+    """With pipelining on for the hosts (not for localhost), no file Ansible writes on the controller, in its
+    local or remote temp dir, holds a secret: not the SK or password of the KPS tasks the roles run on
+    localhost, not an IAM token, not a private key. Every file removed from the local temp dir is kept (the
+    module payloads Ansible writes there without pipelining); a watcher reads the rest while the runs go on."""
+    inventory = ('-i', hosts.inventory)
+    captured = tmp_path / 'local-temp-capture'
+    temp_dir = os.path.join(str(tmp_path), '.ansible-tmp')
+    os.makedirs(temp_dir, exist_ok=True)
+    watcher = _TempDirWatcher(temp_dir)
+    watcher.start()
+    try:
+        env = {'PYTHONPATH': LOCAL_TEMP_CAPTURE, 'KPS_LOCAL_TEMP_CAPTURE': str(captured)}
+        ansible.playbook(_rotation(), *inventory, env=env)
+        assert _keypair(emulator, NEW)['is_key_protection'] is True
+        # The distribution role alone (export and install of a key pair the hosts lack).
+        for host in hosts:
+            host.run(['rm', '-f', '/root/.ssh/id_' + NEW])
+        play = [{'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [{
+            'role': DISTRIBUTION, 'kps_key_distribution_keys': [{'name': NEW, 'authorized_users': ['root']}],
+            'kps_key_distribution_auth': AUTH}]}]
+        ansible.playbook(play, *inventory, env=env)
+        assert all(_exists(host, '/root/.ssh/id_' + NEW) for host in hosts)
+    finally:
+        watcher.done.set()
+        watcher.join()
+    contents = dict(watcher.seen)
+    for root, _dirs, files in os.walk(str(captured)):
+        for name in files:
+            with open(os.path.join(root, name), 'rb') as handle:
+                contents[os.path.join(root, name)] = {handle.read()}
+    # The watcher did see the run's short-lived files (AnsiballZ's module cache, removed at the end of each run).
+    assert any('plugins.modules.kps_private_key_export' in path for path in watcher.seen)
+    assert _secrets_in_files(ansible, contents) == {}
