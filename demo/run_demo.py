@@ -4,13 +4,15 @@
 
 1. start the emulator; 2. generate test keys; 3. start hosts (SSH hosts in network namespaces as root,
 otherwise ``ansible_connection: local`` hosts with their own directories); 4. run demo/demo.yml; 5. prove
-the distributed keys work; 6. run demo/demo.yml again (must report changed=0); 7. stop everything (also
-on failure or Ctrl-C) and print a summary. Exit code 0 only if every step worked.
+the distributed keys work; 6. run demo/demo.yml again (must report changed=0); 7. rotate the deploy key pair
+with demo/rotate.yml (check mode, real run, proof, repeat run: changed=0); 8. stop everything (also on failure
+or Ctrl-C) and print a summary. Exit code 0 only if every step worked.
 
     python demo/run_demo.py [--workdir DIR] [--hosts auto|ssh|local]
 
 The work dir (default ``demo-output/``, or ``$KPS_DEMO_WORKDIR``) is emptied first; it keeps the emulator's
-state, the generated and exported keys, the inventory and the logs of both runs afterwards.
+state, the generated and exported keys, the inventory, the logs of every run and what the hosts held after the
+rotation (``hosts-after-rotation.json``) afterwards.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import base64
 import collections
 import contextlib
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -41,6 +44,11 @@ from integration import ssh_hosts  # noqa: E402  pylint: disable=wrong-import-po
 from kps_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOK = os.path.join(DEMO_DIR, 'demo.yml')
+ROTATE = os.path.join(DEMO_DIR, 'rotate.yml')
+# The key pair rotate.yml rotates, and its new name (fixed for every run of the demo's rotation: a repeat run
+# must use the same name, docs/rotation.md).
+OLD_KEY = 'deploy'
+NEW_KEY = 'deploy-' + time.strftime('%Y-%m')
 MARKER = '.kps-demo'
 GROUP = 'demo_hosts'
 HOST_COUNT = 3
@@ -49,6 +57,9 @@ DISTRIBUTED = ('web', 'backup', 'deploy')
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 ANSI_RE = re.compile(r'\x1b\[[0-9;]*m')
 WRITE_CALLS = ('create_keypair', 'update_keypair', 'delete_keypair', 'import_private_key', 'clear_private_key')
+# The playbook runs, in order: the name of their log file (RUN.log) and their label in the summary.
+RUN_LABELS = (('run-1', 'Run 1'), ('run-2', 'Run 2'), ('rotate-check', 'Rotation plan'), ('rotate', 'Rotation run'),
+              ('rotate-again', 'Rotation again'))
 ERROR_MEANINGS = {'KPS.6004': ' (no such key pair yet: the import module then creates it)'}
 
 
@@ -114,14 +125,19 @@ def _all_forms(key):
     return forms
 
 
-def fingerprint_of(private_pem):
-    """KPS's fingerprint (MD5 of the public key blob, colon separated) of an unencrypted private key (PEM or
-    the OpenSSH format, which the export and the role write by default)."""
+def public_key_of(private_pem):
+    """The OpenSSH public key line ('TYPE BASE64') of an unencrypted private key (PEM or the OpenSSH format,
+    which the export and the role write by default)."""
     if 'OPENSSH PRIVATE KEY' in private_pem:
         key = serialization.load_ssh_private_key(private_pem.encode(), password=None)
     else:
         key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def fingerprint_of(private_pem):
+    """KPS's fingerprint (MD5 of the public key blob, colon separated) of an unencrypted private key."""
+    line = public_key_of(private_pem)
     digest = hashlib.md5(base64.b64decode(line.split()[1])).hexdigest()  # nosec: the format KPS reports
     return ':'.join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
@@ -322,7 +338,7 @@ class Demo:
         self.workdir = workdir
         self.mode = mode  # 'ssh' or 'local'
         self.why_local = why_local
-        self.story = Story(steps=8)
+        self.story = Story(steps=12)
         self.emulator = None
         self.ssh = []  # the SshHosts, once started
         self.hosts = {}  # inventory name -> host vars
@@ -336,15 +352,17 @@ class Demo:
     def run(self):
         say = self.story.say
         say('huaweicloud.kps demo: private keys into KPS, back into files and onto hosts, twice (the second run '
-            'must change nothing).')
+            'must change nothing); then a rotation of the deploy key pair.')
         try:
             self.start()
             hosts = namespace_hosts(self.workdir, self.ssh) if self.mode == 'ssh' else local_hosts(self.workdir)
             with hosts as self.hosts:
                 self.show_hosts()
-                self.playbook(1)
+                self.playbook('run-1', 'Run the playbook, first time: everything is new')
                 self.check_hosts()
-                self.playbook(2)
+                self.playbook('run-2', 'Run the playbook, second time: nothing may change', unchanged=True,
+                              writes=False)
+                self.rotate()
                 self.story.step('Stop the emulator%s' % (' and the SSH hosts' if self.mode == 'ssh' else ''))
         except DemoError as exc:
             self.story.problem(str(exc))
@@ -394,31 +412,33 @@ class Demo:
             say('(local hosts because %s)' % self.why_local)
         say('inventory: %s' % rel(self.path('inventory.yml')))
 
-    def playbook(self, run):
-        what = 'first time: everything is new' if run == 1 else 'second time: nothing may change'
-        self.story.step('Run the playbook, ' + what)
-        self.story.say('$ ansible-playbook -i %s %s -e demo_dir=%s'
-                       % (rel(self.path('inventory.yml')), rel(PLAYBOOK), rel(self.workdir)))
+    def playbook(self, run, title, playbook=PLAYBOOK, args=(), unchanged=False, writes=True):
+        """Run a playbook (its log: RUN.log); unchanged: it must report changed=0; writes: it may write to KPS."""
+        self.story.step(title)
+        extra = ['-e', 'demo_dir=' + self.workdir] if playbook == PLAYBOOK else ['-e', 'demo_new_name=' + NEW_KEY]
+        self.story.say('$ ansible-playbook -i %s %s %s' % (
+            rel(self.path('inventory.yml')), rel(playbook),
+            ' '.join([extra[0], extra[1].replace(self.workdir, rel(self.workdir))] + list(args))))
         argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', self.path('inventory.yml'),
-                PLAYBOOK, '-e', 'demo_dir=' + self.workdir]
-        log = self.path('run-%d.log' % run)
+                playbook] + extra + list(args)
+        log = self.path(run + '.log')
         self.emulator.clear_requests()
         started = time.monotonic()
         code, output, leaks = run_playbook(argv, ansible_env(self.workdir, self.emulator), log, self.hidden)
         counts = recap(output)
         self.summary[run] = {'rc': code, 'recap': counts, 'calls': self.emulator.requests(),
-                             'seconds': time.monotonic() - started}
+                             'seconds': time.monotonic() - started, 'output': output}
         if leaks:
-            self.story.problem('run %d printed %d lines holding a secret (withheld above)' % (run, leaks))
-        if code != 0 or set(counts) != {'localhost'} | set(self.hosts) or any(
-                row['failed'] or row['unreachable'] for row in counts.values()):
-            raise DemoError('run %d of the playbook failed (rc=%d); its output is in %s' % (run, code, rel(log)))
-        if run == 2 and any(row['changed'] for row in counts.values()):
-            self.story.problem('the second run changed something: %s' % ', '.join(
-                '%s changed=%d' % (host, row['changed']) for host, row in counts.items()))
-        writes = [entry['call'] for entry in self.summary[run]['calls'] if entry['call'] in WRITE_CALLS]
-        if run == 2 and writes:
-            self.story.problem('the second run wrote to KPS: %s' % ', '.join(writes))
+            self.story.problem('%s printed %d lines holding a secret (withheld above)' % (run, leaks))
+        expected = set(self.hosts) | ({'localhost'} if playbook == PLAYBOOK else set())
+        if code != 0 or set(counts) != expected or any(row['failed'] or row['unreachable'] for row in counts.values()):
+            raise DemoError('%s of %s failed (rc=%d); its output is in %s' % (run, rel(playbook), code, rel(log)))
+        if unchanged and any(row['changed'] for row in counts.values()):
+            self.story.problem('%s changed something: %s' % (run, ', '.join(
+                '%s changed=%d' % (host, row['changed']) for host, row in counts.items())))
+        kps_writes = [entry['call'] for entry in self.summary[run]['calls'] if entry['call'] in WRITE_CALLS]
+        if not writes and kps_writes:
+            self.story.problem('%s wrote to KPS: %s' % (run, ', '.join(kps_writes)))
 
     def read_host_file(self, name, path):
         """(content, 'MODE OWNER:GROUP') of a file on a demo host."""
@@ -451,20 +471,106 @@ class Demo:
             say('(local hosts are this machine: no SSH login to show. As root, with sshd and ip installed, the demo '
                 'uses real SSH hosts)')
             return
+        self.summary['logins'] = self.ring_logins('web')
+
+    def ring_logins(self, key_name):
+        """Each SSH host logs in to the next one as root with the key file of key_name; returns the logins."""
+        say = self.story.say
         ring = list(self.ssh[0])
         logins = []
+        key_file = '/root/.ssh/id_' + key_name
         command = 'set -- $SSH_CONNECTION; echo "logged in as $(id -un) on $3 (from $1)"'
         for source, target in zip(ring, ring[1:] + ring[:1]):
-            argv = target.ssh_argv('/root/.ssh/id_web', command=[command])
-            say('%s$ ssh -i /root/.ssh/id_web root@%s \'%s\'' % (source.name, target.address, command))
+            argv = target.ssh_argv(key_file, command=[command])
+            say('%s$ ssh -i %s root@%s \'%s\'' % (source.name, key_file, target.address, command))
             proc = source.run(argv, check=False, timeout=30)
             say('  ' + (proc.stdout.strip() or proc.stderr.strip()))
             if proc.returncode == 0:
                 logins.append('%s -> %s' % (source.name, target.name))
             else:
-                self.story.problem('ssh from %s to %s with the distributed web key failed (rc=%d)'
-                                   % (source.name, target.name, proc.returncode))
-        self.summary['logins'] = logins
+                self.story.problem('ssh from %s to %s with the distributed %s key failed (rc=%d)'
+                                   % (source.name, target.name, key_name, proc.returncode))
+        return logins
+
+    def rotate(self):
+        """demo/rotate.yml as docs/rotation.md says to run it: check mode first, the rotation, a repeat run."""
+        self.playbook('rotate-check', 'Rotate the deploy key pair, check mode first: the plan, nothing written',
+                      ROTATE, ('--check', '--diff'), writes=False)
+        self.playbook('rotate', 'Rotate the deploy key pair: %s -> %s' % (OLD_KEY, NEW_KEY), ROTATE)
+        report = re.search(r'"msg": "(kps_key_rotation %s -> .*)"$' % OLD_KEY, self.summary['rotate']['output'], re.M)
+        if report:
+            self.summary['rotation_report'] = report.group(1)
+        self.check_rotation()
+        self.playbook('rotate-again', 'Rotate again, with the same new name: nothing may change', ROTATE,
+                      unchanged=True, writes=False)
+
+    def host_ssh_files(self, name, ssh_dir):
+        """The names of the files in a host's key directory."""
+        if self.mode == 'ssh':
+            host = next(host for host in self.ssh[0] if host.name == name)
+            return sorted(host.run(['ls', '-A', ssh_dir]).stdout.split())
+        return sorted(os.listdir(ssh_dir))
+
+    def check_rotation(self):
+        """KPS hosts the new key pair and no longer the old private key; every host holds the new key file only,
+        its authorized_keys trusts the new key and not the old one; SSH hosts log in to each other with it.
+
+        What the hosts held is kept in hosts-after-rotation.json (SSH hosts are gone when the demo ends)."""
+        say, problem = self.story.say, self.story.problem
+        self.story.step('Check the rotation: KPS, the key files and authorized_keys%s'
+                        % (', SSH logins with the new key' if self.mode == 'ssh' else ''))
+        client = self.emulator.client()
+        new = client.json('GET', client.kps('/' + NEW_KEY), expect=200)[2]['keypair']
+        old = client.json('GET', client.kps('/' + OLD_KEY), expect=200)[2]['keypair']
+        for keypair in (new, old):
+            say('KPS key pair %-15s fingerprint %s, private key %s' % (
+                keypair['name'], keypair['fingerprint'],
+                'hosted by KPS' if keypair['is_key_protection'] else 'cleared (the record and public key stay)'))
+        if not new['is_key_protection'] or old['is_key_protection']:
+            problem('KPS should host the private key of %s and no longer that of %s' % (NEW_KEY, OLD_KEY))
+        old_blob, new_blob = old['public_key'].split()[1], new['public_key'].split()[1]
+        after = {}
+        for name, hostvars in self.hosts.items():
+            ssh_dir = hostvars['demo_ssh_dir']
+            files = self.host_ssh_files(name, ssh_dir)
+            record = after[name] = {'ssh_dir': ssh_dir, 'files': files, 'key_files': {}, 'authorized_keys': None}
+            for file_name in files:
+                if file_name.startswith('id_'):
+                    content, info = self.read_host_file(name, os.path.join(ssh_dir, file_name))
+                    record['key_files'][file_name] = {'mode_owner': info, 'public_key': public_key_of(content)}
+            new_file = record['key_files'].get('id_' + NEW_KEY)
+            shown = ssh_dir if self.mode == 'ssh' else rel(ssh_dir)
+            say('  %-6s %s/id_%s  %s  %s; id_%s %s' % (
+                name, shown, NEW_KEY, new_file['mode_owner'] if new_file else '-',
+                'same key as KPS' if new_file and new_file['public_key'].split()[1] == new_blob else 'MISSING OR ANOTHER KEY',
+                OLD_KEY, 'still there' if 'id_' + OLD_KEY in files else 'gone'))
+            if not new_file or new_file['public_key'].split()[1] != new_blob or not new_file['mode_owner'].startswith('0600'):
+                problem('%s: %s/id_%s is not the private key of %s with mode 0600' % (name, ssh_dir, NEW_KEY, NEW_KEY))
+            if 'id_' + OLD_KEY in files:
+                problem('%s: the old key file %s/id_%s is still there' % (name, ssh_dir, OLD_KEY))
+            if 'authorized_keys' in files:
+                text = self.read_host_file(name, os.path.join(ssh_dir, 'authorized_keys'))[0]
+                record['authorized_keys'] = text
+                say('         %s/authorized_keys trusts: %s' % (shown, ', '.join(
+                    line.split()[-1] for line in text.splitlines() if line.strip())))
+                if new_blob not in text or old_blob in text:
+                    problem('%s: authorized_keys should trust %s and not %s' % (name, NEW_KEY, OLD_KEY))
+        with open(self.path('hosts-after-rotation.json'), 'w') as handle:
+            json.dump(after, handle, indent=2, sort_keys=True)
+        say('What the hosts hold now (public keys only): %s' % rel(self.path('hosts-after-rotation.json')))
+        if self.mode != 'ssh':
+            say('(local hosts: no sshd, and no authorized_keys of theirs since they are this machine, so the role had no '
+                'login to prove; with kps_key_rotation_old.authorized_users empty it swaps the key files, as '
+                'docs/rotation.md says. Real SSH hosts, as root with sshd and ip installed, show the login proof)')
+            return
+        self.summary['rotation_logins'] = self.ring_logins(NEW_KEY)
+
+    def unchanged_without_writes(self, run, hosts):
+        """Whether that run worked on every host, changed nothing and made no write call to KPS."""
+        info = self.summary.get(run)
+        return bool(info and info['rc'] == 0 and set(info['recap']) == hosts
+                    and not any(row['changed'] for row in info['recap'].values())
+                    and not any(entry['call'] in WRITE_CALLS for entry in info['calls']))
 
     def stop(self):
         if self.emulator is not None and self.emulator.proc is not None:
@@ -484,7 +590,7 @@ class Demo:
         say('\n== Summary')
         if self.emulator is not None and self.emulator.url:
             say('KPS emulator:   %s, stopped; its state is in %s' % (self.emulator.url, rel(self.emulator.state_file)))
-        if summary.get(1, {}).get('rc') == 0:
+        if summary.get('run-1', {}).get('rc') == 0:
             say('Key pairs:      %s in KPS; created by kps_private_key_import from the keys in %s:'
                 % (summary.get('keypairs', '?'), rel(self.path('keys'))))
             say('                web (RSA, PEM file), backup (ECDSA, passphrase-encrypted PEM), fleet-01..fleet-12 '
@@ -510,20 +616,30 @@ class Demo:
                 % (len(self.hosts), 'SSH hosts' if self.mode == 'ssh' else 'local hosts', where))
         if summary.get('logins'):
             say('SSH logins:     %s, with the distributed web key' % ', '.join(summary['logins']))
-        for run in (1, 2):
+        for run, label in RUN_LABELS:
             if run in summary:
                 info = summary[run]
                 changed = ', '.join('%s=%d' % (host, row['changed']) for host, row in sorted(info['recap'].items()))
-                say('Run %d:          changed: %s (%.0f s)' % (run, changed or 'no recap', info['seconds']))
+                say('%-16s%s: %s (%.0f s)' % (label + ':', 'would change' if run == 'rotate-check' else 'changed',
+                                             changed or 'no recap', info['seconds']))
                 say('                %d KPS API calls: %s' % api_calls(info['calls']))
-        second = summary.get(2)
-        if (second and second['rc'] == 0 and set(second['recap']) == {'localhost'} | set(self.hosts)
-                and not any(row['changed'] for row in second['recap'].values())
-                and not any(entry['call'] in WRITE_CALLS for entry in second['calls'])):
-            say('Second run:     changed=0 on every host, and no write call to KPS: the modules only read, the role '
-                'reads the keys it distributes (one batch export)')
-        if 1 in summary:
-            say('Logs:           %s' % ', '.join(rel(self.path('run-%d.log' % run)) for run in (1, 2) if run in summary))
+            if run == 'run-2' and self.unchanged_without_writes(run, {'localhost'} | set(self.hosts)):
+                say('Second run:     changed=0 on every host, and no write call to KPS: the modules only read, the '
+                    'role reads the keys it distributes (one batch export)')
+        if 'rotation_report' in summary:
+            say('Rotation:       %s' % summary['rotation_report'])
+            say('                by the role kps_key_rotation (demo/rotate.yml): %s' % (
+                'the role logged in as root with the new key from the controller on every host before it removed '
+                'the old key\'s authorized_keys lines and id_%s' % OLD_KEY if self.mode == 'ssh' else
+                'id_%s swapped for id_%s on every host; no login to prove on local hosts' % (OLD_KEY, NEW_KEY)))
+        if summary.get('rotation_logins'):
+            say('                SSH logins afterwards: %s, with the new key id_%s'
+                % (', '.join(summary['rotation_logins']), NEW_KEY))
+        if self.unchanged_without_writes('rotate-again', set(self.hosts)):
+            say('Rotate again:   changed=0 on every host, and no write call to KPS: the rotation is finished')
+        if 'run-1' in summary:
+            say('Logs:           %s' % ', '.join(rel(self.path(run + '.log')) for run, _label in RUN_LABELS
+                                                 if run in summary))
         total = time.monotonic() - self.story.start
         if self.story.problems:
             say('Demo FAILED after %.0f s:' % total)
