@@ -620,8 +620,8 @@ class Demo:
             if run in summary:
                 info = summary[run]
                 changed = ', '.join('%s=%d' % (host, row['changed']) for host, row in sorted(info['recap'].items()))
-                say('%-16s%s: %s (%.0f s)' % (label + ':', 'would change' if run == 'rotate-check' else 'changed',
-                                             changed or 'no recap', info['seconds']))
+                verb = 'would change' if run == 'rotate-check' else 'changed'
+                say('%-16s%s: %s (%.0f s)' % (label + ':', verb, changed or 'no recap', info['seconds']))
                 say('                %d KPS API calls: %s' % api_calls(info['calls']))
             if run == 'run-2' and self.unchanged_without_writes(run, {'localhost'} | set(self.hosts)):
                 say('Second run:     changed=0 on every host, and no write call to KPS: the modules only read, the '
