@@ -60,7 +60,7 @@ WRITE_CALLS = ('create_keypair', 'update_keypair', 'delete_keypair', 'import_pri
 # The playbook runs, in order: the name of their log file (RUN.log) and their label in the summary.
 RUN_LABELS = (('run-1', 'Run 1'), ('run-2', 'Run 2'), ('rotate-check', 'Rotation plan'), ('rotate', 'Rotation run'),
               ('rotate-again', 'Rotation again'))
-ERROR_MEANINGS = {'KPS.6004': ' (no such key pair yet: the import module then creates it)'}
+ERROR_MEANINGS = {'KPS.6004': ' (no such key pair yet: the module then creates it)'}
 
 
 class DemoError(Exception):
