@@ -6,7 +6,7 @@
 # Note: this module util is PRIVATE to the huaweicloud.kps collection.
 # It can have breaking changes at any time. FOR INTERNAL COLLECTION USE ONLY.
 
-"""KpsError, the one base of every error of the collection, and Runner, the one place that fails a task.
+"""KpsError, the one base of every error of the collection (see ``_runner.Runner`` for where it fails a task).
 
 Standard library only: the host-side modules (kps_private_key_file, kps_host_keys) use it too.
 
@@ -45,33 +45,3 @@ class KpsError(Exception):
 def plural(count: int, one: str, many: str | None = None) -> str:
     """``one`` for a count of 1, else ``many`` (default: ``one`` + 's'): plural(2, 'file') == 'files'."""
     return one if count == 1 else (many if many is not None else one + 's')
-
-
-class Runner:
-    """Runs one module's work: ``_execute()`` returns the result; a KpsError fails the task.
-
-    This is the one place where an error becomes ``fail_json``. ``_failure(exc)`` may add to the failed
-    result (e.g. what the run changed before it failed); ``_close()`` releases what the run holds open.
-    """
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        self.params = module.params
-
-    def execute(self) -> None:
-        try:
-            result = self._execute()
-        except KpsError as exc:
-            self.module.fail_json(**self._failure(exc))
-        finally:
-            self._close()
-        self.module.exit_json(**result)
-
-    def _execute(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _failure(self, exc: KpsError) -> dict[str, Any]:
-        return exc.result()
-
-    def _close(self) -> None:
-        pass

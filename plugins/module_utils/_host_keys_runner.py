@@ -24,7 +24,7 @@ import pwd
 import stat
 import subprocess
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Runner, plural
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     MAX_AUTHORIZED_KEYS_BYTES,
     MAX_KEY_BYTES,
@@ -51,6 +51,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     public_blob,
     with_openssh_comment,
 )
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Runner
 
 SSH_KEYGEN_TIMEOUT = 10
 # Key file actions that need the private key from KPS.

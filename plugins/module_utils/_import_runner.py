@@ -32,6 +32,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import keypair_summary as _summary
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 # What decide() can answer.
 CREATE = 'create'                  # key pair missing: create it with the private key hosted
@@ -172,33 +173,34 @@ class ImportRunner(KpsRunner):
             return exc.result(msg=api_error_message(self.name, exc))  # API errors name the key pair
         return exc.result()
 
-    def _execute(self):
+    def plan(self):
         check_name(self.name)
         present = self.params['state'] == 'present'
         key = self._private_key() if present else None
         if present:
             self._warn_unused_kms_options()
-        kps = self.module.kps
-        before = kps.show_keypair(self.name)
+        before = self.module.kps.show_keypair(self.name)
         action = decide(self.params['state'], before, key, force=self.params['force'], create=self.params['create'])
         if action in (MISSING, MISMATCH):
             raise KeyImportError(message(action, self.name, keypair=before, key=key), keypair=keypair_summary(before))
         if action in (IMPORT, REIMPORT):
             check_import_name(self.name)
+        return Plan(changed=action in WRITES, before=before,
+                    after=predicted(action, before, key, self.name, self.params['user_id']), action=action, key=key)
 
-        after = predicted(action, before, key, self.name, self.params['user_id'])
-        changed = action in WRITES
-        if changed and not self.module.check_mode:
-            changed = self._write(action, key)
-            after = keypair_summary(kps.show_keypair(self.name)) or after
+    def apply(self, plan):
+        plan.changed = self._write(plan.action, plan.key)
+        plan.after = keypair_summary(self.module.kps.show_keypair(self.name)) or plan.after
 
-        result = {'changed': changed, 'msg': message(action, self.name, self.module.check_mode),
-                  'keypair': after}
-        if action == CLEAR and not changed:
-            result['msg'] = message(ALREADY_CLEAR, self.name)  # cleared by someone else meanwhile
-        if self.module._diff:
-            result['diff'] = {'before': diff_state(before), 'after': diff_state(after)}
-        return result
+    def result(self, plan):
+        if plan.action == CLEAR and not plan.changed:
+            msg = message(ALREADY_CLEAR, self.name)  # cleared by someone else meanwhile
+        else:
+            msg = message(plan.action, self.name, check_mode=not plan.applied)
+        return {'msg': msg, 'keypair': plan.after}
+
+    def diff(self, plan):
+        return {'before': diff_state(plan.before), 'after': diff_state(plan.after)}
 
     def _private_key(self):
         passphrase = self.params['private_key_passphrase']

@@ -27,6 +27,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     keypair_summary,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 
 class InfoError(KpsError):
@@ -91,11 +92,12 @@ def matches(summary, params):
 class InfoRunner(KpsRunner):
     """Runs kps_keypair_info for one ``KpsModule``."""
 
-    def _execute(self):
+    def plan(self):
+        """Reads only: this module never changes anything."""
         names = self.params['names'] if self.params.get('name') is None else [self.params['name']]
         names = wanted_names(names)
         if names == []:
-            return dict(changed=False, keypairs=[], missing=[])
+            return Plan(keypairs=[], missing=[])
         found = self.module.kps.find_keypairs(names)
         ordered = sorted(found) if names is None else [name for name in names if name in found]
         missing = [] if names is None else [name for name in names if name not in found]
@@ -106,7 +108,10 @@ class InfoRunner(KpsRunner):
             raise InfoError('%s %s %s not exist in KPS.' % (
                 plural(len(missing), 'Key pair'), ', '.join(missing), plural(len(missing), 'does', 'do')),
                 keypairs=keypairs, missing=missing)
-        return dict(changed=False, keypairs=keypairs, missing=missing)
+        return Plan(keypairs=keypairs, missing=missing)
+
+    def result(self, plan):
+        return dict(keypairs=plan.keypairs, missing=plan.missing)
 
     def _with_details(self, summary):
         """``summary`` with the fields only show reports; one show when a listing found it."""

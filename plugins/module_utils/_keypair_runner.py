@@ -42,6 +42,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     keypair_summary,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 # The encodings of a generated private key in dest and in the result, as the export module's format option:
 # ours (OpenSSH, PKCS#8, traditional PEM), or 'kps', the encoding KPS returned it in.
@@ -206,18 +207,14 @@ def message(action, wanted, check_mode=False, keypair=None, changes=None):
 class KeypairRunner(KpsRunner):
     """Runs kps_keypair for one ``KpsModule``."""
 
-    def _execute(self):
-        """_run, with API errors turned into messages that name the key pair."""
-        try:
-            return self._run()
-        except HuaweiCloudError as exc:
-            raise KeypairError('Key pair %s: %s' % (self.params['name'], exc), error_code=exc.error_code,
-                               request_id=exc.request_id, status=exc.status, call=exc.call)
+    def _failure(self, exc):
+        if isinstance(exc, HuaweiCloudError):
+            return exc.result(msg='Key pair %s: %s' % (self.params['name'], exc))  # API errors name the key pair
+        return exc.result()
 
-    def _run(self):
+    def plan(self):
         wanted = self._wanted()
-        kps = self.module.kps
-        before = kps.show_keypair(wanted.name)
+        before = self.module.kps.show_keypair(wanted.name)
         action = decide(self.params['state'], before, wanted, self.params['force'])
         changes = differences(before, wanted) if action in (RECREATE, MISMATCH) else None
         if action == MISMATCH:
@@ -234,22 +231,31 @@ class KeypairRunner(KpsRunner):
             self.module.warn('huaweicloud.kps.kps_keypair: key pair %s already exists, so KPS generates no private '
                              'key and nothing is written to %s. If KPS hosts its private key, write it with '
                              'huaweicloud.kps.kps_private_key_export.' % (wanted.name, wanted.dest))
-
-        result = {'changed': action in WRITES, 'msg': message(action, wanted, self.module.check_mode, before, changes),
-                  'keypair': predicted(action, before, wanted, self.params['user_id'])}
+        # What the write hands back (the generated private key, whether dest was written); None/False until then.
+        delivered = {}
         if wanted.return_private_key:
-            result['private_key'] = None
+            delivered['private_key'] = None
         if wanted.dest:
-            result['dest_written'] = False
-        if result['changed'] and not self.module.check_mode:
-            result['changed'] = self._write(action, wanted, before, result)
-            if action != DELETE:
-                result['keypair'] = summary(kps.show_keypair(wanted.name)) or result['keypair']
-            else:
-                result['keypair'] = None
-        if self.module._diff:
-            result['diff'] = {'before': diff_state(before), 'after': diff_state(result['keypair'])}
-        return result
+            delivered['dest_written'] = False
+        return Plan(changed=action in WRITES, before=before, action=action, wanted=wanted, changes=changes,
+                    after=predicted(action, before, wanted, self.params['user_id']), delivered=delivered)
+
+    def apply(self, plan):
+        plan.changed = self._write(plan.action, plan.wanted, plan.before, plan.delivered)
+        if plan.action == DELETE:
+            plan.after = None
+        else:
+            plan.after = summary(self.module.kps.show_keypair(plan.wanted.name)) or plan.after
+
+    def result(self, plan):
+        if plan.action == DELETE and plan.applied and not plan.changed:
+            msg = message(NO_KEYPAIR, plan.wanted)  # deleted by someone else meanwhile
+        else:
+            msg = message(plan.action, plan.wanted, not plan.applied, plan.before, plan.changes)
+        return dict(plan.delivered, msg=msg, keypair=plan.after)
+
+    def diff(self, plan):
+        return {'before': diff_state(plan.before), 'after': diff_state(plan.after)}
 
     # ----- options ------------------------------------------------------------------------------------------
 
@@ -331,10 +337,7 @@ class KeypairRunner(KpsRunner):
         """Send the writes of ``action``; returns whether anything changed. Fills private_key / dest_written."""
         kps = self.module.kps
         if action == DELETE:
-            if not kps.delete_keypair(wanted.name):
-                result['msg'] = message(NO_KEYPAIR, wanted)  # deleted by someone else meanwhile
-                return False
-            return True
+            return kps.delete_keypair(wanted.name)  # False: deleted by someone else meanwhile
         if action == UPDATE:
             kps.update_keypair_description(wanted.name, wanted.description)
             return True

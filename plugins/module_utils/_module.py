@@ -27,7 +27,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import (
     insecure_endpoints,
     resolve_credentials,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -41,6 +40,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     HAS_CRYPTOGRAPHY,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsClient
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Runner
 
 
 def _env(option):
@@ -130,6 +130,6 @@ class KpsModule(AnsibleModule):
 
 
 class KpsRunner(Runner):
-    """The runner base of the modules that call KPS (see ``_errors.Runner``)."""
+    """The runner base of the modules that call KPS (see ``_runner.Runner``)."""
 
     module: KpsModule

@@ -24,7 +24,6 @@ import stat
 
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     DEFAULT_MODE,
     SecretFileError,
@@ -38,6 +37,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     task_owner,
     user_name,
 )
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan, Runner
 
 HIDDEN = '(secret content, not shown)'
 HIDDEN_NEW = '(new secret content, not shown)'
@@ -56,70 +56,117 @@ def describe(st):
 class SecretFileRunner(Runner):
     """Runs kps_private_key_file for one ``AnsibleModule`` (created with ``add_file_common_args``)."""
 
+    def __init__(self, module):
+        super().__init__(module)
+        self._folder = None  # the file's directory (``_files.Directory``), open from plan() to the end
+
     def _failure(self, exc):
         return exc.result(path=self.params['path'])
 
-    def _execute(self):
+    def _close(self):
+        if self._folder is not None:
+            self._folder.close()
+
+    def plan(self):
         path = self.params['path']
         directory, name = os.path.split(os.path.abspath(path))
         if not name or path.endswith('/'):
             raise SecretFileError('%s names a directory; give the path of the file.' % path)
         if self.params['state'] == 'absent':
-            return self._absent(path, directory, name)
+            return self._plan_absent(path, directory, name)
         if self.params['content'] is None or self.params['content'] == '':
             raise SecretFileError('content is empty; give the secret to write (or state=absent).')
         uid, gid = task_owner(self.module)  # an unknown owner or group fails before anything is written
-        return self._present(path, directory, name, uid, gid)
+        return self._plan_present(path, directory, name, uid, gid)
 
     def _mode(self, base_mode):
         """The numeric mode the file gets; a symbolic mode applies to ``base_mode``."""
         return task_mode(self.module, base_mode)
 
-    def _present(self, path, directory, name, uid, gid):
+    def _plan_present(self, path, directory, name, uid, gid):
         content = to_bytes(self.params['content'], errors='surrogate_or_strict')
-        check_mode = self.module.check_mode
         if missing_dirs(directory):
-            if not check_mode:
+            if not self.module.check_mode:
                 raise SecretFileError('Cannot write %s: the directory %s does not exist.' % (path, directory))
             # In check mode an earlier task may create the directory in a real run: report the file as new.
-            mode = self._mode(DEFAULT_MODE)
-            return self._result(path, True, False, dict(exists=False),
-                                self._predicted(dict(exists=False), mode, uid, gid, True), None)
+            before = dict(exists=False)
+            after = self._predicted(before, self._mode(DEFAULT_MODE), uid, gid, True)
+            return Plan(changed=True, before=before, after=after, path=path, state='present', content_changed=True,
+                        backup=None)
 
-        with open_dir(directory) as folder:
-            st = folder.lstat(name)
+        self._folder = folder = open_dir(directory)
+        st = folder.lstat(name)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise SecretFileError('%s is a directory; give the path of the file.' % path)
+        before = describe(st)
+        # A link is never read through, and a file with other hard links is not ours alone: both are
+        # replaced by a new regular file.
+        unchanged = not hard_linked(st) and folder.read(name, len(content)) == content
+        mode = self._mode(stat.S_IMODE(st.st_mode) if unchanged else DEFAULT_MODE)
+        changed = not unchanged or folder.set_attributes(name, mode, uid, gid, check=True)
+        if before['exists'] and not before.get('symlink'):
+            changed = self._attributes_differ(folder.join(name)) or changed
+        return Plan(changed=changed, before=before, after=self._predicted(before, mode, uid, gid, not unchanged),
+                    path=path, state='present', content_changed=not unchanged, backup=None,
+                    name=name, content=content, mode=mode, uid=uid, gid=gid)
+
+    def _attributes_differ(self, path):
+        """Whether the task's SELinux context or file attributes differ; asked in check mode, so nothing is set."""
+        check_mode, self.module.check_mode = self.module.check_mode, True
+        try:
+            return self.module.set_fs_attributes_if_different(other_file_args(self.module, path), False)
+        finally:
+            self.module.check_mode = check_mode
+
+    def _plan_absent(self, path, directory, name):
+        before = dict(exists=False)
+        if not missing_dirs(directory):
+            self._folder = open_dir(directory)
+            st = self._folder.lstat(name)
             if st is not None and stat.S_ISDIR(st.st_mode):
-                raise SecretFileError('%s is a directory; give the path of the file.' % path)
+                raise SecretFileError('%s is a directory; this module only removes files.' % path)
             before = describe(st)
-            # A link is never read through, and a file with other hard links is not ours alone: both are
-            # replaced by a new regular file.
-            unchanged = not hard_linked(st) and folder.read(name, len(content)) == content
-            mode = self._mode(stat.S_IMODE(st.st_mode) if unchanged else DEFAULT_MODE)
-            backup = None
-            if unchanged:
-                changed = folder.set_attributes(name, mode, uid, gid, check=check_mode)
-            else:
-                changed = True
-                if not check_mode:
-                    backup = folder.write(name, content, mode, uid, gid, backup=self.params['backup'])
-            if not check_mode or before['exists'] and not before.get('symlink'):
-                # SELinux context and file attributes, when the task sets them.
-                changed = self.module.set_fs_attributes_if_different(
-                    other_file_args(self.module, folder.join(name)), changed)
-            if check_mode:
-                after = self._predicted(before, mode, uid, gid, not unchanged)
-            else:
-                after = describe(folder.lstat(name))
-                if not unchanged:
-                    after['content'] = HIDDEN_NEW
-        return self._result(path, changed, before['exists'], before, after, backup, not unchanged)
+        exists = before['exists']
+        return Plan(changed=exists, before=before, after=dict(exists=False), path=path, state='absent',
+                    content_changed=exists, backup=None, name=name)
 
-    def _result(self, path, changed, existed, before, after, backup, content_changed=True):
-        result = dict(changed=changed, path=path, state='present', content_changed=content_changed,
-                      backup_file=backup, msg=self._message(changed, not content_changed, existed))
-        if self.module._diff:
-            result['diff'] = dict(before=before, after=after, before_header=path, after_header=path)
-        return result
+    def apply(self, plan):
+        folder = self._folder
+        if plan.state == 'absent':
+            if self.params['backup']:
+                plan.backup = folder.backup(plan.name)  # None for a link: only regular files are kept
+            folder.unlink(plan.name)
+            folder.fsync()
+            return
+        if plan.content_changed:
+            plan.backup = folder.write(plan.name, plan.content, plan.mode, plan.uid, plan.gid,
+                                       backup=self.params['backup'])
+        else:
+            folder.set_attributes(plan.name, plan.mode, plan.uid, plan.gid)
+        # SELinux context and file attributes, when the task sets them.
+        self.module.set_fs_attributes_if_different(other_file_args(self.module, folder.join(plan.name)), True)
+        plan.after = describe(folder.lstat(plan.name))
+        if plan.content_changed:
+            plan.after['content'] = HIDDEN_NEW
+
+    def result(self, plan):
+        return dict(path=plan.path, state=plan.state, content_changed=plan.content_changed, backup_file=plan.backup,
+                    msg=self._message(plan))
+
+    def diff(self, plan):
+        return dict(before=plan.before, after=plan.after, before_header=plan.path, after_header=plan.path)
+
+    @staticmethod
+    def _message(plan):
+        if plan.state == 'absent':
+            return plan.say('Would remove', 'Removed') + ' the file.' if plan.changed else 'The file does not exist.'
+        if not plan.changed:
+            return 'The file is up to date.'
+        if not plan.content_changed:
+            return '%s the mode, owner or group of the file.' % plan.say('Would fix', 'Fixed')
+        if plan.before['exists']:
+            return '%s the file.' % plan.say('Would replace', 'Replaced')
+        return '%s the file.' % plan.say('Would create', 'Created')
 
     @staticmethod
     def _predicted(before, mode, uid, gid, content_changed):
@@ -134,35 +181,3 @@ class SecretFileRunner(Runner):
         else:
             after['group'] = before['group']
         return after
-
-    def _absent(self, path, directory, name):
-        check_mode = self.module.check_mode
-        before = dict(exists=False)
-        backup = None
-        if not missing_dirs(directory):
-            with open_dir(directory) as folder:
-                st = folder.lstat(name)
-                if st is not None and stat.S_ISDIR(st.st_mode):
-                    raise SecretFileError('%s is a directory; this module only removes files.' % path)
-                before = describe(st)
-                if st is not None and not check_mode:
-                    if self.params['backup']:
-                        backup = folder.backup(name)  # None for a link: only regular files are kept
-                    folder.unlink(name)
-                    folder.fsync()
-        exists = before['exists']
-        result = dict(changed=exists, path=path, state='absent', content_changed=exists, backup_file=backup,
-                      msg=(('Would remove' if check_mode else 'Removed') + ' the file.') if exists
-                      else 'The file does not exist.')
-        if self.module._diff:
-            result['diff'] = dict(before=before, after=dict(exists=False), before_header=path, after_header=path)
-        return result
-
-    def _message(self, changed, unchanged, existed):
-        would = self.module.check_mode
-        if not changed:
-            return 'The file is up to date.'
-        if unchanged:
-            return '%s the mode, owner or group of the file.' % ('Would fix' if would else 'Fixed')
-        return '%s the file.' % (('Would replace' if would else 'Replaced') if existed
-                                 else ('Would create' if would else 'Created'))

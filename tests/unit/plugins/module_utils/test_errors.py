@@ -1,6 +1,7 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""KpsError is the one base of the collection's errors; Runner is the one place that turns it into fail_json."""
+"""KpsError is the one base of the collection's errors; Runner runs plan -> apply -> result and is the one place that
+turns a KpsError into fail_json."""
 from __future__ import annotations
 
 import importlib
@@ -9,8 +10,9 @@ import os
 
 import pytest
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, Runner, plural
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan, Runner
 
 MODULE_UTILS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'plugins', 'module_utils')
 PACKAGE = 'ansible_collections.huaweicloud.kps.plugins.module_utils.'
@@ -113,3 +115,38 @@ def test_any_other_exception_is_a_bug_and_keeps_its_traceback():
 ])
 def test_plural(count, words, expected):
     assert plural(count, *words) == expected
+
+
+class Planned(Runner):
+    """A runner on the plan -> apply -> result base that records what it was asked to do."""
+
+    def __init__(self, module, changes):
+        super().__init__(module)
+        self.changes = changes
+        self.applied = 0
+
+    def plan(self):
+        return Plan(changed=self.changes, before={'exists': False}, after={'exists': self.changes})
+
+    def apply(self, plan):
+        self.applied += 1
+
+    def result(self, plan):
+        return dict(msg=plan.say('Would create the file.', 'Created the file.') if plan.changed else 'Up to date.')
+
+
+@pytest.mark.parametrize('check_mode, changes, applied, msg', [
+    (True, True, 0, 'Would create the file.'),
+    (False, True, 1, 'Created the file.'),
+    (True, False, 0, 'Up to date.'),
+    (False, False, 0, 'Up to date.'),
+])
+def test_apply_is_skipped_in_check_mode_and_the_result_follows_the_plan(check_mode, changes, applied, msg):
+    module = Module()
+    module.check_mode, module._diff = check_mode, True
+    runner = Planned(module, changes)
+    with pytest.raises(SystemExit):
+        runner.execute()
+    assert runner.applied == applied
+    assert module.exited == {'changed': changes, 'msg': msg,
+                             'diff': {'before': {'exists': False}, 'after': {'exists': changes}}}

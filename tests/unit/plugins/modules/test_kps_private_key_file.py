@@ -306,4 +306,5 @@ def test_the_module_needs_neither_requests_nor_cryptography():
     loaded = proc.stdout.split()
     prefix = 'ansible_collections.huaweicloud.kps.plugins.'
     assert sorted(name[len(prefix):] for name in loaded if name.count('.') == 5) == [
-        'module_utils._errors', 'module_utils._files', 'module_utils._secret_file_runner', 'modules.kps_private_key_file']
+        'module_utils._errors', 'module_utils._files', 'module_utils._runner', 'module_utils._secret_file_runner',
+        'modules.kps_private_key_file']
