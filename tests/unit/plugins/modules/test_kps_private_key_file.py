@@ -59,13 +59,14 @@ def test_create_check_then_real_then_check_then_repeat(tmp_path):
 
     checked = run(args, check_mode=True)
     assert checked['changed'] is True and checked['content_changed'] is True
+    assert checked['msg'] == 'Would create the file.'
     assert not os.path.exists(path)
     assert checked['diff']['before'] == {'exists': False}
     predicted = checked['diff']['after']
     assert predicted['exists'] is True and predicted['mode'] == '0600'
 
     real = run(args)
-    assert real['changed'] is True and real['content_changed'] is True
+    assert real['changed'] is True and real['content_changed'] is True and real['msg'] == 'Created the file.'
     assert read(path) == SECRET and mode_of(path) == 0o600
     assert real['diff']['after'] == predicted  # check mode predicted the real run
     assert real['diff']['after']['owner'] == ME and real['diff']['after']['group'] == MY_GROUP
@@ -133,13 +134,14 @@ def test_mode_of_an_unchanged_file_is_fixed_without_rewriting(tmp_path, mode, ex
 
     checked = run({'path': path, 'content': SECRET, 'mode': mode}, check_mode=True)
     assert checked['changed'] is True and checked['content_changed'] is False
+    assert checked['msg'] == 'Would fix the mode, owner or group of the file.'
     assert mode_of(path) == 0o600
     assert checked['diff']['after']['mode'] == '0%03o' % expected
     assert checked['diff']['before']['content'] == checked['diff']['after']['content']
 
     real = run({'path': path, 'content': SECRET, 'mode': mode})
     assert real['changed'] is True and real['content_changed'] is False
-    assert 'mode' in real['msg']
+    assert real['msg'] == 'Fixed the mode, owner or group of the file.'
     assert mode_of(path) == expected and os.stat(path).st_ino == inode
     assert real['diff']['after'] == checked['diff']['after']
 
@@ -229,17 +231,18 @@ def test_absent_check_then_real_then_repeat(tmp_path):
     run({'path': path, 'content': SECRET})
 
     checked = run({'path': path, 'state': 'absent'}, check_mode=True)
-    assert checked['changed'] is True and os.path.exists(path)
+    assert checked['changed'] is True and os.path.exists(path) and checked['msg'] == 'Would remove the file.'
     assert checked['diff']['before']['exists'] is True and checked['diff']['after'] == {'exists': False}
 
     real = run({'path': path, 'state': 'absent', 'backup': True})
-    assert real['changed'] is True and not os.path.exists(path)
+    assert real['changed'] is True and not os.path.exists(path) and real['msg'] == 'Removed the file.'
     assert read(real['backup_file']) == SECRET
     assert real['diff'] == checked['diff']
 
     for check_mode in (True, False):
         again = run({'path': path, 'state': 'absent'}, check_mode=check_mode)
         assert again['changed'] is False and again['diff']['before'] == {'exists': False}
+        assert again['msg'] == 'The file does not exist.'
 
 
 def test_a_symlink_is_replaced_not_followed_and_removed_itself(tmp_path):
