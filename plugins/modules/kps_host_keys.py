@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kps_host_keys
 short_description: Install all of a host's private keys and manage its authorized_keys lines in one call
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - The host side of the role P(huaweicloud.kps.kps_key_distribution#role). In one call per host it installs the
     private keys of O(keys), adds, replaces or removes the C(authorized_keys) lines that carry the comment

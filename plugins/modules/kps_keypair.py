@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: kps_keypair
 short_description: Create, describe and delete Huawei Cloud KPS SSH key pairs
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Manages the SSH key pair O(name) itself in Huawei Cloud KPS (Key Pair Service), as M(amazon.aws.ec2_key),
     M(openstack.cloud.keypair) or Terraform's C(huaweicloud_kps_keypair) do for their clouds.

@@ -46,7 +46,7 @@ options:
       - Name of the one key pair to read; the same as O(names) with one name.
       - Mutually exclusive with O(names).
     type: str
-    version_added: 1.1.0
+    version_added: 2.0.0
   names:
     description:
       - Names of the key pairs to read. A name given more than once is reported once.
@@ -62,24 +62,24 @@ options:
       - Like the other filters it is applied to what KPS returned, since the KPS API has no filters; it does not
         change the calls made.
     type: str
-    version_added: 1.1.0
+    version_added: 2.0.0
   fingerprint:
     description:
       - Only return the key pairs with this fingerprint (MD5, colon separated, as KPS reports it; case does not
         matter).
     type: str
-    version_added: 1.1.0
+    version_added: 2.0.0
   is_key_protection:
     description:
       - Only return key pairs whose private key KPS hosts (V(true)) or does not host (V(false)).
     type: bool
-    version_added: 1.1.0
+    version_added: 2.0.0
   scope:
     description:
       - Only return key pairs of this scope.
     type: str
     choices: [user, domain]
-    version_added: 1.1.0
+    version_added: 2.0.0
   details:
     description:
       - Read the fields that only the read of a single key pair reports (RV(keypairs[].id),
@@ -89,7 +89,7 @@ options:
         one name), which reports them at no extra cost.
     type: bool
     default: false
-    version_added: 1.1.0
+    version_added: 2.0.0
   fail_on_missing:
     description:
       - Fail when the key pair O(name), or a key pair of O(names), does not exist in KPS. The message names every missing key pair.
@@ -215,19 +215,19 @@ keypairs:
       returned: always
       type: raw
       sample: 1234
-      version_added: 1.1.0
+      version_added: 2.0.0
     user_id:
       description: ID of the user the key pair belongs to; V(null) unless read (see O(details)).
       returned: always
       type: str
       sample: 0a1b2c3d4e5f60718293a4b5c6d7e8f9
-      version_added: 1.1.0
+      version_added: 2.0.0
     description:
       description: Description of the key pair; V(null) unless read (see O(details)).
       returned: always
       type: str
       sample: CI deploy key
-      version_added: 1.1.0
+      version_added: 2.0.0
     create_time:
       description:
         - When the key pair was created, as KPS reports it (milliseconds since the epoch); V(null) unless read (see
@@ -235,7 +235,7 @@ keypairs:
       returned: always
       type: int
       sample: 1763891234000
-      version_added: 1.1.0
+      version_added: 2.0.0
     create_time_iso:
       description:
         - RV(keypairs[].create_time) in ISO 8601, UTC, to the second. A value below 10^11 is taken as seconds
@@ -243,23 +243,23 @@ keypairs:
       returned: always
       type: str
       sample: '2025-11-23T10:27:14Z'
-      version_added: 1.1.0
+      version_added: 2.0.0
     update_time:
       description: When the key pair was last changed (milliseconds since the epoch); V(null) unless read.
       returned: always
       type: int
       sample: 1763891234000
-      version_added: 1.1.0
+      version_added: 2.0.0
     key_id:
       description: ID of the key KPS reports for the key pair.
       returned: when KPS reports it
       type: str
-      version_added: 1.1.0
+      version_added: 2.0.0
     algorithm:
       description: Algorithm KPS reports for the key pair.
       returned: when KPS reports it
       type: str
-      version_added: 1.1.0
+      version_added: 2.0.0
 missing:
   description: The names of O(names) that KPS has no key pair for, in the order of O(names).
   returned: always

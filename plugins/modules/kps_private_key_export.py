@@ -132,7 +132,7 @@ options:
     type: str
     choices: [openssh, pkcs8, pem, kps]
     default: openssh
-    version_added: 1.1.0
+    version_added: 2.0.0
   mode:
     description:
       - The permissions of the private key files, like the O(ansible.builtin.file#module:mode) option of
@@ -327,7 +327,7 @@ files:
       returned: always
       type: str
       sample: openssh
-      version_added: 1.1.0
+      version_added: 2.0.0
 changed_files:
   description:
     - The directories created and the files replaced before the task failed, in the order it changed them.
