@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import pwd
 import stat
-import subprocess
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
@@ -53,7 +52,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Runner
 
-SSH_KEYGEN_TIMEOUT = 10
 # Key file actions that need the private key from KPS.
 NEEDS_KEY = ('create', 'replace', 'convert')
 # In check mode, the authorized_keys line of a key pair that KPS does not have yet.
@@ -69,7 +67,7 @@ class Account:
         return os.path.join(self.home, '.ssh')
 
 
-def derive_public_key(data):
+def derive_public_key(data, run_command=None):
     """'<type> <base64>' of the private key ``data`` (bytes), or None when it cannot be derived here.
 
     An OpenSSH-format RSA key (the role's default) with the standard library (``openssh_rsa_public_key``: fast and
@@ -92,32 +90,20 @@ def derive_public_key(data):
             return public_blob(load_private_key(data).public_key)
         except KeyMaterialError:
             return None
-    return _ssh_keygen_public_key(data)
+    return _ssh_keygen_public_key(data, run_command)
 
 
-def _ssh_keygen_public_key(data):
-    # ssh-keygen reads a file: hand it a pipe, never a path (-P '' so that an encrypted key fails, not prompts).
-    read_fd, write_fd = os.pipe()
-    try:
-        proc = subprocess.Popen(['ssh-keygen', '-y', '-P', '', '-f', '/dev/fd/%d' % read_fd], pass_fds=(read_fd,),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
+def _ssh_keygen_public_key(data, run_command):
+    # The key goes to ssh-keygen through its standard input, never a path (-P '' so that an encrypted key
+    # fails instead of prompting).
+    if run_command is None:
         return None
-    os.close(read_fd)
     try:
-        with os.fdopen(write_fd, 'wb') as pipe:
-            pipe.write(data)
+        rc, out, _err = run_command(['ssh-keygen', '-y', '-P', '', '-f', '/dev/stdin'], data=data,
+                                    binary_data=True, check_rc=False)
     except OSError:
-        pass
-    try:
-        out = proc.communicate(timeout=SSH_KEYGEN_TIMEOUT)[0]
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
         return None
-    return public_blob(out.decode('ascii', 'replace')) if proc.returncode == 0 else None
+    return public_blob(out) if rc == 0 else None
 
 
 class HostKeysRunner(Runner):
@@ -241,7 +227,7 @@ class HostKeysRunner(Runner):
                     type='file' if data is not None else 'link' if stat.S_ISLNK(st.st_mode) else 'other')
         if data is not None:
             info['format'] = key_format(data)
-            info['public_key'] = derive_public_key(data) if info['format'] else None
+            info['public_key'] = derive_public_key(data, self.module.run_command) if info['format'] else None
             info['comment'] = openssh_comment(data) if info['format'] == 'openssh' else None
         return info
 
@@ -365,7 +351,7 @@ class HostKeysRunner(Runner):
             if change['kind'] == 'private_key' and change['action'] in NEEDS_KEY:
                 needs.setdefault(change['item']['format'], set()).add(change['name'])
         needs = dict((fmt, sorted(names)) for fmt, names in needs.items())
-        result = dict(changed=False, keys=report, needs_private_keys=needs, pending=bool(changes),
+        result = dict(changed=False, key_files=report, needs_private_keys=needs, pending=bool(changes),
                       files=[self._file_result(change) for change in changes])
         if self.report_mode:
             result['msg'] = ('%d file(s) or directories to change.' % len(changes)) if changes else 'Everything is up to date.'

@@ -171,7 +171,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-keys:
+key_files:
   description: Every key file of O(keys) on this host, as found before the run.
   returned: always
   type: list

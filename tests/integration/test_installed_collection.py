@@ -65,7 +65,7 @@ def test_ansible_doc_finds_everything_in_the_installed_copy(installed, tmp_path)
     root = os.path.join(collections_dir, 'ansible_collections', 'huaweicloud', 'kps')
     env = clean_env(collections_dir, str(tmp_path))
     modules = sorted(name[:-3] for name in os.listdir(os.path.join(root, 'plugins', 'modules')) if name.endswith('.py'))
-    assert modules == ['kps_keypair', 'kps_keypair_info', 'kps_private_key_export', 'kps_private_key_file', 'kps_private_key_import']
+    assert modules == ['kps_host_keys', 'kps_keypair', 'kps_keypair_info', 'kps_private_key_export', 'kps_private_key_file', 'kps_private_key_import']
     for module in modules:
         proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-doc'), '--json', 'huaweicloud.kps.' + module],
                               env=env, capture_output=True, text=True, check=False)
@@ -75,6 +75,9 @@ def test_ansible_doc_finds_everything_in_the_installed_copy(installed, tmp_path)
         auth_options = {'access_key', 'secret_key', 'security_token', 'kps_endpoint', 'validate_certs'}
         if module == 'kps_private_key_file':  # runs on managed hosts and never calls KPS: no connection options
             assert not auth_options & set(doc['options']) and {'path', 'content', 'mode'} <= set(doc['options'])
+            continue
+        if module == 'kps_host_keys':  # the role's host side: never calls KPS either
+            assert not auth_options & set(doc['options']) and {'keys', 'private_keys'} <= set(doc['options'])
             continue
         # The auth doc fragment made it into the module's documentation.
         assert auth_options <= set(doc['options'])

@@ -215,3 +215,21 @@ def test_openssh_rsa_public_key_leaves_other_keys_to_cryptography(openssh_key):
         assert result is NOT_OPENSSH_RSA
     assert openssh_rsa_public_key('-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n') is NOT_OPENSSH_RSA
     assert openssh_rsa_public_key('-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n') is None
+
+
+def _run_command(args, data=None, binary_data=False, check_rc=False):
+    # What AnsibleModule.run_command does with these arguments: data on stdin, text output.
+    proc = subprocess.run(args, input=data if isinstance(data, bytes) else data.encode(), capture_output=True,
+                          check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def test_ssh_keygen_derives_the_public_key_from_stdin_and_fails_closed(tmp_path):
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys_runner import _ssh_keygen_public_key
+
+    key = tmp_path / 'k'
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ecdsa', '-N', '', '-f', str(key)], check=True)
+    expected = ' '.join(key.with_suffix('.pub').read_text().split()[:2])
+    assert _ssh_keygen_public_key(key.read_bytes(), _run_command) == expected
+    assert _ssh_keygen_public_key(b'not a key', _run_command) is None
+    assert _ssh_keygen_public_key(key.read_bytes(), None) is None

@@ -82,7 +82,7 @@ def test_report_check_real_check_repeat(home, keypairs):
     report = run({'keys': KEYS}, keypairs)
     assert report['changed'] is False and report['pending'] is True
     assert report['needs_private_keys'] == {'openssh': ['web'], 'pem': ['db']}
-    assert [(item['name'], item['status']) for item in report['keys']] == [('web', 'missing'), ('db', 'missing')]
+    assert [(item['name'], item['status']) for item in report['key_files']] == [('web', 'missing'), ('db', 'missing')]
     assert not ssh.exists()
 
     checked = run({'keys': KEYS}, keypairs, check_mode=True, private=[])
@@ -123,7 +123,7 @@ def test_a_rotated_key_and_a_wrong_mode_are_found_and_fixed_in_one_call(home, ke
     rotated = dict(keypairs, web=keypairs['new'])
     report = run({'keys': KEYS}, rotated)
     assert report['needs_private_keys'] == {'openssh': ['web']}
-    assert {item['name']: item['status'] for item in report['keys']} == {'web': 'other_key', 'db': 'matches'}
+    assert {item['name']: item['status'] for item in report['key_files']} == {'web': 'other_key', 'db': 'matches'}
     failed = run({'keys': KEYS}, rotated, private=[], fail=True)
     assert failed['msg'] == 'The private key of web was not given; nothing was changed.'
     result = run({'keys': KEYS}, rotated, private=['web'])
