@@ -97,6 +97,22 @@ def _reason(exc):
     return exc.strerror or str(exc)
 
 
+def read_option_file(path, limit, option, what):
+    """The bytes of the file that the task's ``option`` names (a key file on the host running the module).
+
+    Raises SecretFileError when it cannot be read or holds more than ``limit`` bytes (then it is no ``what``).
+    """
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise SecretFileError('Cannot read %s %s on the host running the module: %s'
+                              % (option, path, exc.strerror or exc.__class__.__name__))
+    if len(data) > limit:
+        raise SecretFileError('%s %s is larger than any %s (over %d bytes).' % (option, path, what, limit))
+    return data
+
+
 # ----- temp file names ---------------------------------------------------------------------------------------
 
 def host_tag():

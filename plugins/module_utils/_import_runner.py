@@ -17,7 +17,7 @@ assign are None. Nothing here puts key material into a result, a warning or an e
 from __future__ import annotations
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES
+from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES, read_option_file
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
@@ -206,7 +206,7 @@ class ImportRunner(KpsRunner):
         passphrase = self.params['private_key_passphrase']
         data = self.params['private_key']
         if data is None:
-            data = self._read_key_file(self.params['private_key_path'])
+            data = read_option_file(self.params['private_key_path'], MAX_KEY_BYTES, 'private_key_path', 'private key')
         try:
             key = load_private_key(data, passphrase)
         except KeyMaterialError as exc:
@@ -218,18 +218,6 @@ class ImportRunner(KpsRunner):
             self.module.warn('huaweicloud.kps.kps_private_key_import: private_key_passphrase was given, but the '
                              'private key is not encrypted; the passphrase was not used.')
         return key
-
-    def _read_key_file(self, path):
-        try:
-            with open(path, 'rb') as handle:
-                data = handle.read(MAX_KEY_BYTES + 1)
-        except OSError as exc:
-            raise KeyImportError('Cannot read private_key_path %s on the host running the module: %s'
-                                 % (path, exc.strerror or exc.__class__.__name__))
-        if len(data) > MAX_KEY_BYTES:
-            raise KeyImportError('private_key_path %s is larger than any private key (over %d bytes).'
-                                 % (path, MAX_KEY_BYTES))
-        return data
 
     def _warn_unused_kms_options(self):
         if self.params['encryption_type'] != 'kms':

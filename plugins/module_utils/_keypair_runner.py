@@ -25,6 +25,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     MAX_PUBLIC_KEY_BYTES,
     SecretFileError,
     open_dir,
+    read_option_file,
     write_secret_file,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
@@ -273,7 +274,8 @@ class KeypairRunner(KpsRunner):
             return wanted
         public_key = params['public_key']
         if params['public_key_path'] is not None:
-            public_key = self._read_public_key_file(params['public_key_path'])
+            public_key = read_option_file(params['public_key_path'], MAX_PUBLIC_KEY_BYTES, 'public_key_path',
+                                          'public key').decode('ascii', 'replace')
         if public_key is not None:
             if params['return_private_key']:
                 raise KeypairError('return_private_key applies to a key pair that KPS generates; with public_key or '
@@ -297,19 +299,6 @@ class KeypairRunner(KpsRunner):
         if wanted.return_private_key and not self.module.no_log:
             self.module.warn(NO_LOG_WARNING)
         return wanted
-
-    @staticmethod
-    def _read_public_key_file(path):
-        try:
-            with open(path, 'rb') as handle:
-                data = handle.read(MAX_PUBLIC_KEY_BYTES + 1)
-        except OSError as exc:
-            raise KeypairError('Cannot read public_key_path %s on the host running the module: %s'
-                               % (path, exc.strerror or exc.__class__.__name__))
-        if len(data) > MAX_PUBLIC_KEY_BYTES:
-            raise KeypairError('public_key_path %s is larger than any public key (over %d bytes).'
-                               % (path, MAX_PUBLIC_KEY_BYTES))
-        return data.decode('ascii', 'replace')
 
     @staticmethod
     def _check_dest(dest):
