@@ -24,10 +24,13 @@ import datetime
 import hashlib
 import hmac
 import re
+from typing import Any, Callable, Mapping, NoReturn
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
+    Auth,
+    HttpClient,
     HuaweiCloudError,
     canonical_query,
     is_loopback,
@@ -76,9 +79,11 @@ class Credentials:
 
     _SECRETS = ('secret_key', 'security_token', 'auth_token', 'user_password')
 
-    def __init__(self, method, region=None, project_id=None, access_key=None, secret_key=None,
-                 security_token=None, auth_token=None, user_name=None, user_password=None,
-                 domain_name=None, kps_endpoint=None, iam_endpoint=None):
+    def __init__(self, method: str, region: str | None = None, project_id: str | None = None,
+                 access_key: str | None = None, secret_key: str | None = None, security_token: str | None = None,
+                 auth_token: str | None = None, user_name: str | None = None, user_password: str | None = None,
+                 domain_name: str | None = None, kps_endpoint: str | None = None,
+                 iam_endpoint: str | None = None) -> None:
         self.method = method
         self.region = region
         self.project_id = project_id
@@ -92,20 +97,20 @@ class Credentials:
         self.kps_endpoint = kps_endpoint
         self.iam_endpoint = iam_endpoint
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         # Never show secret values, even in a traceback or debugger.
         return '<Credentials method=%s region=%s project_id=%s kps_endpoint=%s>' % (
             self.method, self.region, self.project_id, self.kps_endpoint)
 
 
-def _clean(value):
+def _clean(value: object) -> str | None:
     if value is None:
         return None
     value = str(value).strip()
     return value or None
 
 
-def _host_part(option, value, example):
+def _host_part(option: str, value: str | None, example: str) -> str | None:
     if value is not None and not HOST_PART_RE.fullmatch(value):
         raise CredentialError(
             '%s %r is not valid: it may only hold letters, digits, dots and dashes, and must not start with a dot '
@@ -113,7 +118,7 @@ def _host_part(option, value, example):
     return value
 
 
-def _endpoint(option, value, allow_insecure_http=False):
+def _endpoint(option: str, value: str, allow_insecure_http: bool = False) -> str:
     value = value.rstrip('/')
     parts = urlsplit(value)
     if parts.scheme not in ('http', 'https') or not parts.netloc:
@@ -130,7 +135,7 @@ def _endpoint(option, value, allow_insecure_http=False):
     return value
 
 
-def insecure_endpoints(creds):
+def insecure_endpoints(creds: Credentials) -> list[str]:
     """The option names of the endpoints of ``creds`` that are plain http:// to a host other than loopback."""
     found = []
     for option in ('kps_endpoint', 'iam_endpoint'):
@@ -140,7 +145,7 @@ def insecure_endpoints(creds):
     return found
 
 
-def resolve_credentials(params):
+def resolve_credentials(params: Mapping[str, Any]) -> Credentials:
     """Turn the module parameters (after env fallbacks) into Credentials, or raise CredentialError."""
     p = dict((name, _clean(params.get(name))) for name in ENV_VARS)
     # Checked before anything else: both become part of host names that credentials are sent to.
@@ -149,7 +154,7 @@ def resolve_credentials(params):
     found = [name for name in ('access_key', 'secret_key', 'security_token', 'auth_token',
                                'user_name', 'user_password', 'domain_name') if p[name]]
 
-    def fail(problem):
+    def fail(problem: str) -> NoReturn:
         raise CredentialError('%s Found: %s. %s' % (
             problem, ', '.join(found) if found else 'no credential options', _METHOD_HELP))
 
@@ -209,11 +214,11 @@ _EMPTY_HASH = hashlib.sha256(b'').hexdigest()
 _CONTENT_SHA_HEADER = 'X-Sdk-Content-Sha256'
 
 
-def _quote(value):
+def _quote(value: str) -> str:
     return quote(value, safe='~')
 
 
-def _canonical_uri(path):
+def _canonical_uri(path: str) -> str:
     # As the SDK: unquote the whole path, quote each segment (safe '~'), end with '/'.
     path = '/'.join(_quote(segment) for segment in unquote(path or '/').split('/'))
     return path if path.endswith('/') else path + '/'
@@ -226,7 +231,8 @@ class AkSkSigner:
     (temporary credentials) adds ``X-Security-Token``; both are added before signing, as the SDK does.
     """
 
-    def __init__(self, ak, sk, security_token=None, project_id=None, clock=None):
+    def __init__(self, ak: str, sk: str, security_token: str | None = None, project_id: str | None = None,
+                 clock: Callable[[], datetime.datetime] | None = None) -> None:
         self.ak = ak
         self._sk = sk
         self.security_token = security_token
@@ -234,10 +240,11 @@ class AkSkSigner:
         # clock() -> aware UTC datetime; injectable so tests can tell attempts apart.
         self.clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<AkSkSigner ak=%s>' % self.ak
 
-    def sign(self, method, url, headers=None, body=b'', sdk_date=None):
+    def sign(self, method: str, url: str, headers: Mapping[str, object] | None = None, body: bytes | str | None = b'',
+             sdk_date: str | datetime.datetime | None = None) -> dict[str, str]:
         """Return a new header dict for the request, including Host, X-Sdk-Date and Authorization.
 
         ``url`` is the exact URL that will be sent (query string included, already in canonical
@@ -288,18 +295,18 @@ class AkSkSigner:
         return out
 
     # The HttpClient calls apply() on every attempt, so each attempt carries a fresh X-Sdk-Date.
-    def apply(self, method, url, headers, body):
+    def apply(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
         return self.sign(method, url, headers, body)
 
 
-def _get_header(headers, name):
+def _get_header(headers: Mapping[str, str], name: str) -> str | None:
     for key, value in headers.items():
         if key.lower() == name.lower():
             return value
     return None
 
 
-def _has_header(headers, name):
+def _has_header(headers: Mapping[str, str], name: str) -> bool:
     return _get_header(headers, name) is not None
 
 
@@ -308,19 +315,19 @@ class TokenAuth:
 
     refreshable = False
 
-    def __init__(self, token, project_id=None):
+    def __init__(self, token: str | None, project_id: str | None = None) -> None:
         self._token = token
         self.project_id = project_id
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<TokenAuth>'
 
-    def apply(self, method, url, headers, body):
+    def apply(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
         out = dict(headers or {})
         out['X-Auth-Token'] = self._token
         return out
 
-    def refresh(self):
+    def refresh(self) -> bool:
         return False
 
 
@@ -332,7 +339,8 @@ class PasswordAuth(TokenAuth):
 
     refreshable = True
 
-    def __init__(self, http, iam_endpoint, user_name, password, domain_name, region=None, project_id=None):
+    def __init__(self, http: HttpClient, iam_endpoint: str, user_name: str, password: str, domain_name: str,
+                 region: str | None = None, project_id: str | None = None) -> None:
         super().__init__(None, project_id)
         self._http = http
         self._iam = iam_endpoint
@@ -340,12 +348,12 @@ class PasswordAuth(TokenAuth):
         self._password = password
         self._domain = domain_name
         self._region = region
-        self.token_project_id = None
+        self.token_project_id: str | None = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<PasswordAuth user=%s domain=%s>' % (self._user, self._domain)
 
-    def login(self):
+    def login(self) -> str:
         if self.project_id:
             scope = {'project': {'id': self.project_id}}
         else:
@@ -369,17 +377,17 @@ class PasswordAuth(TokenAuth):
         self.token_project_id = project.get('id')
         return token
 
-    def apply(self, method, url, headers, body):
+    def apply(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
         if self._token is None:
             self.login()
         return super().apply(method, url, headers, body)
 
-    def refresh(self):
+    def refresh(self) -> bool:
         self.login()
         return True
 
 
-def lookup_project_id(http, iam_endpoint, region, auth):
+def lookup_project_id(http: HttpClient, iam_endpoint: str | None, region: str | None, auth: Auth) -> str:
     """Find the project id of ``region`` (GET {iam}/v3/projects?name=<region>). Exactly one must match."""
     if not iam_endpoint or not region:
         raise CredentialError('project_id is needed (or region, to look it up through IAM).')
@@ -400,7 +408,7 @@ def lookup_project_id(http, iam_endpoint, region, auth):
     return projects[0]['id']
 
 
-def connect(http, creds):
+def connect(http: HttpClient, creds: Credentials) -> tuple[Auth, str]:
     """Build the auth object for ``creds`` and find the project id. Returns (auth, project_id).
 
     The returned auth is also set as ``http.auth`` (the default for later calls).

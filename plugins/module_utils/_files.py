@@ -64,6 +64,7 @@ import re
 import socket
 import stat
 import time
+from typing import Any, Iterable
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 
@@ -93,11 +94,11 @@ class SecretFileError(KpsError):
     """Writing or reading a secret file failed; the message names the path, never the content."""
 
 
-def _reason(exc):
+def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def read_option_file(path, limit, option, what):
+def read_option_file(path: str, limit: int, option: str, what: str) -> bytes:
     """The bytes of the file that the task's ``option`` names (a key file on the host running the module).
 
     Raises SecretFileError when it cannot be read or holds more than ``limit`` bytes (then it is no ``what``).
@@ -115,21 +116,21 @@ def read_option_file(path, limit, option, what):
 
 # ----- temp file names ---------------------------------------------------------------------------------------
 
-def host_tag():
+def host_tag() -> str:
     """8 hex digits naming this host in temp file names (process ids are only meaningful per host)."""
     return hashlib.sha256(socket.gethostname().encode('utf-8', 'replace')).hexdigest()[:8]
 
 
-def temp_prefix(path):
+def temp_prefix(path: str) -> str:
     """The prefix of the temp files this process writes for the file ``path`` (only its base name counts)."""
     return '.%s.%s-%s-%d.' % (os.path.basename(path), TEMP_TAG, host_tag(), os.getpid())
 
 
-def _temp_name(name):
+def _temp_name(name: str) -> str:
     return '%s%s.tmp' % (temp_prefix(name), os.urandom(6).hex())
 
 
-def _pid_alive(pid):
+def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -145,7 +146,7 @@ def _pid_alive(pid):
 
 # ----- owners ------------------------------------------------------------------------------------------------
 
-def resolve_uid(owner):
+def resolve_uid(owner: str | int | None) -> int | None:
     """The uid for an ``owner`` option (name or number), None for None. Raises SecretFileError."""
     if owner is None or owner == '':
         return None
@@ -159,7 +160,7 @@ def resolve_uid(owner):
         raise SecretFileError('owner %s does not exist on this host; give an existing user name or uid.' % owner)
 
 
-def resolve_gid(group):
+def resolve_gid(group: str | int | None) -> int | None:
     """The gid for a ``group`` option (name or number), None for None. Raises SecretFileError."""
     if group is None or group == '':
         return None
@@ -173,14 +174,14 @@ def resolve_gid(group):
         raise SecretFileError('group %s does not exist on this host; give an existing group name or gid.' % group)
 
 
-def _owner(uid, gid):
+def _owner(uid: int | None, gid: int | None) -> tuple[int, int]:
     # A new file belongs to the owner asked for, otherwise to the user running the module.
     return (os.geteuid() if uid is None else uid), (os.getegid() if gid is None else gid)
 
 
 # ----- directories -------------------------------------------------------------------------------------------
 
-def _trusted_link(parent_fd, link_st):
+def _trusted_link(parent_fd: int, link_st: os.stat_result) -> bool:
     """Whether a link may be followed: only root or the running user can have made it and can change it."""
     trusted = (0, os.geteuid())
     parent = os.fstat(parent_fd)
@@ -188,7 +189,8 @@ def _trusted_link(parent_fd, link_st):
             and not parent.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
-def _walk(path, create=False, mode=0o700, uid=None, gid=None, plan=None):
+def _walk(path: str, create: bool = False, mode: int = 0o700, uid: int | None = None, gid: int | None = None,
+          plan: list[str] | None = None) -> tuple[int | None, list[str]]:
     """Open the directory ``path`` (see the module docstring); returns (fd, created paths).
 
     With ``plan`` (a list), nothing is created: the directories that would be are appended to it and None is
@@ -251,7 +253,7 @@ def _walk(path, create=False, mode=0o700, uid=None, gid=None, plan=None):
             os.close(fd)
 
 
-def _link_target(parent_fd, part, there):
+def _link_target(parent_fd: int, part: str, there: str) -> str | None:
     """The target of the trusted link ``part``; None if it is not a link (nor a directory)."""
     try:
         st = os.stat(part, dir_fd=parent_fd, follow_symlinks=False)
@@ -266,7 +268,7 @@ def _link_target(parent_fd, part, there):
     return os.readlink(part, dir_fd=parent_fd)
 
 
-def _make_dir(parent_fd, part, there, mode, uid, gid):
+def _make_dir(parent_fd: int, part: str, there: str, mode: int, uid: int | None, gid: int | None) -> int | None:
     """The descriptor of the new directory ``part``, or None if it exists already."""
     try:
         try:
@@ -292,7 +294,7 @@ def _make_dir(parent_fd, part, there, mode, uid, gid):
         raise SecretFileError('Cannot create the directory %s: %s.' % (there, _reason(exc)))
 
 
-def missing_dirs(path):
+def missing_dirs(path: str) -> list[str]:
     """The directories ``open_dir(path, create=True)`` would create, outermost first ([] if ``path`` exists).
 
     Raises SecretFileError, as ``open_dir`` would, for a link that is not followed or a file in the way.
@@ -304,13 +306,14 @@ def missing_dirs(path):
     return plan
 
 
-def open_dir(path, create=False, mode=0o700, uid=None, gid=None):
+def open_dir(path: str, create: bool = False, mode: int = 0o700, uid: int | None = None,
+             gid: int | None = None) -> Directory:
     """Open the directory ``path`` for the file operations of ``Directory``; see the module docstring."""
     fd, created = _walk(path, create, mode, uid, gid)
     return Directory(os.path.abspath(path), fd, created)
 
 
-def hard_linked(st):
+def hard_linked(st: os.stat_result | None) -> bool:
     """Whether the regular file of stat result ``st`` has other names: never changed in place, only replaced."""
     return st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1
 
@@ -318,33 +321,33 @@ def hard_linked(st):
 class Directory:
     """An open directory; every method works relative to its descriptor and never follows a link at a name."""
 
-    def __init__(self, path, fd, created=()):
+    def __init__(self, path: str, fd: int | None, created: Iterable[str] = ()) -> None:
         self.path = path
         self.fd = fd
         self.created = list(created)
 
-    def __enter__(self):
+    def __enter__(self) -> Directory:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def close(self):
+    def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
 
-    def join(self, name):
+    def join(self, name: str) -> str:
         return os.path.join(self.path, name)
 
-    def _name(self, name):
+    def _name(self, name: str) -> str:
         if not name or '/' in name or name in ('.', '..'):
             raise SecretFileError('%r is not a file name in %s.' % (name, self.path))
         return name
 
     # ----- reading ---------------------------------------------------------------------------------------
 
-    def lstat(self, name):
+    def lstat(self, name: str) -> os.stat_result | None:
         """The stat result of ``name`` itself (a link is not followed), or None when nothing is there."""
         try:
             return os.stat(self._name(name), dir_fd=self.fd, follow_symlinks=False)
@@ -353,7 +356,7 @@ class Directory:
                 return None
             raise SecretFileError('Cannot check %s: %s.' % (self.join(name), _reason(exc)))
 
-    def _open_regular(self, name, write_ok=False):
+    def _open_regular(self, name: str, write_ok: bool = False) -> tuple[int, os.stat_result] | tuple[None, None]:
         """(fd, stat) of the regular file ``name``, or (None, None) when there is none (missing, or a link).
 
         ``write_ok``: a file its owner cannot read (mode 0200) is opened for writing instead (not truncated).
@@ -380,7 +383,7 @@ class Directory:
             raise SecretFileError('%s exists and is not a regular file.' % self.join(name))
         return fd, st
 
-    def read(self, name, limit):
+    def read(self, name: str, limit: int) -> bytes | None:
         """The bytes of the regular file ``name``: at most ``limit + 1`` (so a caller sees a bigger file).
 
         None when ``name`` does not exist or is a symbolic link (never read through: it will be replaced).
@@ -406,12 +409,12 @@ class Directory:
 
     # ----- writing ---------------------------------------------------------------------------------------
 
-    def _refuse_directory(self, name):
+    def _refuse_directory(self, name: str) -> None:
         st = self.lstat(name)
         if st is not None and stat.S_ISDIR(st.st_mode):
             raise SecretFileError('Cannot write %s: it is a directory.' % self.join(name))
 
-    def _create_temp(self, name):
+    def _create_temp(self, name: str) -> tuple[str, int]:
         for _attempt in range(10):
             tmp = _temp_name(name)
             try:
@@ -421,7 +424,8 @@ class Directory:
                     raise SecretFileError('Cannot create a temporary file in %s: %s.' % (self.path, _reason(exc)))
         raise SecretFileError('Cannot create a temporary file in %s: too many name clashes.' % self.path)
 
-    def stage(self, name, content, mode=0o600, uid=None, gid=None):
+    def stage(self, name: str, content: str | bytes, mode: int | None = 0o600, uid: int | None = None,
+              gid: int | None = None) -> StagedFile:
         """A complete, synced temp file that can replace ``name``; nothing at ``name`` changes yet.
 
         ``content``: bytes or text (UTF-8). The temp file is 0600 and has its final owner and group before it
@@ -450,7 +454,8 @@ class Directory:
                 staged.discard()  # also on KeyboardInterrupt or SystemExit
         return staged
 
-    def write(self, name, content, mode=0o600, uid=None, gid=None, backup=False):
+    def write(self, name: str, content: str | bytes, mode: int | None = 0o600, uid: int | None = None,
+              gid: int | None = None, backup: bool = False) -> str | None:
         """Atomically make ``name`` a regular file holding ``content`` (see ``stage``).
 
         A link at ``name`` is replaced, not followed. With ``backup=True`` an existing regular file is kept first
@@ -466,7 +471,7 @@ class Directory:
         self.fsync()
         return backup_path
 
-    def backup(self, name):
+    def backup(self, name: str) -> str | None:
         """Keep the regular file ``name`` as ``<name>.<pid>.<YYYY-mm-dd@HH:MM:SS>~``; returns its path or None.
 
         A hard link when possible; otherwise a copy with the original's owner, group, mode and times (made
@@ -511,7 +516,8 @@ class Directory:
                 self._unlink_quietly(tmp)
         return self.join(backup)
 
-    def set_attributes(self, name, mode=None, uid=None, gid=None, check=False):
+    def set_attributes(self, name: str, mode: int | None = None, uid: int | None = None, gid: int | None = None,
+                       check: bool = False) -> bool:
         """Give the regular file ``name`` the ``mode``/``uid``/``gid`` that are not None; returns whether any differed.
 
         With ``check=True`` only compares. Narrows the mode before a change of owner or group, so that the new
@@ -542,7 +548,7 @@ class Directory:
         finally:
             os.close(fd)
 
-    def unlink(self, name):
+    def unlink(self, name: str) -> bool:
         """Remove ``name`` (a link itself, not its target); returns whether something was there."""
         self._refuse_directory(name)
         try:
@@ -553,19 +559,19 @@ class Directory:
             raise SecretFileError('Cannot remove %s: %s.' % (self.join(name), _reason(exc)))
         return True
 
-    def _unlink_quietly(self, name):
+    def _unlink_quietly(self, name: str) -> None:
         try:
             os.unlink(name, dir_fd=self.fd)
         except OSError:
             pass
 
-    def check_writable(self, name):
+    def check_writable(self, name: str) -> None:
         """Fail now if a temp file for ``name`` cannot be created here (before, say, a key is downloaded)."""
         tmp, fd = self._create_temp(self._name(name))
         os.close(fd)
         self._unlink_quietly(tmp)
 
-    def fsync(self):
+    def fsync(self) -> None:
         """Make renames in this directory durable (not every file system allows it)."""
         try:
             os.fsync(self.fd)
@@ -574,7 +580,7 @@ class Directory:
 
     # ----- temp files of killed runs -----------------------------------------------------------------------
 
-    def stale_temp_files(self, name, now=None):
+    def stale_temp_files(self, name: str, now: float | None = None) -> list[str]:
         """Temp files of ``name`` left by killed runs: their process is gone on this host, or they are old."""
         try:
             entries = os.listdir(self.fd)
@@ -595,7 +601,7 @@ class Directory:
                 stale.append(entry)
         return sorted(stale)
 
-    def remove_stale_temp_files(self, name):
+    def remove_stale_temp_files(self, name: str) -> list[str]:
         """Remove the ``stale_temp_files`` of ``name``; returns the paths removed."""
         removed = []
         for entry in self.stale_temp_files(name):
@@ -610,17 +616,17 @@ class Directory:
 class StagedFile:
     """A complete temp file in ``directory`` waiting to replace ``name`` (see ``Directory.stage``)."""
 
-    def __init__(self, directory, name, tmp):
+    def __init__(self, directory: Directory, name: str, tmp: str | None) -> None:
         self.directory = directory
         self.name = name
         self.tmp = tmp
         self.path = directory.join(name)
 
     @property
-    def tmp_path(self):
+    def tmp_path(self) -> str | None:
         return None if self.tmp is None else self.directory.join(self.tmp)
 
-    def replace(self):
+    def replace(self) -> None:
         """Rename the temp file over the name (atomic; a link there is replaced). Raises SecretFileError."""
         try:
             os.replace(self.tmp, self.name, src_dir_fd=self.directory.fd, dst_dir_fd=self.directory.fd)
@@ -628,7 +634,7 @@ class StagedFile:
             raise SecretFileError('Could not replace %s: %s.' % (self.path, _reason(exc)))
         self.tmp = None
 
-    def discard(self):
+    def discard(self) -> None:
         """Remove the temp file, unless it has replaced the name."""
         if self.tmp is not None:
             self.directory._unlink_quietly(self.tmp)
@@ -637,7 +643,8 @@ class StagedFile:
 
 # ----- one file ----------------------------------------------------------------------------------------------
 
-def write_secret_file(path, content, mode=0o600, uid=None, gid=None, backup=False):
+def write_secret_file(path: str, content: str | bytes, mode: int | None = 0o600, uid: int | None = None,
+                      gid: int | None = None, backup: bool = False) -> str | None:
     """Write one file ``path`` through the core (its directory must exist); returns the backup path or None."""
     directory, name = os.path.split(os.path.abspath(path))
     with open_dir(directory) as folder:
@@ -646,7 +653,7 @@ def write_secret_file(path, content, mode=0o600, uid=None, gid=None, backup=Fals
 
 class _FakeStat:
     # AnsibleModule._symbolic_mode_to_octal only looks at st_mode.
-    def __init__(self, mode):
+    def __init__(self, mode: int) -> None:
         self.st_mode = stat.S_IFREG | mode
 
 
@@ -669,7 +676,7 @@ def group_name(gid: int) -> str:
         return str(gid)
 
 
-def parse_mode(module, value, base_mode: int = DEFAULT_MODE, what: str | None = None) -> int:
+def parse_mode(module: Any, value: str | int | None, base_mode: int = DEFAULT_MODE, what: str | None = None) -> int:
     """The numeric mode for a ``mode`` value (None: DEFAULT_MODE); a symbolic mode applies to ``base_mode``.
 
     Raises SecretFileError naming ``what`` (default: "mode <value>").
@@ -692,17 +699,17 @@ def parse_mode(module, value, base_mode: int = DEFAULT_MODE, what: str | None = 
     return mode
 
 
-def task_mode(module, base_mode: int) -> int:
+def task_mode(module: Any, base_mode: int) -> int:
     """The numeric mode for the task's ``mode`` option; a symbolic mode applies to ``base_mode``."""
     return parse_mode(module, module.params.get('mode'), base_mode)
 
 
-def task_owner(module):
+def task_owner(module: Any) -> tuple[int | None, int | None]:
     """(uid, gid) for the task's ``owner``/``group`` options (None where not given). Raises SecretFileError."""
     return resolve_uid(module.params.get('owner')), resolve_gid(module.params.get('group'))
 
 
-def other_file_args(module, path):
+def other_file_args(module: Any, path: str) -> dict[str, Any]:
     """The task's file arguments other than mode, owner and group (SELinux context, attributes), for
     ``set_fs_attributes_if_different``: mode, owner and group go through the core."""
     args = module.load_file_common_arguments(module.params, path=path)

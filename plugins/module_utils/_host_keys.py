@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
+from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 
@@ -46,12 +47,12 @@ class HostKeysError(KpsError):
     """A problem the user must fix; the message names what is wrong and never holds key material."""
 
 
-def marker(name):
+def marker(name: str) -> str:
     """The comment that marks what the role manages for key pair ``name``."""
     return COMMENT_PREFIX + name
 
 
-def normalise_keys(keys):
+def normalise_keys(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The key list (as the module's argument spec returns it) as a list of entries with every default known.
 
     Each entry: name, state, install, owner (None: the user running the module), group, path, mode, format,
@@ -85,7 +86,7 @@ def normalise_keys(keys):
     return entries
 
 
-def check_paths(files):
+def check_paths(files: Iterable[tuple[str, str]]) -> None:
     """``files``: (path, name) of every key file of the plan. Two key pairs at one path cannot both be right."""
     owners = {}
     for path, name in files:
@@ -94,7 +95,7 @@ def check_paths(files):
                                 % (owners[path], name, path))
 
 
-def key_format(data):
+def key_format(data: str | bytes) -> str | None:
     """'openssh', 'pkcs8', 'pem', 'encrypted' or None (not a private key we know), from the armour of ``data``."""
     text = data.decode('ascii', 'replace') if isinstance(data, bytes) else data
     head = text.lstrip()[:64]
@@ -104,13 +105,14 @@ def key_format(data):
     return None
 
 
-def public_blob(public_key):
+def public_blob(public_key: str | None) -> str | None:
     """'<type> <base64>' of an OpenSSH public key line (the comment dropped), or None."""
     fields = (public_key or '').split()
     return ' '.join(fields[:2]) if len(fields) >= 2 else None
 
 
-def key_file_action(current, public_key, wanted_format, mode, uid, gid):
+def key_file_action(current: Mapping[str, Any], public_key: str | None, wanted_format: str | None, mode: int,
+                    uid: int, gid: int) -> str | None:
     """What the key file ``current`` (see the runner's ``inspect_key_file``) needs to hold ``public_key``.
 
     'create' (missing), 'replace' (another key, unreadable, a link, ...), 'convert' (the right key in another
@@ -130,11 +132,11 @@ def key_file_action(current, public_key, wanted_format, mode, uid, gid):
     return None
 
 
-def _words(line):
+def _words(line: str) -> list[str]:
     return line.split()
 
 
-def _carries(line, blob_b64, comment):
+def _carries(line: str, blob_b64: str | None, comment: str | None) -> bool:
     """Whether an authorized_keys line holds the key (its base64 as a word) or ends with the role's comment."""
     words = _words(line)
     if not words or words[0].startswith('#'):
@@ -142,7 +144,8 @@ def _carries(line, blob_b64, comment):
     return (blob_b64 is not None and blob_b64 in words) or (comment is not None and words[-1] == comment)
 
 
-def authorized_lines(lines, present, absent):
+def authorized_lines(lines: Sequence[str], present: Mapping[str, tuple[str | None, str]],
+                     absent: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
     """The new lines of an authorized_keys file, and the lines removed and added (for the diff).
 
     ``lines``: the current lines (without line ends). ``present``: name -> (options or None, '<type> <base64>');
@@ -197,7 +200,7 @@ _PRIVATE_FIELDS = {'ssh-rsa': 6, 'ssh-ed25519': 2, 'ecdsa-sha2-nistp256': 3, 'ec
                    'ecdsa-sha2-nistp521': 3, 'ssh-dss': 5}
 
 
-def _read_string(data, offset):
+def _read_string(data: bytes, offset: int) -> tuple[bytes, int]:
     if offset + 4 > len(data):
         raise ValueError('truncated')
     (length,) = struct.unpack('>I', data[offset:offset + 4])
@@ -207,11 +210,11 @@ def _read_string(data, offset):
     return data[offset + 4:end], end
 
 
-def _string(value):
+def _string(value: bytes) -> bytes:
     return struct.pack('>I', len(value)) + value
 
 
-def _split_openssh(text):
+def _split_openssh(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes]:
     """(header bytes up to the private section, public key blob, private section, trailing bytes) of an
     unencrypted single-key OpenSSH-format file. Raises ValueError (or binascii.Error, struct.error)."""
     text = text.decode('ascii') if isinstance(text, bytes) else text
@@ -232,7 +235,7 @@ def _split_openssh(text):
     return raw[:offset], public, private, raw[end:]
 
 
-def _private_fields(private):
+def _private_fields(private: bytes) -> tuple[int, bytes, int]:
     """(offset of the comment string in the private section, comment bytes, offset after it)."""
     offset = 8  # two check integers
     key_type, offset = _read_string(private, offset)
@@ -245,7 +248,7 @@ def _private_fields(private):
     return offset, comment, end
 
 
-def openssh_comment(text):
+def openssh_comment(text: str | bytes) -> str | None:
     """The comment of an unencrypted OpenSSH-format private key, or None (another format, encrypted, damaged)."""
     try:
         _header, _public, private, _rest = _split_openssh(text)
@@ -254,7 +257,7 @@ def openssh_comment(text):
         return None
 
 
-def with_openssh_comment(text, comment):
+def with_openssh_comment(text: str, comment: str) -> str:
     """``text`` (an unencrypted OpenSSH-format private key) with its comment set to ``comment``.
 
     Anything else is returned unchanged (PEM formats have no comment).
@@ -271,11 +274,11 @@ def with_openssh_comment(text, comment):
     return '\n'.join([_OPENSSH_BEGIN] + lines + [_OPENSSH_END]) + '\n'
 
 
-def _mpint(value):
+def _mpint(value: bytes) -> int:
     return int(binascii.hexlify(value), 16) if value else 0
 
 
-def openssh_rsa_public_key(text):
+def openssh_rsa_public_key(text: str | bytes) -> str | object | None:
     """'ssh-rsa <base64>' of an unencrypted OpenSSH-format RSA private key, derived from its private numbers.
 
     The standard library is enough, and fast: the numbers are checked for consistency (n = p * q, e * d = 1 mod
@@ -306,7 +309,7 @@ def openssh_rsa_public_key(text):
     return 'ssh-rsa ' + base64.b64encode(public).decode('ascii') if consistent else None
 
 
-def _gcd(a, b):
+def _gcd(a: int, b: int) -> int:
     while b:
         a, b = b, a % b
     return a

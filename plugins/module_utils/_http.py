@@ -51,6 +51,7 @@ import threading
 import time
 import traceback
 import warnings
+from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import quote, quote_plus, urlsplit
 
 try:
@@ -91,7 +92,7 @@ _IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
 _USERINFO = re.compile(r'(\w+://)[^/@\s]+@')
 
 
-def _redact(text):
+def _redact(text: object) -> str:
     """Drop user:password@ from any URL in a message (proxy URLs can carry credentials)."""
     return _USERINFO.sub(r'\1***@', str(text))
 
@@ -106,11 +107,11 @@ _PERCENT = re.compile(r'%[0-9A-F]{2}')
 # Request body fields whose values are secrets (KPS private_key, IAM password, ...).
 _SECRET_FIELD = re.compile(r'private_key|password|passphrase|secret|token', re.IGNORECASE)
 _MIN_SECRET = 4
-_secrets = set()
-_secrets_re = [None]
+_secrets: set[str] = set()
+_secrets_re: list[re.Pattern[str] | None] = [None]
 
 
-def _escaped_forms(text):
+def _escaped_forms(text: str) -> set[str]:
     json_ascii = jsonlib.dumps(text)[1:-1]
     forms = {text, json_ascii, jsonlib.dumps(text, ensure_ascii=False)[1:-1], jsonlib.dumps(json_ascii)[1:-1],
              json_ascii.replace('/', '\\/')}
@@ -119,7 +120,7 @@ def _escaped_forms(text):
     return forms
 
 
-def register_secrets(*values):
+def register_secrets(*values: Any) -> None:
     """Make ``scrub`` remove these values (strings, or lists/dicts of them) from every message."""
     for value in values:
         if isinstance(value, dict):
@@ -143,13 +144,13 @@ def register_secrets(*values):
             _secrets_re[0] = None
 
 
-def forget_secrets():
+def forget_secrets() -> None:
     """Drop every registered secret (one module run is one task; tests start afresh)."""
     _secrets.clear()
     _secrets_re[0] = None
 
 
-def _register_body_secrets(data, secret=False):
+def _register_body_secrets(data: Any, secret: bool = False) -> None:
     """Register the values of the secret fields of a request body, wherever they are nested."""
     if isinstance(data, dict):
         for key, value in data.items():
@@ -161,7 +162,7 @@ def _register_body_secrets(data, secret=False):
         register_secrets(data)
 
 
-def is_loopback(host):
+def is_loopback(host: str | None) -> bool:
     """Whether ``host`` (a URL's hostname) is this machine: localhost, 127.0.0.0/8 or ::1."""
     if not host:
         return False
@@ -173,7 +174,7 @@ def is_loopback(host):
         return False
 
 
-def environment_proxies(url):
+def environment_proxies(url: str) -> dict[str, str]:
     """The proxies of the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) for ``url``.
 
     An endpoint on this machine is never reached through a proxy elsewhere: that proxy cannot reach it (its
@@ -187,7 +188,7 @@ def environment_proxies(url):
     return proxies
 
 
-def scrub(text, limit=MAX_SERVER_TEXT):
+def scrub(text: object, limit: int = MAX_SERVER_TEXT) -> str:
     """``text`` fit for a message: PEM blocks cut, registered secrets removed, control characters
     replaced, at most ``limit`` characters."""
     text = _PEM_BLOCK.sub('[PEM block removed]', str(text))
@@ -202,14 +203,14 @@ def scrub(text, limit=MAX_SERVER_TEXT):
     return text
 
 
-def _scrubbed(name, limit):
+def _scrubbed(name: str, limit: int) -> property:
     """An attribute that holds ``scrub(value, limit)`` of whatever is assigned to it."""
     attr = '_' + name
 
-    def get(self):
+    def get(self: object) -> str | None:
         return getattr(self, attr, None)
 
-    def set_(self, value):
+    def set_(self: object, value: object) -> None:
         setattr(self, attr, None if value is None else scrub(value, limit))
 
     return property(get, set_)
@@ -228,8 +229,8 @@ class HuaweiCloudError(KpsError):
     request_id = _scrubbed('request_id', 128)
     reason = _scrubbed('reason', 4 * MAX_SERVER_TEXT)
 
-    def __init__(self, call, status=None, error_code=None, error_msg=None, request_id=None, service='KPS',
-                 reason=None, attempts=1):
+    def __init__(self, call: str, status: int | None = None, error_code: str | None = None, error_msg: str | None = None,
+                 request_id: str | None = None, service: str = 'KPS', reason: str | None = None, attempts: int = 1) -> None:
         self.call = call
         self.status = status
         self.error_code = error_code
@@ -241,10 +242,10 @@ class HuaweiCloudError(KpsError):
         super().__init__(str(self))
 
     @property
-    def details(self):
+    def details(self) -> dict[str, Any]:
         return dict(error_code=self.error_code, request_id=self.request_id, status=self.status, call=self.call)
 
-    def __str__(self):
+    def __str__(self) -> str:
         text = "%s call '%s' failed: " % (self.service, self.call)
         details = []
         if self.status is not None:
@@ -266,11 +267,11 @@ class HuaweiCloudError(KpsError):
         return text
 
     @property
-    def not_found(self):
+    def not_found(self) -> bool:
         return self.status == 404 or self.error_code in NOT_FOUND_CODES
 
 
-def canonical_query(params):
+def canonical_query(params: Mapping[str, Any] | list[tuple[str, Any]] | None) -> str:
     """Query string in the signer's canonical form, which is also what is sent.
 
     Pairs sorted by raw key then value, both percent-quoted (safe '~', space is %20); ``params`` is a
@@ -292,7 +293,7 @@ def canonical_query(params):
 class HttpResponse:
     """status, headers (case-insensitive), content (bytes), data (parsed per ``expect``), request_id."""
 
-    def __init__(self, status, headers, content, data, request_id):
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes, data: Any, request_id: str | None) -> None:
         self.status = status
         self.headers = headers
         self.content = content
@@ -303,21 +304,21 @@ class HttpResponse:
 _DEFAULT = object()
 
 
-def _request_id(headers, body=None):
+def _request_id(headers: Mapping[str, str], body: Any = None) -> str | None:
     rid = headers.get('X-Request-Id') or headers.get('X-Openstack-Request-Id')
     if not rid and isinstance(body, dict):
         rid = body.get('request_id')
     return rid
 
 
-def _describe_body(headers, content):
+def _describe_body(headers: Mapping[str, str], content: bytes) -> str:
     if not content:
         return 'the response body is empty'
     return 'the response is not JSON (Content-Type: %s, %d bytes)' % (
         scrub(headers.get('Content-Type') or 'none', 100), len(content))
 
 
-def _parse_json(content):
+def _parse_json(content: bytes) -> Any:
     return jsonlib.loads(content.decode('utf-8'))
 
 
@@ -326,7 +327,7 @@ def _parse_json(content):
 _ERROR_SHAPES = (('error_code', 'error_msg'), ('errorCode', 'errorMsg'), ('code', 'message'))
 
 
-def _find_error(body, depth=0):
+def _find_error(body: Any, depth: int = 0) -> tuple[Any, Any] | None:
     if not isinstance(body, dict) or depth > 10:
         return None
     for code_key, msg_key in _ERROR_SHAPES:
@@ -339,7 +340,8 @@ def _find_error(body, depth=0):
     return None
 
 
-def error_from_response(call, status, headers, content, service='KPS'):
+def error_from_response(call: str, status: int, headers: Mapping[str, str], content: bytes,
+                        service: str = 'KPS') -> HuaweiCloudError:
     """Build a HuaweiCloudError from a non-2xx answer (every error body shape the SDK reads)."""
     body = None
     try:
@@ -368,7 +370,7 @@ def error_from_response(call, status, headers, content, service='KPS'):
                             request_id=_request_id(headers, body), service=service, reason=reason)
 
 
-def _retry_after(headers):
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get('Retry-After')
     if not value:
         return None
@@ -400,22 +402,22 @@ class _Deadline:
     timeouts apply.
     """
 
-    def __init__(self, seconds):
+    def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._previous = None
         self._armed = False
 
-    def _fire(self, signum, frame):
+    def _fire(self, signum: int, frame: Any) -> None:
         raise _DeadlineExceeded()
 
-    def __enter__(self):
+    def __enter__(self) -> _Deadline:
         if hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGALRM, self._fire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
             self._armed = True
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> bool:
         if self._armed:
             try:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -424,7 +426,7 @@ class _Deadline:
         return False
 
 
-def ca_bundle_problem(path, source):
+def ca_bundle_problem(path: str, source: str) -> str | None:
     """Why the CA bundle at ``path`` (named ``source`` in the message) cannot be used, or None."""
     if os.path.isdir(path):
         if not os.access(path, os.R_OK | os.X_OK):
@@ -442,18 +444,31 @@ def ca_bundle_problem(path, source):
     return None
 
 
+class Auth(Protocol):
+    """What authenticates a request (``_auth``: AkSkSigner, TokenAuth, PasswordAuth); called on every attempt.
+
+    An auth with ``refreshable`` true also has ``refresh()``, called once when a call answers 401.
+    """
+
+    def apply(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+        """The headers to send: ``headers`` plus what authenticates this attempt."""
+
+
 class HttpClient:
     """Holds the one requests.Session of a module run; see the module docstring for the retry rules.
 
-    ``auth``: default auth object (``apply(method, url, headers, body) -> headers``; optional
+    ``auth``: default Auth (``apply(method, url, headers, body) -> headers``; optional
     ``refreshable``/``refresh()`` for token login); ``warn``: callable taking one string;
     ``sleep``/``rand``: injectable for tests.
     """
 
-    def __init__(self, auth=None, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT,
-                 retries=DEFAULT_RETRIES, warn=None, session=None, sleep=time.sleep, rand=random.random,
-                 backoff_base=BACKOFF_BASE, backoff_max=BACKOFF_MAX, retry_after_max=RETRY_AFTER_MAX,
-                 user_agent=USER_AGENT, max_response_bytes=MAX_RESPONSE_BYTES):
+    def __init__(self, auth: Auth | None = None, validate_certs: bool = True, ca_path: str | None = None,
+                 timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, retries: int | None = DEFAULT_RETRIES,
+                 warn: Callable[[str], None] | None = None, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
+                 backoff_base: float = BACKOFF_BASE, backoff_max: float = BACKOFF_MAX,
+                 retry_after_max: float = RETRY_AFTER_MAX, user_agent: str = USER_AGENT,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
         if not HAS_REQUESTS:
             raise RuntimeError('The Python library requests is required.')
         self.auth = auth
@@ -476,14 +491,14 @@ class HttpClient:
         # variables are read explicitly below instead.
         self.session.trust_env = False
 
-    def _verify(self):
+    def _verify(self) -> bool | str:
         if not self.validate_certs:
             return False
         if self.ca_path:
             return self.ca_path
         return os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
 
-    def ca_bundle_problem(self):
+    def ca_bundle_problem(self) -> str | None:
         """Why the CA bundle to be used (ca_path, else REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE) is unusable, or None."""
         verify = self._verify()
         if not isinstance(verify, str):
@@ -495,15 +510,17 @@ class HttpClient:
             source = 'The CA bundle %s (environment variable)' % source
         return ca_bundle_problem(verify, source)
 
-    def _backoff(self, attempt):
+    def _backoff(self, attempt: int) -> float:
         delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return delay / 2.0 + self.rand() * delay / 2.0
 
-    def request(self, call, method, url, json=None, params=None, expect='json', **kwargs):
+    def request(self, call: str, method: str, url: str, json: Any = None, params: Mapping[str, Any] | None = None,
+                expect: str = 'json', **kwargs: Any) -> Any:
         """Send and return the parsed body: JSON data ('json'), raw bytes ('bytes') or None ('none')."""
         return self.send(call, method, url, json=json, params=params, expect=expect, **kwargs).data
 
-    def _attempt(self, method, url, body, headers):
+    def _attempt(self, method: str, url: str, body: bytes | None,
+                 headers: dict[str, str]) -> tuple[requests.Response, bytes]:
         """One request within one deadline; returns (response, content). Raises requests' exceptions,
         _DeadlineExceeded or _TooLarge."""
         with _Deadline(self.deadline), warnings.catch_warnings():
@@ -526,8 +543,9 @@ class HttpClient:
                 response.close()
         return response, b''.join(chunks)
 
-    def send(self, call, method, url, json=None, params=None, expect='json', headers=None, auth=_DEFAULT,
-             service='KPS', idempotent=None):
+    def send(self, call: str, method: str, url: str, json: Any = None, params: Mapping[str, Any] | None = None,
+             expect: str = 'json', headers: Mapping[str, str] | None = None, auth: Any = _DEFAULT,
+             service: str = 'KPS', idempotent: bool | None = None) -> HttpResponse:
         """Send one logical call (with retries) and return an HttpResponse; raise HuaweiCloudError."""
         method = method.upper()
         if auth is _DEFAULT:
@@ -614,7 +632,7 @@ class HttpClient:
             raise error
 
     @staticmethod
-    def _retryable(status, error, idempotent):
+    def _retryable(status: int, error: HuaweiCloudError, idempotent: bool) -> bool:
         if status not in RETRY_STATUS:
             return False
         if status == 429:
@@ -625,13 +643,13 @@ class HttpClient:
             return error.error_code in RETRYABLE_KPS_CODES
         return True
 
-    def _wait(self, call, attempt, attempts, what, retry_after):
+    def _wait(self, call: str, attempt: int, attempts: int, what: str, retry_after: float | None) -> None:
         delay = self._backoff(attempt) if retry_after is None else min(retry_after, self.retry_after_max)
         self.warn("huaweicloud.kps: retrying '%s' after %s (attempt %d of %d)" % (call, what, attempt + 1, attempts))
         self.sleep(delay)
 
     @staticmethod
-    def _success(call, response, content, expect, service):
+    def _success(call: str, response: requests.Response, content: bytes, expect: str, service: str) -> HttpResponse:
         rid = _request_id(response.headers)
         data = None
         if expect == 'json':
@@ -646,17 +664,17 @@ class HttpClient:
         return HttpResponse(response.status_code, response.headers, content, data, rid)
 
 
-def _host(url):
+def _host(url: str) -> str:
     match = re.match(r'^\w+://(?:[^/@]*@)?([^/?#]*)', url)
     return match.group(1) if match else '?'
 
 
-def _short(exc):
+def _short(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) <= 300 else text[:300] + '...'
 
 
-def _causes(exc):
+def _causes(exc: BaseException) -> list[BaseException]:
     """``exc`` and what it wraps (requests -> urllib3 -> socket), outermost first."""
     seen, todo = [], [exc]
     while todo:
@@ -669,7 +687,7 @@ def _causes(exc):
     return seen
 
 
-def _connection_problem(exc, deadline):
+def _connection_problem(exc: BaseException, deadline: float) -> str:
     """A short sentence for a failed connection or a timeout (never urllib3's text cut mid-word)."""
     causes = _causes(exc)
     if isinstance(exc, _DeadlineExceeded):
@@ -692,12 +710,12 @@ def _connection_problem(exc, deadline):
     return 'the connection failed (%s)' % ', '.join(dict.fromkeys(names))
 
 
-def _is_connect_failure(exc):
+def _is_connect_failure(exc: BaseException) -> bool:
     # requests wraps urllib3's NewConnectionError (refused, DNS) in ConnectionError: not sent.
     text = repr(exc.args[0]) if exc.args else ''
     return 'NewConnectionError' in text or 'NameResolutionError' in text or 'ProxyError' in exc.__class__.__name__
 
 
-def quote_path_segment(value):
+def quote_path_segment(value: object) -> str:
     """Quote a value for use as one URL path segment (as the SDK does for path parameters)."""
     return quote(str(value), safe='')

@@ -16,11 +16,14 @@ assign are None. Nothing here puts key material into a result, a warning or an e
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES, read_option_file
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
+    PrivateKey,
     load_private_key,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
@@ -31,7 +34,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     key_matches,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import keypair_summary as _summary
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule, KpsRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 # What decide() can answer.
@@ -53,14 +56,14 @@ class KeyImportError(KpsError):
 
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
 
-def check_name(name):
+def check_name(name: str) -> None:
     """Up to 255 characters: create and clear take them. The import call takes 64: see check_import_name."""
     if invalid_names([name]):
         raise KeyImportError('Invalid key pair name %r: a key pair name has 1 to %d letters, digits, "_" or "-".'
                              % (str(name)[:80], NAME_MAX))
 
 
-def check_import_name(name):
+def check_import_name(name: str) -> None:
     """The import-private-key call's model allows 64 characters (create allows 255, so longer names exist)."""
     if len(name) > IMPORT_NAME_MAX:
         raise KeyImportError(
@@ -69,7 +72,8 @@ def check_import_name(name):
             'created by this module (create=true) may have up to 255 characters.' % (name, len(name), IMPORT_NAME_MAX))
 
 
-def decide(state, keypair, key=None, force=False, create=True):
+def decide(state: str, keypair: Mapping[str, Any] | None, key: PrivateKey | None = None, force: bool = False,
+           create: bool = True) -> str:
     """The action for ``keypair`` (show result or None) and the parsed private ``key`` (present only)."""
     if state == 'absent':
         if keypair is None:
@@ -84,12 +88,13 @@ def decide(state, keypair, key=None, force=False, create=True):
     return IMPORT
 
 
-def keypair_summary(keypair):
+def keypair_summary(keypair: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """What show reports of a key pair (missing fields None), so what this module returns; None for no key pair."""
     return None if keypair is None else _summary(keypair, KEYPAIR_DETAIL_FIELDS)
 
 
-def predicted(action, keypair, key, name, user_id=None):
+def predicted(action: str, keypair: Mapping[str, Any] | None, key: PrivateKey | None, name: str,
+              user_id: str | None = None) -> dict[str, Any] | None:
     """The key pair as it will be after ``action``, from what is known before the write.
 
     Used as the check mode result, and in a real run when the read after the write gives nothing.
@@ -107,14 +112,15 @@ def predicted(action, keypair, key, name, user_id=None):
     return after
 
 
-def diff_state(keypair):
+def diff_state(keypair: Mapping[str, Any] | None) -> dict[str, Any]:
     if keypair is None:
         return {'exists': False, 'is_key_protection': False, 'fingerprint': None}
     return {'exists': True, 'is_key_protection': bool(keypair.get('is_key_protection')),
             'fingerprint': keypair.get('fingerprint')}
 
 
-def message(action, name, check_mode=False, keypair=None, key=None):
+def message(action: str, name: str, check_mode: bool = False, keypair: Mapping[str, Any] | None = None,
+            key: PrivateKey | None = None) -> str:
     """What the run did (or in check mode would do), in words."""
     done = {
         CREATE: ('Created key pair %s with its private key hosted by KPS.',
@@ -153,7 +159,7 @@ _ERROR_HINTS = {
 }
 
 
-def api_error_message(name, exc):
+def api_error_message(name: str, exc: HuaweiCloudError) -> str:
     text = 'Key pair %s: %s' % (name, exc)
     hint = _ERROR_HINTS.get(exc.error_code)
     return text + ('. ' + hint if hint else '')
@@ -164,16 +170,16 @@ def api_error_message(name, exc):
 class ImportRunner(KpsRunner):
     """Runs kps_private_key_import for one ``KpsModule``."""
 
-    def __init__(self, module):
+    def __init__(self, module: KpsModule) -> None:
         super().__init__(module)
         self.name = module.params['name']
 
-    def _failure(self, exc):
+    def _failure(self, exc: KpsError) -> dict[str, Any]:
         if isinstance(exc, HuaweiCloudError):
             return exc.result(msg=api_error_message(self.name, exc))  # API errors name the key pair
         return exc.result()
 
-    def plan(self):
+    def plan(self) -> Plan:
         check_name(self.name)
         present = self.params['state'] == 'present'
         key = self._private_key() if present else None
@@ -188,21 +194,21 @@ class ImportRunner(KpsRunner):
         return Plan(changed=action in WRITES, before=before,
                     after=predicted(action, before, key, self.name, self.params['user_id']), action=action, key=key)
 
-    def apply(self, plan):
+    def apply(self, plan: Plan) -> None:
         plan.changed = self._write(plan.action, plan.key)
         plan.after = keypair_summary(self.module.kps.show_keypair(self.name)) or plan.after
 
-    def result(self, plan):
+    def result(self, plan: Plan) -> dict[str, Any]:
         if plan.action == CLEAR and not plan.changed:
             msg = message(ALREADY_CLEAR, self.name)  # cleared by someone else meanwhile
         else:
             msg = message(plan.action, self.name, check_mode=not plan.applied)
         return {'msg': msg, 'keypair': plan.after}
 
-    def diff(self, plan):
+    def diff(self, plan: Plan) -> dict[str, Any]:
         return {'before': diff_state(plan.before), 'after': diff_state(plan.after)}
 
-    def _private_key(self):
+    def _private_key(self) -> PrivateKey:
         passphrase = self.params['private_key_passphrase']
         data = self.params['private_key']
         if data is None:
@@ -219,14 +225,14 @@ class ImportRunner(KpsRunner):
                              'private key is not encrypted; the passphrase was not used.')
         return key
 
-    def _warn_unused_kms_options(self):
+    def _warn_unused_kms_options(self) -> None:
         if self.params['encryption_type'] != 'kms':
             unused = [opt for opt in ('kms_key_name', 'kms_key_id') if self.params[opt]]
             if unused:
                 self.module.warn('huaweicloud.kps.kps_private_key_import: %s only applies with encryption_type=kms; '
                                  'it was not used.' % ' and '.join(unused))
 
-    def _write(self, action, key):
+    def _write(self, action: str, key: PrivateKey | None) -> bool:
         """Send the one write of ``action``; returns whether it changed anything."""
         kps = self.module.kps
         if action == CLEAR:
@@ -254,7 +260,7 @@ class ImportRunner(KpsRunner):
             raise
         return True
 
-    def _write_landed(self, key):
+    def _write_landed(self, key: PrivateKey) -> bool:
         """After a POST without an answer: does KPS now host this key for the key pair?"""
         try:
             keypair = self.module.kps.show_keypair(self.name)
@@ -263,6 +269,6 @@ class ImportRunner(KpsRunner):
         return keypair is not None and bool(keypair.get('is_key_protection')) and key_matches(keypair, key)
 
 
-def _outcome_unknown(exc):
+def _outcome_unknown(exc: HuaweiCloudError) -> bool:
     """A POST that got no answer (timeout, broken connection) or a 5xx may still have been carried out."""
     return exc.status is None or exc.status >= 500

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+from typing import Any, Iterable, Mapping
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
@@ -34,7 +35,7 @@ class InfoError(KpsError):
     """A problem the user must fix; ``details`` go into the failed result."""
 
 
-def wanted_names(names):
+def wanted_names(names: Iterable[str] | None) -> list[str] | None:
     """The names to look up, checked locally and without repeats (first occurrence kept); None means all."""
     if names is None:
         return None
@@ -52,7 +53,7 @@ OPTIONAL_FIELDS = ('key_id', 'algorithm')
 _MS_THRESHOLD = 10 ** 11
 
 
-def iso_time(value):
+def iso_time(value: object) -> str | None:
     """An epoch time from KPS (milliseconds, or seconds) as ISO 8601 UTC, or None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -64,7 +65,7 @@ def iso_time(value):
     return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def info_summary(keypair):
+def info_summary(keypair: Mapping[str, Any]) -> dict[str, Any]:
     """Every field KPS reported for a key pair: the documented ones (None when not read), the optional ones when
     present, and create_time in ISO 8601."""
     summary = keypair_summary(keypair, KEYPAIR_DETAIL_FIELDS)
@@ -75,7 +76,7 @@ def info_summary(keypair):
     return summary
 
 
-def matches(summary, params):
+def matches(summary: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     """Whether a key pair passes the client-side filters of the task."""
     pattern = params.get('name_pattern')
     if pattern is not None and not fnmatch.fnmatchcase(summary['name'] or '', pattern):
@@ -92,7 +93,7 @@ def matches(summary, params):
 class InfoRunner(KpsRunner):
     """Runs kps_keypair_info for one ``KpsModule``."""
 
-    def plan(self):
+    def plan(self) -> Plan:
         """Reads only: this module never changes anything."""
         names = self.params['names'] if self.params.get('name') is None else [self.params['name']]
         names = wanted_names(names)
@@ -110,10 +111,10 @@ class InfoRunner(KpsRunner):
                 keypairs=keypairs, missing=missing)
         return Plan(keypairs=keypairs, missing=missing)
 
-    def result(self, plan):
+    def result(self, plan: Plan) -> dict[str, Any]:
         return dict(keypairs=plan.keypairs, missing=plan.missing)
 
-    def _with_details(self, summary):
+    def _with_details(self, summary: dict[str, Any]) -> dict[str, Any]:
         """``summary`` with the fields only show reports; one show when a listing found it."""
         if summary['create_time'] is not None:
             return summary

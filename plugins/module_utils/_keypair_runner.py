@@ -19,6 +19,7 @@ pair is left whose private key nobody has. Nothing here puts key material into a
 from __future__ import annotations
 
 import os
+from typing import Any, Mapping
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
@@ -76,8 +77,9 @@ class KeypairError(KpsError):
 class Wanted:
     """What the task asks for, checked locally. ``public_key`` is '<type> <base64>' or None (KPS generates)."""
 
-    def __init__(self, name, public_key=None, scope=None, description=None, key_protection=None, dest=None,
-                 return_private_key=False):
+    def __init__(self, name: str, public_key: str | None = None, scope: str | None = None,
+                 description: str | None = None, key_protection: str | None = None, dest: str | None = None,
+                 return_private_key: bool = False) -> None:
         self.name = name
         self.public_key = public_key
         self.scope = scope
@@ -87,15 +89,15 @@ class Wanted:
         self.return_private_key = return_private_key
 
     @property
-    def generated(self):
+    def generated(self) -> bool:
         return self.public_key is None
 
     @property
-    def fingerprint(self):
+    def fingerprint(self) -> str | None:
         return fingerprint(self.public_key) if self.public_key else None
 
 
-def differences(keypair, wanted):
+def differences(keypair: Mapping[str, Any], wanted: Wanted) -> list[str]:
     """What differs between ``keypair`` (KPS metadata) and ``wanted`` that only creating the key pair can set.
 
     A list of phrases for messages, empty when nothing does.
@@ -112,7 +114,7 @@ def differences(keypair, wanted):
     return found
 
 
-def _same_public_key(keypair, public_key):
+def _same_public_key(keypair: Mapping[str, Any], public_key: str) -> bool:
     if keypair.get('public_key'):
         try:
             return public_key_blob(keypair['public_key']) == public_key
@@ -121,7 +123,7 @@ def _same_public_key(keypair, public_key):
     return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == fingerprint(public_key)
 
 
-def decide(state, keypair, wanted, force=False):
+def decide(state: str, keypair: Mapping[str, Any] | None, wanted: Wanted, force: bool = False) -> str:
     """The action for ``keypair`` (show result or None) and ``wanted``."""
     if state == 'absent':
         return NO_KEYPAIR if keypair is None else DELETE
@@ -134,12 +136,13 @@ def decide(state, keypair, wanted, force=False):
     return NONE
 
 
-def summary(keypair):
+def summary(keypair: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The documented fields of a key pair (missing ones None), or None when there is no key pair."""
     return None if keypair is None else keypair_summary(keypair, KEYPAIR_DETAIL_FIELDS)
 
 
-def predicted(action, keypair, wanted, user_id=None):
+def predicted(action: str, keypair: Mapping[str, Any] | None, wanted: Wanted,
+              user_id: str | None = None) -> dict[str, Any] | None:
     """The key pair as it will be after ``action``, from what is known before any write.
 
     The check mode result, and the fallback when the read after a write gives nothing.
@@ -158,7 +161,7 @@ def predicted(action, keypair, wanted, user_id=None):
     return after
 
 
-def diff_state(keypair):
+def diff_state(keypair: Mapping[str, Any] | None) -> dict[str, Any]:
     """The metadata a diff shows; never key material."""
     if keypair is None:
         return {'exists': False}
@@ -166,7 +169,7 @@ def diff_state(keypair):
             'description': keypair.get('description') or '', 'is_key_protection': bool(keypair.get('is_key_protection'))}
 
 
-def _generated_where(wanted):
+def _generated_where(wanted: Wanted) -> str:
     where = []
     if wanted.key_protection:
         where.append('hosted by KPS')
@@ -177,7 +180,8 @@ def _generated_where(wanted):
     return ', '.join(where)
 
 
-def message(action, wanted, check_mode=False, keypair=None, changes=None):
+def message(action: str, wanted: Wanted, check_mode: bool = False, keypair: Mapping[str, Any] | None = None,
+            changes: list[str] | None = None) -> str:
     """What the run did (or in check mode would do), in words."""
     name = wanted.name
     if action in (CREATE, RECREATE):
@@ -208,12 +212,12 @@ def message(action, wanted, check_mode=False, keypair=None, changes=None):
 class KeypairRunner(KpsRunner):
     """Runs kps_keypair for one ``KpsModule``."""
 
-    def _failure(self, exc):
+    def _failure(self, exc: KpsError) -> dict[str, Any]:
         if isinstance(exc, HuaweiCloudError):
             return exc.result(msg='Key pair %s: %s' % (self.params['name'], exc))  # API errors name the key pair
         return exc.result()
 
-    def plan(self):
+    def plan(self) -> Plan:
         wanted = self._wanted()
         before = self.module.kps.show_keypair(wanted.name)
         action = decide(self.params['state'], before, wanted, self.params['force'])
@@ -241,26 +245,26 @@ class KeypairRunner(KpsRunner):
         return Plan(changed=action in WRITES, before=before, action=action, wanted=wanted, changes=changes,
                     after=predicted(action, before, wanted, self.params['user_id']), delivered=delivered)
 
-    def apply(self, plan):
+    def apply(self, plan: Plan) -> None:
         plan.changed = self._write(plan.action, plan.wanted, plan.before, plan.delivered)
         if plan.action == DELETE:
             plan.after = None
         else:
             plan.after = summary(self.module.kps.show_keypair(plan.wanted.name)) or plan.after
 
-    def result(self, plan):
+    def result(self, plan: Plan) -> dict[str, Any]:
         if plan.action == DELETE and plan.applied and not plan.changed:
             msg = message(NO_KEYPAIR, plan.wanted)  # deleted by someone else meanwhile
         else:
             msg = message(plan.action, plan.wanted, not plan.applied, plan.before, plan.changes)
         return dict(plan.delivered, msg=msg, keypair=plan.after)
 
-    def diff(self, plan):
+    def diff(self, plan: Plan) -> dict[str, Any]:
         return {'before': diff_state(plan.before), 'after': diff_state(plan.after)}
 
     # ----- options ------------------------------------------------------------------------------------------
 
-    def _wanted(self):
+    def _wanted(self) -> Wanted:
         """The task's options, checked before any call."""
         params = self.params
         name = params['name']
@@ -301,7 +305,7 @@ class KeypairRunner(KpsRunner):
         return wanted
 
     @staticmethod
-    def _check_dest(dest):
+    def _check_dest(dest: str) -> None:
         if os.path.isdir(dest):
             raise KeypairError('dest %s is a directory; give the path of the private key file to write.' % dest)
         directory = os.path.dirname(os.path.abspath(dest))
@@ -309,7 +313,7 @@ class KeypairRunner(KpsRunner):
             raise KeypairError('The directory of dest, %s, does not exist. Create it first. Nothing was sent.'
                                % directory)
 
-    def _check_dest_writable(self, dest, before):
+    def _check_dest_writable(self, dest: str, before: Mapping[str, Any] | None) -> None:
         """Fail before the create call when the write core would refuse dest's directory (a link another user
         made) or cannot write into it: found after it, KPS would have generated a key that has to be deleted."""
         directory, name = os.path.split(os.path.abspath(dest))
@@ -322,7 +326,7 @@ class KeypairRunner(KpsRunner):
 
     # ----- writes -------------------------------------------------------------------------------------------
 
-    def _write(self, action, wanted, before, result):
+    def _write(self, action: str, wanted: Wanted, before: Mapping[str, Any] | None, result: dict[str, Any]) -> bool:
         """Send the writes of ``action``; returns whether anything changed. Fills private_key / dest_written."""
         kps = self.module.kps
         if action == DELETE:
@@ -345,7 +349,7 @@ class KeypairRunner(KpsRunner):
             kps.update_keypair_description(wanted.name, wanted.description)
         return True
 
-    def _create_landed(self, wanted, exc):
+    def _create_landed(self, wanted: Wanted, exc: HuaweiCloudError) -> dict[str, Any]:
         """After a create call that got no answer (timeout, broken connection, 5xx): what KPS did.
 
         The key pair made from a given public key is kept if it is there; a generated one is useless without the
@@ -373,7 +377,7 @@ class KeypairRunner(KpsRunner):
                               'huaweicloud.kps.kps_private_key_export.' if wanted.generated else
                               'Run the task again to compare it with the task.'))
 
-    def _deliver(self, wanted, created, result):
+    def _deliver(self, wanted: Wanted, created: Mapping[str, Any], result: dict[str, Any]) -> None:
         """Check the generated private key and write / return it; undo the creation if it would be lost."""
         pem = created.get('private_key')
         try:
@@ -396,7 +400,7 @@ class KeypairRunner(KpsRunner):
         if wanted.return_private_key:
             result['private_key'] = text
 
-    def _undo_creation(self, wanted, problem):
+    def _undo_creation(self, wanted: Wanted, problem: str) -> str:
         """The failure message after a generated key could not be delivered; deletes the key pair if nobody has its
         private key."""
         problem = problem.rstrip('.')  # a clause of this message

@@ -32,6 +32,7 @@ import hashlib
 import struct
 import textwrap
 import traceback
+from typing import Any
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 
@@ -115,7 +116,7 @@ _NOT_A_PRIVATE_KEY = (
 )
 
 
-def _to_bytes(data):
+def _to_bytes(data: str | bytes | bytearray) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, bytearray):
@@ -123,12 +124,12 @@ def _to_bytes(data):
     return data.encode('utf-8')
 
 
-def _looks_like_openssh_public_key(data):
+def _looks_like_openssh_public_key(data: bytes) -> bool:
     first = data.strip().split(None, 1)[0] if data.strip() else b''
     return first.startswith((b'ssh-', b'ecdsa-sha2-', b'sk-ssh-', b'sk-ecdsa-')) or first.endswith(b'-cert-v01@openssh.com')
 
 
-def _openssh_cipher(data):
+def _openssh_cipher(data: bytes) -> str | None:
     """Return the cipher name of an OpenSSH-format private key (``none`` when unencrypted), or None."""
     try:
         start = data.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
@@ -143,11 +144,11 @@ def _openssh_cipher(data):
     return raw[offset:offset + length].decode('ascii', 'replace')
 
 
-def _is_encrypted_pem(data):
+def _is_encrypted_pem(data: bytes) -> bool:
     return b'-----BEGIN ENCRYPTED PRIVATE KEY-----' in data or b'Proc-Type: 4,ENCRYPTED' in data
 
 
-def _load(data, password, openssh):
+def _load(data: bytes, password: bytes | None, openssh: bool) -> tuple[Any, bool]:
     """(key, checked): PEM RSA keys are loaded without the consistency check when cryptography can skip it."""
     if openssh:
         return serialization.load_ssh_private_key(data, password=password), True
@@ -156,7 +157,7 @@ def _load(data, password, openssh):
     return serialization.load_pem_private_key(data, password=password), True
 
 
-def load_private_key(data, passphrase=None):
+def load_private_key(data: str | bytes | None, passphrase: str | bytes | None = None) -> PrivateKey:
     """Parse a private key given as PEM (PKCS#1, SEC1, PKCS#8) or OpenSSH format text or bytes.
 
     A passphrase is only used when the key is encrypted; it is ignored for an unencrypted key
@@ -240,7 +241,8 @@ class PrivateKey:
     ``pem``, what gets sent to KPS, runs it first.
     """
 
-    def __init__(self, key, was_encrypted=False, checked=True, source_format=None):
+    def __init__(self, key: Any, was_encrypted: bool = False, checked: bool = True,
+                 source_format: str | None = None) -> None:
         if isinstance(key, dsa.DSAPrivateKey):
             raise UnsupportedKeyTypeError(
                 'DSA (ssh-dss) keys are not supported: OpenSSH has removed them. Use an RSA, ECDSA or ED25519 key.')
@@ -272,7 +274,7 @@ class PrivateKey:
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode('ascii')
         self.fingerprint = fingerprint(self.public_key)
 
-    def check(self):
+    def check(self) -> None:
         """Run the RSA consistency check that loading skipped (once); raise InvalidPrivateKeyError if it fails."""
         if self._checked:
             return
@@ -287,15 +289,15 @@ class PrivateKey:
         self._checked = True
 
     @property
-    def pem(self):
+    def pem(self) -> str:
         return self._private_pem(self._pem_format)
 
-    def _private_pem(self, fmt):
+    def _private_pem(self, fmt: Any) -> str:
         self.check()
         return self._key.private_bytes(
             serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode('ascii')
 
-    def private_text(self, fmt):
+    def private_text(self, fmt: str) -> str:
         """The unencrypted private key in ``fmt`` (one of PRIVATE_FORMATS) as text ending in a newline.
 
         The same key gives the same text on every call, so that a file or a value compared byte by byte stays
@@ -313,25 +315,25 @@ class PrivateKey:
         return self._key.private_bytes(
             serialization.Encoding.PEM, private_format, serialization.NoEncryption()).decode('ascii')
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         # Never show key material, not even in a debugger or a traceback's locals.
         return '<PrivateKey %s %s>' % (self.key_type, self.fingerprint)
 
 
-def traditional_pem_error(names=None):
+def traditional_pem_error(names: list[str] | None = None) -> str:
     """The message for asking traditional PEM of ED25519 keys (of the key pairs ``names``, if given)."""
     return ('format=pem (traditional PEM) does not exist for ED25519 keys%s. Use format=openssh, which every '
             'OpenSSH since 6.5 loads, or format=pkcs8.'
             % (' (%s %s)' % (plural(len(names), 'key pair'), ', '.join(names)) if names else ''))
 
 
-def _ssh_string_end(raw, offset):
+def _ssh_string_end(raw: bytes | bytearray, offset: int) -> int:
     """The offset after the SSH wire-format string (uint32 length + bytes) that starts at ``offset``."""
     (length,) = struct.unpack('>I', raw[offset:offset + 4])
     return offset + 4 + length
 
 
-def _openssh_private_text(key):
+def _openssh_private_text(key: Any) -> str:
     """The unencrypted OpenSSH private key format, the same text for the same key.
 
     cryptography fills the "checkint" pair with random bytes. It only lets a reader see that a passphrase
@@ -354,7 +356,7 @@ def _openssh_private_text(key):
     return '\n'.join([_OPENSSH_BEGIN.decode('ascii')] + body + [_OPENSSH_END.decode('ascii'), ''])
 
 
-def _split_public_key(value):
+def _split_public_key(value: PrivateKey | str | bytes) -> list[str]:
     if isinstance(value, PrivateKey):
         return value.public_key.split()
     if isinstance(value, bytes):
@@ -364,14 +366,14 @@ def _split_public_key(value):
     return value.split()
 
 
-def _decode_blob(b64):
+def _decode_blob(b64: str) -> bytes:
     try:
         return base64.b64decode(b64.encode('ascii'), validate=True)
     except (ValueError, binascii.Error, UnicodeEncodeError):
         raise InvalidPublicKeyError('The public key is not valid: its second field is not base64.')
 
 
-def public_key_blob(openssh_line):
+def public_key_blob(openssh_line: PrivateKey | str | bytes) -> str:
     """Normalise an OpenSSH public key line to '<type> <base64>' (drops the comment and extra whitespace).
 
     The type named in the line must match the type encoded in the blob.
@@ -390,7 +392,7 @@ def public_key_blob(openssh_line):
     return '%s %s' % (key_type, b64)
 
 
-def _md5_hex(data):
+def _md5_hex(data: bytes) -> str:
     # MD5 is only an identifier here; on FIPS hosts (Python 3.9+) say so, or hashlib refuses it.
     try:
         return hashlib.md5(data, usedforsecurity=False).hexdigest()
@@ -398,7 +400,7 @@ def _md5_hex(data):
         return hashlib.md5(data).hexdigest()  # nosec
 
 
-def fingerprint(openssh_line_or_blob):
+def fingerprint(openssh_line_or_blob: PrivateKey | str | bytes) -> str:
     """KPS fingerprint: MD5 of the decoded blob as lowercase colon-separated hex (no 'MD5:' prefix).
 
     Accepts a PrivateKey, an OpenSSH public key line (comment optional) or the bare base64 blob.

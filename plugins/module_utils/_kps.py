@@ -20,12 +20,14 @@ import posixpath
 import re
 import zipfile
 import zlib
+from typing import Any, Iterable, Iterator, Mapping, NoReturn, Sequence
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES  # also the zip bomb guard
-from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError, quote_path_segment
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError, quote_path_segment
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
+    PrivateKey,
     fingerprint,
     load_private_key,
     public_key_blob,
@@ -48,12 +50,12 @@ KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_
 KEYPAIR_DETAIL_FIELDS = KEYPAIR_FIELDS + ('id', 'user_id', 'description', 'create_time', 'update_time')
 
 
-def invalid_names(names, limit=NAME_MAX):
+def invalid_names(names: Iterable[Any], limit: int = NAME_MAX) -> list[Any]:
     """The items of ``names`` that are not key pair names of at most ``limit`` characters."""
     return [item for item in names if not isinstance(item, str) or not NAME_RE.match(item) or len(item) > limit]
 
 
-def name_rule(limit=NAME_MAX):
+def name_rule(limit: int = NAME_MAX) -> str:
     return 'A key pair name has 1 to %d letters, digits, "_" or "-".' % limit
 
 
@@ -61,7 +63,7 @@ class KeypairNameError(KpsError):
     """A key pair name KPS would refuse; found before any call."""
 
 
-def check_names(names: list) -> None:
+def check_names(names: Iterable[Any]) -> None:
     """Raise KeypairNameError naming every invalid name of ``names`` and the rule."""
     invalid = invalid_names(names)
     if invalid:
@@ -72,7 +74,7 @@ def check_names(names: list) -> None:
 class KpsZipError(HuaweiCloudError):
     """The batch-export archive is corrupt or hostile: never used, the task fails."""
 
-    def __init__(self, msg, request_id=None):
+    def __init__(self, msg: str, request_id: str | None = None) -> None:
         super().__init__('batch export', reason=msg, request_id=request_id)
 
 
@@ -80,20 +82,21 @@ class KpsZipMismatch(KpsZipError):
     """A sound archive that does not hold exactly the requested private keys: its key pairs are exported singly."""
 
 
-def _safe_entry_name(name):
+def _safe_entry_name(name: str) -> bool:
     """Reject names that could escape a directory if anyone ever extracted the archive."""
     if not name or '\x00' in name or '\\' in name or name.startswith('/') or (len(name) > 1 and name[1] == ':'):
         return False
     return '..' not in name.split('/') and posixpath.normpath(name) == name.rstrip('/')
 
 
-def _shown(name):
+def _shown(name: str) -> str:
     # Entry names come from the server; keep them short and printable in messages.
     text = ''.join(ch if ch.isprintable() else '?' for ch in name)
     return repr(text[:80] + ('...' if len(text) > 80 else ''))
 
 
-def parse_batch_export_zip(data, keypairs, request_id=None):
+def parse_batch_export_zip(data: bytes, keypairs: Sequence[Mapping[str, Any]],
+                           request_id: str | None = None) -> dict[str, bytes]:
     """Return {name: PEM bytes} for ``keypairs`` (dicts with name and public_key and/or fingerprint).
 
     Every private key in the archive must match exactly one still unmatched requested key pair (by public
@@ -101,7 +104,7 @@ def parse_batch_export_zip(data, keypairs, request_id=None):
     public keys: the archive's layout is undocumented) are ignored. KpsZipMismatch when a requested key is
     missing or a private key matches none; KpsZipError when the archive is corrupt or hostile.
     """
-    def fail(msg, error=KpsZipError):
+    def fail(msg: str, error: type[KpsZipError] = KpsZipError) -> NoReturn:
         raise error(msg, request_id=request_id)
 
     if not isinstance(data, bytes) or not data:
@@ -169,16 +172,16 @@ def parse_batch_export_zip(data, keypairs, request_id=None):
 class KpsClient:
     """KPS v3 calls under ``{endpoint}/v3/{project_id}``; ``http`` is an _http.HttpClient."""
 
-    def __init__(self, http, endpoint, project_id):
+    def __init__(self, http: HttpClient, endpoint: str, project_id: str) -> None:
         self.http = http
         self.endpoint = endpoint.rstrip('/')
         self.project_id = project_id
         self.base = '%s/v3/%s' % (self.endpoint, quote_path_segment(project_id))
 
-    def _keypair_url(self, name):
+    def _keypair_url(self, name: str) -> str:
         return '%s/keypairs/%s' % (self.base, quote_path_segment(name))
 
-    def show_keypair(self, name):
+    def show_keypair(self, name: str) -> dict[str, Any] | None:
         """The key pair's metadata dict, or None when it does not exist.
 
         No source documents the answer for a missing key pair (Terraform treats HTTP 404 as gone). KPS.4016,
@@ -198,7 +201,7 @@ class KpsClient:
             return None
         return _normalized(_unwrap(data, 'show key pair', 'keypair'))
 
-    def iter_pages(self, limit=LIST_PAGE_SIZE):
+    def iter_pages(self, limit: int = LIST_PAGE_SIZE) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         """The listing page by page: ``(metadata dicts, more pages follow)``; stop iterating to stop reading.
 
         ``marker`` is the last name of the previous page (``page_info.next_marker`` when KPS gives it). A page
@@ -224,11 +227,11 @@ class KpsClient:
             marker = next_marker
         raise HuaweiCloudError('list key pairs', reason='KPS kept returning more pages; giving up')
 
-    def list_keypairs(self, limit=LIST_PAGE_SIZE):
+    def list_keypairs(self, limit: int = LIST_PAGE_SIZE) -> list[dict[str, Any]]:
         """All key pairs (metadata dicts), every page."""
         return [keypair for page, _more in self.iter_pages(limit) for keypair in page]
 
-    def find_keypairs(self, names=None):
+    def find_keypairs(self, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Metadata of key pairs by name, as ``{name: metadata}``; key pairs that do not exist are left out.
 
         The rule (docs/benchmark.md): one name is one show. Several names: list pages of 1000 until every
@@ -260,7 +263,8 @@ class KpsClient:
         return found
 
     @staticmethod
-    def _protection(private_key, encryption_type, kms_key_name, kms_key_id):
+    def _protection(private_key: str | None, encryption_type: str | None, kms_key_name: str | None,
+                    kms_key_id: str | None) -> dict[str, Any]:
         encryption = {'type': encryption_type or 'default'}
         if kms_key_name:
             encryption['kms_key_name'] = kms_key_name
@@ -271,8 +275,10 @@ class KpsClient:
             protection['private_key'] = private_key
         return protection
 
-    def create_keypair(self, name, public_key=None, private_key=None, encryption_type=None, kms_key_name=None,
-                       kms_key_id=None, user_id=None, scope=None, key_type='ssh'):
+    def create_keypair(self, name: str, public_key: str | None = None, private_key: str | None = None,
+                       encryption_type: str | None = None, kms_key_name: str | None = None,
+                       kms_key_id: str | None = None, user_id: str | None = None, scope: str | None = None,
+                       key_type: str = 'ssh') -> dict[str, Any]:
         """Create a key pair; returns the new key pair dict (with ``private_key`` when KPS generated it).
 
         Without ``public_key`` and ``private_key`` KPS generates the pair; with ``encryption_type`` it also hosts
@@ -293,8 +299,9 @@ class KpsClient:
                                  idempotent=False)
         return _unwrap(data, 'create key pair', 'keypair')
 
-    def import_private_key(self, name, private_key, encryption_type='default', kms_key_name=None, kms_key_id=None,
-                           user_id=None):
+    def import_private_key(self, name: str, private_key: str, encryption_type: str = 'default',
+                           kms_key_name: str | None = None, kms_key_id: str | None = None,
+                           user_id: str | None = None) -> dict[str, Any]:
         """Host ``private_key`` (unencrypted PEM) for key pair ``name``; overwrites a hosted key.
 
         Safe to repeat (importing the same key again gives the same state), so it is retried.
@@ -307,7 +314,7 @@ class KpsClient:
                                  json={'keypair': keypair}, idempotent=True)
         return _unwrap(data, 'import private key', 'keypair')
 
-    def export_private_key(self, name):
+    def export_private_key(self, name: str) -> str:
         """The hosted private key of ``name`` as PEM text (KPS.6005 when none is hosted)."""
         data = self.http.request('export private key', 'POST', self.base + '/keypairs/private-key/export',
                                  json={'keypair': {'name': name}}, idempotent=True)
@@ -316,7 +323,7 @@ class KpsClient:
             raise HuaweiCloudError('export private key', reason='KPS answered without a private key for %s' % name)
         return private_key
 
-    def batch_export_private_keys(self, keypairs):
+    def batch_export_private_keys(self, keypairs: Iterable[Mapping[str, Any]]) -> dict[str, bytes]:
         """Export up to 10 key pairs in one call; returns {name: PEM bytes}.
 
         ``keypairs``: dicts with ``name`` and ``public_key`` (and/or ``fingerprint``), e.g. from
@@ -333,7 +340,7 @@ class KpsClient:
                                   idempotent=True)
         return parse_batch_export_zip(response.data, keypairs, request_id=response.request_id)
 
-    def export_checked(self, keypair):
+    def export_checked(self, keypair: Mapping[str, Any]) -> bytes:
         """The hosted private key of ``keypair`` (show/list dict) as PEM bytes, proven to be this key pair's."""
         name = keypair['name']
         pem = self.export_private_key(name)
@@ -348,7 +355,7 @@ class KpsClient:
                                    "was written or returned" % (name, key.fingerprint, keypair.get('fingerprint')))
         return pem if isinstance(pem, bytes) else pem.encode('utf-8')
 
-    def export_private_keys(self, keypairs):
+    def export_private_keys(self, keypairs: Iterable[Mapping[str, Any]]) -> tuple[dict[str, bytes], list[str]]:
         """The private keys of ``keypairs`` (show/list dicts): ``({name: PEM bytes}, warnings)``.
 
         One export call for one key pair, else batch calls of at most 10. Every key returned is checked
@@ -374,12 +381,12 @@ class KpsClient:
             raise HuaweiCloudError('batch export', reason='no private key came back for %s' % ', '.join(lost))
         return pems, warnings
 
-    def update_keypair_description(self, name, description):
+    def update_keypair_description(self, name: str, description: str) -> None:
         """Set the description of key pair ``name`` (the only field KPS lets change in place)."""
         self.http.request('update key pair', 'PUT', self._keypair_url(name),
                           json={'keypair': {'description': description}}, expect='none', idempotent=True)
 
-    def delete_keypair(self, name):
+    def delete_keypair(self, name: str) -> bool:
         """Delete key pair ``name``, hosted private key included. True if deleted, False if it did not exist."""
         try:
             self.http.request('delete key pair', 'DELETE', self._keypair_url(name), expect='none', idempotent=True)
@@ -389,7 +396,7 @@ class KpsClient:
             raise
         return True
 
-    def clear_private_key(self, name):
+    def clear_private_key(self, name: str) -> bool:
         """Stop hosting the private key of ``name``. True if one was cleared, False if none was hosted."""
         try:
             self.http.request('clear private key', 'DELETE', self._keypair_url(name) + '/private-key', expect='none')
@@ -400,7 +407,7 @@ class KpsClient:
         return True
 
 
-def key_matches(keypair, key):
+def key_matches(keypair: Mapping[str, Any], key: PrivateKey) -> bool:
     """Whether the parsed private ``key`` belongs to ``keypair`` (KPS metadata).
 
     The public key blob decides; the fingerprint only when KPS gave no usable public key.
@@ -413,7 +420,7 @@ def key_matches(keypair, key):
     return bool(keypair.get('fingerprint')) and keypair['fingerprint'].strip().lower() == key.fingerprint
 
 
-def keypair_summary(keypair, fields=KEYPAIR_FIELDS):
+def keypair_summary(keypair: Mapping[str, Any], fields: Sequence[str] = KEYPAIR_FIELDS) -> dict[str, Any]:
     """The documented metadata ``fields`` of a key pair (missing ones None); the public key without its comment.
 
     The default fields are those both list and show report; a module that reads with show documents more.
@@ -427,7 +434,7 @@ def keypair_summary(keypair, fields=KEYPAIR_FIELDS):
     return summary
 
 
-def _normalized(keypair):
+def _normalized(keypair: dict[str, Any]) -> dict[str, Any]:
     """``frozen_state`` as an int (KPS lists give a string, show an int: SDK keypair.py vs keypair_detail.py)."""
     state = keypair.get('frozen_state')
     if 'frozen_state' in keypair and (not isinstance(state, int) or isinstance(state, bool)):
@@ -436,7 +443,7 @@ def _normalized(keypair):
     return keypair
 
 
-def _unwrap(data, call, key):
+def _unwrap(data: Any, call: str, key: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get(key), dict):
         raise HuaweiCloudError(call, reason='KPS answered without "%s" in the body' % key)
     return data[key]

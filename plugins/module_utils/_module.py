@@ -18,11 +18,13 @@ Usage in a module::
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import (
     ENV_VARS,
+    Credentials,
     connect,
     insecure_endpoints,
     resolve_credentials,
@@ -43,7 +45,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsCli
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Runner
 
 
-def _env(option):
+def _env(option: str) -> tuple[Any, list[str]]:
     return (env_fallback, list(ENV_VARS[option]))
 
 
@@ -73,13 +75,13 @@ class KpsModule(AnsibleModule):
     """AnsibleModule with the collection's common options (hashi_vault style)."""
 
     @classmethod
-    def generate_argspec(cls, **kwargs):
+    def generate_argspec(cls, **kwargs: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """The common argument spec updated with the module's own options."""
         argspec = copy.deepcopy(COMMON_ARGSPEC)
         argspec.update(**kwargs)
         return argspec
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Every no_log value (SK, password, tokens, private key, passphrase) is kept out of error texts
         # in every encoding, even when the endpoint echoes it back (see _http.scrub).
@@ -92,13 +94,13 @@ class KpsModule(AnsibleModule):
             self.fail_json(msg='timeout must be a positive number of seconds.')
         if self.params.get('retries') is not None and self.params['retries'] < 0:
             self.fail_json(msg='retries must be 0 (no retries) or more.')
-        self._http = None
-        self._kps = None
-        self.credentials = None
-        self.project_id = None
+        self._http: HttpClient | None = None
+        self._kps: KpsClient | None = None
+        self.credentials: Credentials | None = None
+        self.project_id: str | None = None
 
     @property
-    def http(self):
+    def http(self) -> HttpClient:
         """The HttpClient of this run (one requests.Session), without credentials attached yet."""
         if self._http is None:
             if not self.params.get('validate_certs', True):
@@ -114,7 +116,7 @@ class KpsModule(AnsibleModule):
         return self._http
 
     @property
-    def kps(self):
+    def kps(self) -> KpsClient:
         """The KpsClient, built on first use: credentials resolved, logged in, project id known.
 
         Raises CredentialError / HuaweiCloudError: use it inside a runner's ``_execute()``.
