@@ -22,11 +22,13 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+from typing import Any, Callable
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import plural
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     MAX_AUTHORIZED_KEYS_BYTES,
     MAX_KEY_BYTES,
+    Directory,
     group_name,
     missing_dirs,
     octal,
@@ -50,7 +52,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     public_blob,
     with_openssh_comment,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Runner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan, Runner
 
 # Key file actions that need the private key from KPS.
 NEEDS_KEY = ('create', 'replace', 'convert')
@@ -59,15 +61,15 @@ UNKNOWN_KEY = '(public key of a key pair not in KPS yet)'
 
 
 class Account:
-    def __init__(self, entry):
+    def __init__(self, entry: pwd.struct_passwd) -> None:
         self.name, self.uid, self.gid, self.home = entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir
 
     @property
-    def ssh_dir(self):
+    def ssh_dir(self) -> str:
         return os.path.join(self.home, '.ssh')
 
 
-def derive_public_key(data, run_command=None):
+def derive_public_key(data: bytes, run_command: Callable[..., Any] | None = None) -> str | None:
     """'<type> <base64>' of the private key ``data`` (bytes), or None when it cannot be derived here.
 
     An OpenSSH-format RSA key (the role's default) with the standard library (``openssh_rsa_public_key``: fast and
@@ -93,7 +95,7 @@ def derive_public_key(data, run_command=None):
     return _ssh_keygen_public_key(data, run_command)
 
 
-def _ssh_keygen_public_key(data, run_command):
+def _ssh_keygen_public_key(data: bytes, run_command: Callable[..., Any] | None) -> str | None:
     # The key goes to ssh-keygen through its standard input, never a path (-P '' so that an encrypted key
     # fails instead of prompting).
     if run_command is None:
@@ -109,25 +111,25 @@ def _ssh_keygen_public_key(data, run_command):
 class HostKeysRunner(Runner):
     """Runs kps_host_keys for one AnsibleModule."""
 
-    def __init__(self, module):
+    def __init__(self, module: Any) -> None:
         super().__init__(module)
         self.check_mode = module.check_mode
         self.report_mode = self.params['private_keys'] is None
-        self.done = []  # what a real run changed so far (a failure lists it)
-        self._dirs = {}  # path -> the _files.Directory opened there, None while it does not exist
-        self._accounts = {}
+        self.done: list[dict[str, str]] = []  # what a real run changed so far (a failure lists it)
+        self._dirs: dict[str, Directory | None] = {}  # path -> the _files.Directory opened there, None while it does not exist
+        self._accounts: dict[str, Account | None] = {}
 
-    def _failure(self, exc):
+    def _failure(self, exc: KpsError) -> dict[str, Any]:
         return exc.result(changed=bool(self.done), files=self.done)
 
-    def _close(self):
+    def _close(self) -> None:
         for directory in self._dirs.values():
             if directory is not None:
                 directory.close()
 
     # --- inputs -----------------------------------------------------------------------------------------------
 
-    def _account(self, user, required=True):
+    def _account(self, user: str, required: bool = True) -> Account | None:
         if user not in self._accounts:
             try:
                 entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
@@ -138,10 +140,10 @@ class HostKeysRunner(Runner):
             raise HostKeysError('No such user on this host: %s.' % user)
         return self._accounts[user]
 
-    def _mode(self, entry):
+    def _mode(self, entry: dict[str, Any]) -> int:
         return parse_mode(self.module, entry['mode'], what='mode %s of key pair %s' % (entry['mode'], entry['name']))
 
-    def _plan_inputs(self):
+    def _plan_inputs(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         """Key files and authorized_keys files of this host: (key_files, auth_files), checked."""
         entries = normalise_keys(self.params['keys'])
         me = user_name(os.geteuid())
@@ -168,7 +170,7 @@ class HostKeysRunner(Runner):
         check_paths([(item['path'], item['name']) for item in key_files])
         return key_files, auth_files
 
-    def _public_keys(self, key_files, auth_files):
+    def _public_keys(self, key_files: list[dict[str, Any]], auth_files: dict[str, dict[str, Any]]) -> dict[str, str]:
         """name -> '<type> <base64>' from KPS (public_keys); names KPS does not have (yet) -> None."""
         given = dict((name, public_blob(value)) for name, value in (self.params['public_keys'] or {}).items())
         wanted = set(item['name'] for item in key_files if item['state'] == 'present')
@@ -189,7 +191,7 @@ class HostKeysRunner(Runner):
 
     # --- what is there ---------------------------------------------------------------------------------------------
 
-    def _dir(self, path, owner=None):
+    def _dir(self, path: str, owner: tuple[int, int] | None = None) -> Directory | None:
         """The open ``_files.Directory`` of ``path``, or None while it does not exist. Links on the way are
         followed only when nobody but root can have made them (see ``_files``); ~USER/.ssh linked by its user fails.
 
@@ -205,7 +207,7 @@ class HostKeysRunner(Runner):
             self._dirs[path] = directory
         return self._dirs[path]
 
-    def _inspect_ssh_dir(self, account):
+    def _inspect_ssh_dir(self, account: Account) -> dict[str, Any]:
         """The state of ~USER/.ssh and the change it needs (None, 'create' or 'attributes')."""
         directory = self._dir(account.ssh_dir)
         if directory is None:
@@ -215,7 +217,7 @@ class HostKeysRunner(Runner):
         return dict(path=account.ssh_dir, action='attributes' if wrong else None, uid=account.uid, gid=account.gid,
                     before=self._describe_stat(st))
 
-    def inspect_key_file(self, path):
+    def inspect_key_file(self, path: str) -> dict[str, Any]:
         """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment."""
         folder, name = os.path.split(path)
         directory = self._dir(folder)
@@ -231,7 +233,7 @@ class HostKeysRunner(Runner):
             info['comment'] = openssh_comment(data) if info['format'] == 'openssh' else None
         return info
 
-    def _read_authorized_keys(self, account):
+    def _read_authorized_keys(self, account: Account) -> tuple[str, os.stat_result | None, list[str]]:
         directory = self._dir(account.ssh_dir)
         path = os.path.join(account.ssh_dir, 'authorized_keys')
         st = directory.lstat('authorized_keys') if directory is not None else None
@@ -249,7 +251,8 @@ class HostKeysRunner(Runner):
 
     # --- the plan --------------------------------------------------------------------------------------------------
 
-    def _plan(self):
+    def _find_changes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """What differs from ``keys`` on this host: (changes, the report of the key files); warns, writes nothing."""
         key_files, auth_files = self._plan_inputs()
         public_keys = self._public_keys(key_files, auth_files)
         changes, report, warnings = [], [], []
@@ -297,11 +300,12 @@ class HostKeysRunner(Runner):
         return changes, report
 
     @staticmethod
-    def _wrong_attributes(st, account):
+    def _wrong_attributes(st: os.stat_result, account: Account) -> bool:
         return (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (0o600, account.uid, account.gid)
 
     @staticmethod
-    def _absent_action(item, current, public_key, warnings):
+    def _absent_action(item: dict[str, Any], current: dict[str, Any], public_key: str | None,
+                       warnings: list[str]) -> str | None:
         """'remove' for a key file the role installed, else None (with a warning when a file is left alone).
 
         Ours: an OpenSSH-format file carrying the role's comment, or (PEM formats have no comment) a file
@@ -319,7 +323,7 @@ class HostKeysRunner(Runner):
         return None
 
     @staticmethod
-    def _report_entry(item, current, public_key):
+    def _report_entry(item: dict[str, Any], current: dict[str, Any], public_key: str | None) -> dict[str, Any]:
         if not current['exists']:
             status = 'missing'
         elif current['type'] != 'file':
@@ -337,45 +341,26 @@ class HostKeysRunner(Runner):
         return dict(name=item['name'], path=item['path'], state=item['state'], status=status,
                     public_key=current.get('public_key'), format=current.get('format'))
 
-    # --- run ----------------------------------------------------------------------------------------------------
+    # --- run: plan -> apply -> result (the base calls apply() only for a plan that changes something) ------------
 
-    def _execute(self):
+    def plan(self) -> Plan:
+        """The changes this host needs; ``changed`` is False in report mode (no private_keys): nothing is applied."""
         if self.module._tmpdir is not None or self.module._keep_remote_files:
             self.module.warn('Pipelining is off for this host: Ansible puts every module and its arguments, the '
                              'private keys included, into a temporary file on the controller (and on the host) '
                              'before it runs them. Turn it on (ANSIBLE_PIPELINING=True or ansible_pipelining: true) '
                              'to keep private keys off the disks.')
-        changes, report = self._plan()
-        needs = {}
+        changes, report = self._find_changes()
+        needs: dict[str, set[str]] = {}
         for change in changes:
             if change['kind'] == 'private_key' and change['action'] in NEEDS_KEY:
                 needs.setdefault(change['item']['format'], set()).add(change['name'])
-        needs = dict((fmt, sorted(names)) for fmt, names in needs.items())
-        result = dict(changed=False, key_files=report, needs_private_keys=needs, pending=bool(changes),
-                      files=[self._file_result(change) for change in changes])
-        if self.report_mode:
-            result['msg'] = ('%d file(s) or directories to change.' % len(changes)) if changes else 'Everything is up to date.'
-        else:
-            if not self.check_mode:
-                self._apply(changes)
-            result['changed'] = bool(changes)
-            result['msg'] = ('%s %d file(s) or directories.' % ('Would change' if self.check_mode else 'Changed', len(changes))
-                             if changes else 'Everything is up to date.')
-        if self.module._diff:
-            result['diff'] = [self._diff(change) for change in changes]
-        return result
+        return Plan(changed=bool(changes) and not self.report_mode, changes=changes, report=report,
+                    needs_private_keys=dict((fmt, sorted(names)) for fmt, names in needs.items()))
 
-    @staticmethod
-    def _file_result(change):
-        result = dict(path=change['path'], kind=change['kind'], action=change['action'])
-        if change['kind'] == 'private_key':
-            result['key_pair'] = change['name']
-        elif change['kind'] == 'authorized_keys':
-            result['key_pairs'] = change['names']
-        return result
-
-    def _apply(self, changes):
-        private_keys = self.params['private_keys']
+    def apply(self, plan: Plan) -> None:
+        """Writes the plan's changes; every private key it needs is checked first, so that a missing one changes nothing."""
+        changes, private_keys = plan.changes, self.params['private_keys']
         wanted = [change for change in changes if change['kind'] == 'private_key' and change['action'] in NEEDS_KEY]
         missing = sorted(set(change['name'] for change in wanted if not private_keys.get(change['name'])))
         if missing:
@@ -390,14 +375,14 @@ class HostKeysRunner(Runner):
         for change in changes:
             getattr(self, '_apply_' + change['kind'])(change, private_keys)
 
-    def _apply_directory(self, change, _private_keys):
+    def _apply_directory(self, change: dict[str, Any], _private_keys: dict[str, str]) -> None:
         directory = self._dir(change['path'], owner=(change['uid'], change['gid']))
         if change['action'] == 'attributes':
             os.fchmod(directory.fd, 0o700)  # narrow first, then hand over
             os.fchown(directory.fd, change['uid'], change['gid'])
             self.done.append(dict(path=change['path'], action='attributes'))
 
-    def _apply_private_key(self, change, private_keys):
+    def _apply_private_key(self, change: dict[str, Any], private_keys: dict[str, str]) -> None:
         item = change['item']
         folder, name = os.path.split(item['path'])
         directory = self._dir(folder, owner=(item['uid'], item['gid']) if item['ssh_dir'] else None)
@@ -413,7 +398,7 @@ class HostKeysRunner(Runner):
             directory.write(name, content, item['mode_value'], item['uid'], item['gid'])
         self.done.append(dict(path=item['path'], action=change['action']))
 
-    def _apply_authorized_keys(self, change, _private_keys):
+    def _apply_authorized_keys(self, change: dict[str, Any], _private_keys: dict[str, str]) -> None:
         account = change['account']
         directory = self._dir(account.ssh_dir, owner=(account.uid, account.gid))
         content = ''.join(line + '\n' for line in change['lines']).encode('utf-8', 'surrogateescape')
@@ -422,11 +407,36 @@ class HostKeysRunner(Runner):
 
     # --- what users see -----------------------------------------------------------------------------------------------
 
+    def result(self, plan: Plan) -> dict[str, Any]:
+        return dict(key_files=plan.report, needs_private_keys=plan.needs_private_keys, pending=bool(plan.changes),
+                    files=[self._file_result(change) for change in plan.changes], msg=self._message(plan))
+
+    def diff(self, plan: Plan) -> list[dict[str, str]]:  # type: ignore[override]  # one diff per file
+        return [self._file_diff(change) for change in plan.changes]
+
+    def _message(self, plan: Plan) -> str:
+        count = len(plan.changes)
+        if not count:
+            return 'Everything is up to date.'
+        files = '%d %s' % (count, plural(count, 'file or directory', 'files or directories'))
+        if self.report_mode:
+            return '%s to change.' % files
+        return '%s %s.' % (plan.say('Would change', 'Changed'), files)
+
     @staticmethod
-    def _describe_stat(st):
+    def _file_result(change: dict[str, Any]) -> dict[str, Any]:
+        result = dict(path=change['path'], kind=change['kind'], action=change['action'])
+        if change['kind'] == 'private_key':
+            result['key_pair'] = change['name']
+        elif change['kind'] == 'authorized_keys':
+            result['key_pairs'] = change['names']
+        return result
+
+    @staticmethod
+    def _describe_stat(st: os.stat_result) -> str:
         return 'mode %s, owner %s, group %s' % (octal(stat.S_IMODE(st.st_mode)), user_name(st.st_uid), group_name(st.st_gid))
 
-    def _diff(self, change):
+    def _file_diff(self, change: dict[str, Any]) -> dict[str, str]:
         header = dict(before_header=change['path'], after_header=change['path'])
         if change['kind'] == 'directory':
             after = 'directory, mode 0700, owner %s, group %s\n' % (user_name(change['uid']), group_name(change['gid']))
@@ -449,7 +459,7 @@ class HostKeysRunner(Runner):
         return dict(header, before=before, after=after)
 
     @staticmethod
-    def _describe_key_file(current):
+    def _describe_key_file(current: dict[str, Any]) -> str:
         if not current['exists']:
             return '(absent)\n'
         if current['type'] != 'file':

@@ -229,7 +229,7 @@ msg:
   description: What the module did or would do, in words.
   returned: always
   type: str
-  sample: Changed 3 file(s) or directories.
+  sample: Changed 3 files or directories.
 """
 
 from ansible.module_utils.basic import AnsibleModule

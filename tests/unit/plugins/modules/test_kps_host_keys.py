@@ -116,6 +116,23 @@ def test_report_check_real_check_repeat(home, keypairs):
     assert run({'keys': KEYS}, keypairs)['pending'] is False
 
 
+def test_msg_counts_the_files_in_words_would_in_check_mode_and_nothing_in_report_mode(home, keypairs):
+    keys = [{'name': 'web'}]
+    key_file = home / '.ssh' / 'id_web'
+    assert run({'keys': keys}, keypairs)['msg'] == '2 files or directories to change.'
+    assert run({'keys': keys}, keypairs, check_mode=True, private=[])['msg'] == 'Would change 2 files or directories.'
+    assert not key_file.exists()
+    assert run({'keys': keys}, keypairs, private=['web'])['msg'] == 'Changed 2 files or directories.'
+    os.chmod(str(key_file), 0o644)
+    assert run({'keys': keys}, keypairs)['msg'] == '1 file or directory to change.'
+    assert mode(key_file) == 0o644  # report mode changes nothing
+    assert run({'keys': keys}, keypairs, check_mode=True, private=[])['msg'] == 'Would change 1 file or directory.'
+    assert mode(key_file) == 0o644
+    assert run({'keys': keys}, keypairs, private=[])['msg'] == 'Changed 1 file or directory.'
+    assert mode(key_file) == 0o600
+    assert run({'keys': keys}, keypairs, private=[])['msg'] == 'Everything is up to date.'
+
+
 def test_a_rotated_key_and_a_wrong_mode_are_found_and_fixed_in_one_call(home, keypairs):
     run({'keys': KEYS}, keypairs, private=['web', 'db'])
     ssh = home / '.ssh'
