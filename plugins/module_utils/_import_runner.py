@@ -29,8 +29,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     IMPORT_NAME_MAX,
     KEYPAIR_DETAIL_FIELDS,
-    NAME_MAX,
-    invalid_names,
+    check_names,
     key_matches,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import keypair_summary as _summary
@@ -55,13 +54,6 @@ class KeyImportError(KpsError):
 
 
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
-
-def check_name(name: str) -> None:
-    """Up to 255 characters: create and clear take them. The import call takes 64: see check_import_name."""
-    if invalid_names([name]):
-        raise KeyImportError('Invalid key pair name %r: a key pair name has 1 to %d letters, digits, "_" or "-".'
-                             % (str(name)[:80], NAME_MAX))
-
 
 def check_import_name(name: str) -> None:
     """The import-private-key call's model allows 64 characters (create allows 255, so longer names exist)."""
@@ -180,7 +172,7 @@ class ImportRunner(KpsRunner):
         return exc.result()
 
     def plan(self) -> Plan:
-        check_name(self.name)
+        check_names([self.name])  # up to 255 characters: create and clear take them; see check_import_name
         present = self.params['state'] == 'present'
         key = self._private_key() if present else None
         if present:

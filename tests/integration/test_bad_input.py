@@ -115,7 +115,7 @@ def build_cases(files, out, emulator_port):
         cases.append((cid, kind, args, message, list(calls)))
 
     # ----- kps_private_key_import ------------------------------------------------------------------------
-    name_msg = r'^Invalid key pair name %s: a key pair name has 1 to 255 letters, digits, "_" or "-"\.$'
+    name_msg = r'^Invalid key pair name: %s\. A key pair name has 1 to 255 letters, digits, "_" or "-"\.$'
     case('import', {'name': 'bad name!', 'private_key_path': good}, name_msg % "'bad name!'")
     case('import', {'name': 'x' * 256, 'private_key_path': good}, name_msg % ("'%s'" % ('x' * 80)))
     case('import', {'name': '', 'private_key_path': good}, name_msg % "''")

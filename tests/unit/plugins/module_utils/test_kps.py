@@ -265,6 +265,17 @@ def test_names_up_to_255_characters():
     assert invalid_names(['a' * 65, 'a' * 64], limit=64) == ['a' * 65]
 
 
+@pytest.mark.parametrize('name', ['web', 'a', 'A-b_9', 'x' * 64, 'x' * 255])
+def test_check_names_accepts(name):
+    check_names([name])
+
+
+@pytest.mark.parametrize('name', ['', 'x' * 256, 'web server', 'web.key', 'na/me', '../etc', 'ключ', 'web\n', None])
+def test_check_names_refuses(name):
+    with pytest.raises(KeypairNameError, match='1 to 255 letters'):
+        check_names([name])
+
+
 @pytest.mark.parametrize('names, message', [
     (['ok', '../etc'], "Invalid key pair name: '../etc'. "),
     (['a b', 'x' * 256], "Invalid key pair names: 'a b', '%s'. " % ('x' * 80)),

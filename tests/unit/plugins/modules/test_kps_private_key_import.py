@@ -95,17 +95,6 @@ def test_key_matches_falls_back_to_fingerprint_without_public_key(rsa_key):
     assert not runner.key_matches({'public_key': None, 'fingerprint': None}, rsa_key)
 
 
-@pytest.mark.parametrize('name', ['web', 'a', 'A-b_9', 'x' * 64, 'x' * 255])
-def test_check_name_accepts(name):
-    runner.check_name(name)
-
-
-@pytest.mark.parametrize('name', ['', 'x' * 256, 'web server', 'web.key', 'na/me', '../etc', 'ключ', 'web\n', None])
-def test_check_name_refuses(name):
-    with pytest.raises(runner.KeyImportError, match='1 to 255 letters'):
-        runner.check_name(name)
-
-
 def test_keypair_summary_has_every_field_and_drops_the_comment():
     summary = runner.keypair_summary(server_keypair('ed25519', hosted=True))
     assert sorted(summary) == sorted(runner.KEYPAIR_DETAIL_FIELDS)
