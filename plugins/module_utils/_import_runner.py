@@ -29,6 +29,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     IMPORT_NAME_MAX,
     KEYPAIR_DETAIL_FIELDS,
+    NAME_MAX,
     check_names,
     key_matches,
 )
@@ -61,7 +62,8 @@ def check_import_name(name: str) -> None:
         raise KeyImportError(
             'Key pair %s exists, but its name has %d characters and KPS\'s import call takes names of at most %d '
             '(its SDK model), so no private key can be imported into it. Nothing was changed. A new key pair '
-            'created by this module (create=true) may have up to 255 characters.' % (name, len(name), IMPORT_NAME_MAX))
+            'created by this module (create=true) may have up to %d characters.'
+            % (name, len(name), IMPORT_NAME_MAX, NAME_MAX))
 
 
 def decide(state: str, keypair: Mapping[str, Any] | None, key: PrivateKey | None = None, force: bool = False,

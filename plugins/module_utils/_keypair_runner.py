@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
+    DEFAULT_MODE,
     MAX_PUBLIC_KEY_BYTES,
     SecretFileError,
     open_dir,
@@ -38,6 +39,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     public_key_blob,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
+    DESCRIPTION_MAX,
     KEYPAIR_DETAIL_FIELDS,
     check_names,
     key_matches,
@@ -50,9 +52,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Pla
 # ours (OpenSSH, PKCS#8, traditional PEM), or 'kps', the encoding KPS returned it in.
 KPS_FORMAT = 'kps'
 FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
-
-# A public key file is one line; refuse to read something that cannot be one.
-MAX_DESCRIPTION = 255
 
 # What decide() can answer.
 CREATE = 'create'          # missing: create it
@@ -270,9 +269,9 @@ class KeypairRunner(KpsRunner):
         name = params['name']
         check_names([name])
         description = params['description']
-        if description is not None and len(description) > MAX_DESCRIPTION:
+        if description is not None and len(description) > DESCRIPTION_MAX:
             raise KeypairError('description has %d characters; KPS allows at most %d.'
-                               % (len(description), MAX_DESCRIPTION))
+                               % (len(description), DESCRIPTION_MAX))
         wanted = Wanted(name, scope=params['scope'], description=description)
         if params['state'] == 'absent':
             return wanted
@@ -393,7 +392,7 @@ class KeypairRunner(KpsRunner):
             fmt = self.params['format']
             text = key.private_text(key.source_format if fmt == KPS_FORMAT else fmt)
             if wanted.dest:
-                write_secret_file(wanted.dest, text, 0o600)
+                write_secret_file(wanted.dest, text, DEFAULT_MODE)
                 result['dest_written'] = True
         except KpsError as exc:  # e.g. format=pem for a key type that has none, or dest not writable
             raise KeypairError(self._undo_creation(wanted, exc.msg))

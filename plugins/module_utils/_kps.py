@@ -40,7 +40,9 @@ BATCH_EXPORT_MAX = 10
 # to that call are held to 64.
 NAME_MAX = 255
 IMPORT_NAME_MAX = 64
-NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,255}\Z')
+NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,%d}\Z' % NAME_MAX)
+# A key pair's description (CreateKeypair, UpdateKeypairDescription).
+DESCRIPTION_MAX = 255
 # The largest page the newest ListKeypairs page documents (limit 1-1000); a shorter page is the last one.
 LIST_PAGE_SIZE = 1000
 _MAX_PAGES = 10000
@@ -50,13 +52,9 @@ KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_
 KEYPAIR_DETAIL_FIELDS = KEYPAIR_FIELDS + ('id', 'user_id', 'description', 'create_time', 'update_time')
 
 
-def invalid_names(names: Iterable[Any], limit: int = NAME_MAX) -> list[Any]:
-    """The items of ``names`` that are not key pair names of at most ``limit`` characters."""
-    return [item for item in names if not isinstance(item, str) or not NAME_RE.match(item) or len(item) > limit]
-
-
-def name_rule(limit: int = NAME_MAX) -> str:
-    return 'A key pair name has 1 to %d letters, digits, "_" or "-".' % limit
+def invalid_names(names: Iterable[Any]) -> list[Any]:
+    """The items of ``names`` that are not key pair names."""
+    return [item for item in names if not isinstance(item, str) or not NAME_RE.match(item)]
 
 
 class KeypairNameError(KpsError):
@@ -67,8 +65,8 @@ def check_names(names: Iterable[Any]) -> None:
     """Raise KeypairNameError naming every invalid name of ``names`` and the rule."""
     invalid = invalid_names(names)
     if invalid:
-        raise KeypairNameError('Invalid key pair %s: %s. %s' % (
-            plural(len(invalid), 'name'), ', '.join(repr(str(item)[:80]) for item in invalid), name_rule()))
+        raise KeypairNameError('Invalid key pair %s: %s. A key pair name has 1 to %d letters, digits, "_" or "-".' % (
+            plural(len(invalid), 'name'), ', '.join(repr(str(item)[:80]) for item in invalid), NAME_MAX))
 
 
 class KpsZipError(HuaweiCloudError):
@@ -277,15 +275,15 @@ class KpsClient:
 
     def create_keypair(self, name: str, public_key: str | None = None, private_key: str | None = None,
                        encryption_type: str | None = None, kms_key_name: str | None = None,
-                       kms_key_id: str | None = None, user_id: str | None = None, scope: str | None = None,
-                       key_type: str = 'ssh') -> dict[str, Any]:
+                       kms_key_id: str | None = None, user_id: str | None = None,
+                       scope: str | None = None) -> dict[str, Any]:
         """Create a key pair; returns the new key pair dict (with ``private_key`` when KPS generated it).
 
         Without ``public_key`` and ``private_key`` KPS generates the pair; with ``encryption_type`` it also hosts
         the generated private key. Not repeated after a timeout or 5xx (it is not idempotent): the caller
         re-reads the state.
         """
-        keypair = {'name': name, 'type': key_type}
+        keypair = {'name': name, 'type': 'ssh'}
         if public_key:
             keypair['public_key'] = public_key
         if scope:

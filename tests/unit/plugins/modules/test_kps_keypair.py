@@ -58,7 +58,7 @@ class FakeKps:
         return dict(record) if record else None
 
     def create_keypair(self, name, public_key=None, private_key=None, encryption_type=None, kms_key_name=None,
-                       kms_key_id=None, user_id=None, scope=None, key_type='ssh'):
+                       kms_key_id=None, user_id=None, scope=None):
         self.calls.append(('create', name, {'public_key': public_key, 'encryption_type': encryption_type,
                                             'kms_key_name': kms_key_name, 'kms_key_id': kms_key_id,
                                             'scope': scope, 'user_id': user_id}))
