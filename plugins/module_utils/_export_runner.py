@@ -133,7 +133,7 @@ class FileState:
     ``name``: the file's name in its directory. ``symlink``: a link is there; it is replaced, never followed.
     """
 
-    def __init__(self, path, name, exists=False, mode=None, key=None, uid=None, gid=None, symlink=False):
+    def __init__(self, path, name, exists=False, mode=None, key=None, uid=None, gid=None, symlink=False, st=None):
         self.path = path
         self.name = name
         self.exists = exists
@@ -142,6 +142,7 @@ class FileState:
         self.uid = uid
         self.gid = gid
         self.symlink = symlink
+        self.st = st  # the lstat result of the file inspected: only it gets its attributes fixed
 
     @property
     def fingerprint(self):
@@ -183,7 +184,7 @@ def inspect_file(folder, name, path):
         return FileState(path, name, exists=True, symlink=True)
     if not stat.S_ISREG(st.st_mode):
         raise ExportError('%s exists and is not a regular file; give a file path.' % path)
-    data = folder.read(name, MAX_KEY_BYTES)
+    data = folder.read(name, MAX_KEY_BYTES, expect=st)
     if data is None:  # became a link or went away since the lstat
         return FileState(path, name, exists=True, symlink=True)
     key = None
@@ -195,7 +196,7 @@ def inspect_file(folder, name, path):
     if key is not None and (damaged(key) or hard_linked(st)):
         key = None  # a damaged key, or a file with other names (not ours alone): replaced by a new file
     return FileState(path, name, exists=True, mode=stat.S_IMODE(st.st_mode), key=key,
-                     uid=st.st_uid, gid=st.st_gid)
+                     uid=st.st_uid, gid=st.st_gid, st=st)
 
 
 def decide(state, keypair, force=False, fmt=DEFAULT_FORMAT):
@@ -449,7 +450,7 @@ class ExportRunner(KpsRunner):
         changed = written
         if not written and self._folder is not None and state.exists:
             changed = self._folder.set_attributes(state.name, self._mode(state.mode), self._uid, self._gid,
-                                                  check=self.module.check_mode)
+                                                  check=self.module.check_mode, expect=state.st)
         if self._folder is None or (self.module.check_mode and (written or state.symlink)):
             return changed
         return self.module.set_fs_attributes_if_different(

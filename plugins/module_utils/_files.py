@@ -20,6 +20,12 @@ Who is trusted: the controller and root on the host. Who is not: every other use
   ``ansible.builtin.copy`` with ``follow: no`` does) and the link's target is untouched; reading treats the name
   as holding no file. Names are opened ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO cannot hang the module). A file
   with other hard links is never chowned or chmodded in place (``hard_linked``): callers replace it.
+- What is read is what gets judged, and only what was judged gets a new mode or owner: ``read`` and
+  ``set_attributes`` take the ``lstat`` result the caller decided on (``expect``) and fail when the name now
+  holds another file (its device and inode differ), which the user owning the directory could swap in.
+- A file a task option names (``read_option_file``: private_key_path, public_key_path) is read by the same
+  link rule, the link at the file itself included: another user cannot point the task at a file only root
+  may read.
 - A written file belongs to the ``uid``/``gid`` asked for, else to the user running the module (its effective
   uid and gid): never to whoever owned the file it replaces.
 - The temp file is created ``O_CREAT | O_EXCL | O_NOFOLLOW`` with mode 0600, gets its final owner and group
@@ -33,21 +39,23 @@ Who is trusted: the controller and root on the host. Who is not: every other use
 Use (as the export module, kps_private_key_file and the role's host side do)::
 
     with open_dir('/home/deploy/.ssh', create=True, mode=0o700, uid=uid, gid=gid) as ssh_dir:
-        old = ssh_dir.read('id_web', limit=64 * 1024)       # bytes, or None: no regular file (missing / a link)
+        st = ssh_dir.lstat('id_web')                        # what is there: a stat result, or None
+        old = ssh_dir.read('id_web', limit=64 * 1024, expect=st)  # bytes, or None: missing / a link
         if old != pem:
             backup = ssh_dir.write('id_web', pem, mode=0o600, uid=uid, gid=gid, backup=True)
-        ssh_dir.set_attributes('authorized_keys', mode=0o600, uid=uid, gid=gid)   # -> changed?
+        else:  # only the file just read: another one swapped in meanwhile fails
+            changed = ssh_dir.set_attributes('id_web', mode=0o600, uid=uid, gid=gid, expect=st)
 
 ``open_dir(path, create=False, mode=0o700, uid=None, gid=None)`` -> ``Directory`` (a context manager; ``close()``).
 With ``create=True`` missing directories are made with ``mkdirat`` (mode ``mode``, then ``fchown`` to uid/gid
 and ``fchmod``, never through a link); ``Directory.created`` lists them. ``missing_dirs(path)`` says which
 directories ``create=True`` would make (for check mode). Methods of ``Directory``, each taking a plain file name
-(no ``/``): ``lstat(name)`` (a stat result or None), ``read(name, limit)``, ``write(...)`` (returns the backup
-path or None), ``stage(...)`` -> ``StagedFile`` with ``replace()``/``discard()`` (stage several files, then
-replace them), ``backup(name)``, ``set_attributes(name, mode, uid, gid, check=False)``, ``unlink(name)``,
-``check_writable(name)``, ``remove_stale_temp_files(name)``, ``fsync()``. ``resolve_uid``/``resolve_gid``
-turn the ``owner``/``group`` options into numbers before anything is written. Every failure raises
-``SecretFileError``, whose message names the path and never holds the content.
+(no ``/``): ``lstat(name)`` (a stat result or None), ``read(name, limit, expect=None)``, ``write(...)`` (returns
+the backup path or None), ``stage(...)`` -> ``StagedFile`` with ``replace()``/``discard()`` (stage several files,
+then replace them), ``backup(name)``, ``set_attributes(name, mode, uid, gid, check=False, expect=None)``,
+``unlink(name)``, ``check_writable(name)``, ``remove_stale_temp_files(name)``, ``fsync()``.
+``resolve_uid``/``resolve_gid`` turn the ``owner``/``group`` options into numbers before anything is written.
+Every failure raises ``SecretFileError``, whose message names the path and never holds the content.
 
 Why not ``AnsibleModule.atomic_move``: it chmods a NEW destination to ``0666 & ~umask`` (CVE-2020-1736), and
 like ``realpath`` it follows a link at the destination.
@@ -88,10 +96,21 @@ _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 _ATTR_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC  # no O_TRUNC: content stays
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
 _MAX_LINKS = 40  # as the kernel's limit on symbolic links in one path
+# EMLINK: what FreeBSD returns for O_NOFOLLOW on a link. ENOTDIR: a link, or a file, where a directory is wanted.
+_LINK_ERRNOS = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
 
 
 class SecretFileError(KpsError):
     """Writing or reading a secret file failed; the message names the path, never the content."""
+
+
+class UntrustedLinkError(SecretFileError):
+    """A symbolic link on the way that another user could have made or can change: it is not followed."""
+
+    def __init__(self, link: str) -> None:
+        super().__init__('%s is a symbolic link that another user could have made or can change; it is not followed '
+                         'and nothing was written. Make it a real directory, or give the path it points to.' % link)
+        self.link = link
 
 
 def _reason(exc: OSError) -> str:
@@ -101,17 +120,37 @@ def _reason(exc: OSError) -> str:
 def read_option_file(path: str, limit: int, option: str, what: str) -> bytes:
     """The bytes of the file that the task's ``option`` names (a key file on the host running the module).
 
+    Read by the write core's rule (see the module docstring): a symbolic link on the way or at the file itself is
+    followed only when nobody but root or the running user can have made it, so that a user who can write into
+    the file's directory cannot point the task at a file only root may read (and have its key sent to KPS).
     Raises SecretFileError when it cannot be read or holds more than ``limit`` bytes (then it is no ``what``).
     """
+    problem = 'Cannot read %s %s on the host running the module: ' % (option, path)
     try:
-        with open(path, 'rb') as handle:
-            data = handle.read(limit + 1)
+        data = _read_through_trusted_links(path, limit)
+    except UntrustedLinkError as exc:
+        raise SecretFileError(problem + '%s is a symbolic link that another user could have made or can change, so '
+                              'it is not followed and nothing was read. If the file it leads to (%s) is the one to '
+                              'read, give that path.' % (exc.link, os.path.realpath(path)))
+    except SecretFileError as exc:
+        raise SecretFileError(problem + str(exc))
     except OSError as exc:
-        raise SecretFileError('Cannot read %s %s on the host running the module: %s'
-                              % (option, path, exc.strerror or exc.__class__.__name__))
+        raise SecretFileError(problem + (exc.strerror or exc.__class__.__name__))
     if len(data) > limit:
         raise SecretFileError('%s %s is larger than any %s (over %d bytes).' % (option, path, what, limit))
     return data
+
+
+def _read_through_trusted_links(path: str, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the regular file ``path``, opened through ``_walk`` (trusted links only)."""
+    fd, _created = _walk(path, read_file=True)
+    with os.fdopen(fd, 'rb') as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):
+            raise SecretFileError('%s is not a regular file.' % os.path.abspath(path))
+        return handle.read(limit + 1)
 
 
 # ----- temp file names ---------------------------------------------------------------------------------------
@@ -190,11 +229,12 @@ def _trusted_link(parent_fd: int, link_st: os.stat_result) -> bool:
 
 
 def _walk(path: str, create: bool = False, mode: int = 0o700, uid: int | None = None, gid: int | None = None,
-          plan: list[str] | None = None) -> tuple[int | None, list[str]]:
+          plan: list[str] | None = None, read_file: bool = False) -> tuple[int | None, list[str]]:
     """Open the directory ``path`` (see the module docstring); returns (fd, created paths).
 
     With ``plan`` (a list), nothing is created: the directories that would be are appended to it and None is
-    returned as the descriptor.
+    returned as the descriptor. With ``read_file``, ``path`` names a file: its last component is opened for
+    reading (a link there followed only when trusted, as on the way); OSError says why it cannot be opened.
     """
     if not path:
         raise SecretFileError('No directory given.')
@@ -209,9 +249,12 @@ def _walk(path: str, create: bool = False, mode: int = 0o700, uid: int | None = 
             if part == '.':
                 continue
             there = os.path.join(here, part)
+            is_file = read_file and not parts
             try:
-                new_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                new_fd = os.open(part, _READ_FLAGS if is_file else _DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
+                if is_file and exc.errno not in _LINK_ERRNOS:
+                    raise  # the file itself is missing or cannot be opened: the caller says why
                 if exc.errno == errno.ENOENT and plan is not None:
                     plan.extend(os.path.join(there, *parts[:index]) for index in range(len(parts) + 1))
                     return None, created
@@ -226,9 +269,10 @@ def _walk(path: str, create: bool = False, mode: int = 0o700, uid: int | None = 
                     created.append(there)
                 elif exc.errno == errno.ENOENT:
                     raise SecretFileError('The directory %s does not exist.' % there)
-                elif exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-                    # EMLINK: what FreeBSD returns for O_NOFOLLOW on a link.
+                elif exc.errno in _LINK_ERRNOS:
                     target = _link_target(fd, part, there)
+                    if target is None and is_file:
+                        raise
                     if target is None:
                         raise SecretFileError('%s is not a directory, so %s cannot be %s.' % (
                             there, os.path.abspath(path), 'opened' if plan is None and not create else 'created'))
@@ -262,9 +306,7 @@ def _link_target(parent_fd: int, part: str, there: str) -> str | None:
     if not stat.S_ISLNK(st.st_mode):
         return None
     if not _trusted_link(parent_fd, st):
-        raise SecretFileError(
-            '%s is a symbolic link that another user could have made or can change; it is not followed and '
-            'nothing was written. Make it a real directory, or give the path it points to.' % there)
+        raise UntrustedLinkError(there)
     return os.readlink(part, dir_fd=parent_fd)
 
 
@@ -356,10 +398,13 @@ class Directory:
                 return None
             raise SecretFileError('Cannot check %s: %s.' % (self.join(name), _reason(exc)))
 
-    def _open_regular(self, name: str, write_ok: bool = False) -> tuple[int, os.stat_result] | tuple[None, None]:
+    def _open_regular(self, name: str, write_ok: bool = False,
+                      expect: os.stat_result | None = None) -> tuple[int, os.stat_result] | tuple[None, None]:
         """(fd, stat) of the regular file ``name``, or (None, None) when there is none (missing, or a link).
 
         ``write_ok``: a file its owner cannot read (mode 0200) is opened for writing instead (not truncated).
+        ``expect``: the stat result of the file as the caller inspected it; another file at the name now (the
+        user owning the directory can swap one in) is SecretFileError, so nothing acts on a file not inspected.
         """
         st = self.lstat(name)
         if st is None or stat.S_ISLNK(st.st_mode):
@@ -381,15 +426,20 @@ class Directory:
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
             raise SecretFileError('%s exists and is not a regular file.' % self.join(name))
+        if expect is not None and (st.st_dev, st.st_ino) != (expect.st_dev, expect.st_ino):
+            os.close(fd)
+            raise SecretFileError('%s was replaced by another file while the task ran; nothing was read from or '
+                                  'changed on it. Find out who replaces it, then run the task again.' % self.join(name))
         return fd, st
 
-    def read(self, name: str, limit: int) -> bytes | None:
+    def read(self, name: str, limit: int, expect: os.stat_result | None = None) -> bytes | None:
         """The bytes of the regular file ``name``: at most ``limit + 1`` (so a caller sees a bigger file).
 
         None when ``name`` does not exist or is a symbolic link (never read through: it will be replaced).
-        Raises SecretFileError for a directory or another kind of file, or when it cannot be read.
+        Raises SecretFileError for a directory or another kind of file, or when it cannot be read; with
+        ``expect`` (a stat result from ``lstat``), also when it is no longer that file (see ``_open_regular``).
         """
-        fd, _st = self._open_regular(name)
+        fd, _st = self._open_regular(name, expect=expect)
         if fd is None:
             return None
         try:
@@ -517,15 +567,17 @@ class Directory:
         return self.join(backup)
 
     def set_attributes(self, name: str, mode: int | None = None, uid: int | None = None, gid: int | None = None,
-                       check: bool = False) -> bool:
+                       check: bool = False, expect: os.stat_result | None = None) -> bool:
         """Give the regular file ``name`` the ``mode``/``uid``/``gid`` that are not None; returns whether any differed.
 
         With ``check=True`` only compares. Narrows the mode before a change of owner or group, so that the new
         group never holds more than the final mode allows. A link at ``name`` is not followed, and a file with
         other hard links is not changed in place (another name, maybe another user's, is the same file):
-        SecretFileError; callers rewrite such a file instead (see ``hard_linked``).
+        SecretFileError; callers rewrite such a file instead (see ``hard_linked``). ``expect``: the stat result
+        of the file the caller inspected (read, compared); only that very file is changed, another one swapped
+        in at the name since is SecretFileError (see ``_open_regular``). Callers that inspected it pass it.
         """
-        fd, st = self._open_regular(name, write_ok=True)
+        fd, st = self._open_regular(name, write_ok=True, expect=expect)
         if fd is None:
             raise SecretFileError('%s does not exist or is a symbolic link.' % self.join(name))
         try:

@@ -224,8 +224,8 @@ class HostKeysRunner(Runner):
         st = directory.lstat(name) if directory is not None else None
         if st is None:
             return dict(exists=False, type=None)
-        data = directory.read(name, MAX_KEY_BYTES) if stat.S_ISREG(st.st_mode) else None
-        info = dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
+        data = directory.read(name, MAX_KEY_BYTES, expect=st) if stat.S_ISREG(st.st_mode) else None
+        info = dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, st=st,
                     type='file' if data is not None else 'link' if stat.S_ISLNK(st.st_mode) else 'other')
         if data is not None:
             info['format'] = key_format(data)
@@ -391,7 +391,7 @@ class HostKeysRunner(Runner):
         if change['action'] == 'remove':
             directory.unlink(name)
         elif change['action'] == 'attributes':
-            directory.set_attributes(name, item['mode_value'], item['uid'], item['gid'])
+            directory.set_attributes(name, item['mode_value'], item['uid'], item['gid'], expect=change['current']['st'])
         else:
             # The comment marks the file as the role's (state=absent removes only such files).
             content = with_openssh_comment(private_keys[item['name']].strip() + '\n', marker(item['name']))

@@ -101,14 +101,14 @@ class SecretFileRunner(Runner):
         before = describe(st)
         # A link is never read through, and a file with other hard links is not ours alone: both are
         # replaced by a new regular file.
-        unchanged = not hard_linked(st) and folder.read(name, len(content)) == content
+        unchanged = not hard_linked(st) and folder.read(name, len(content), expect=st) == content
         mode = self._mode(stat.S_IMODE(st.st_mode) if unchanged else DEFAULT_MODE)
-        changed = not unchanged or folder.set_attributes(name, mode, uid, gid, check=True)
+        changed = not unchanged or folder.set_attributes(name, mode, uid, gid, check=True, expect=st)
         if before['exists'] and not before.get('symlink'):
             changed = self._attributes_differ(folder.join(name)) or changed
         return Plan(changed=changed, before=before, after=self._predicted(before, mode, uid, gid, not unchanged),
                     path=path, state='present', content_changed=not unchanged, backup=None,
-                    name=name, content=content, mode=mode, uid=uid, gid=gid)
+                    name=name, content=content, mode=mode, uid=uid, gid=gid, st=st)
 
     def _attributes_differ(self, path):
         """Whether the task's SELinux context or file attributes differ; asked in check mode, so nothing is set."""
@@ -142,7 +142,7 @@ class SecretFileRunner(Runner):
             plan.backup = folder.write(plan.name, plan.content, plan.mode, plan.uid, plan.gid,
                                        backup=self.params['backup'])
         else:
-            folder.set_attributes(plan.name, plan.mode, plan.uid, plan.gid)
+            folder.set_attributes(plan.name, plan.mode, plan.uid, plan.gid, expect=plan.st)  # only the file read
         # SELinux context and file attributes, when the task sets them.
         self.module.set_fs_attributes_if_different(other_file_args(self.module, folder.join(plan.name)), True)
         plan.after = describe(folder.lstat(plan.name))
