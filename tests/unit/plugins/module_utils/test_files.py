@@ -7,7 +7,9 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shutil
 import stat
+import tempfile
 
 import pytest
 
@@ -318,3 +320,150 @@ def test_unlink_removes_a_link_not_its_target(tmp_path):
         assert folder.unlink('link') is True
         assert folder.unlink('link') is False
     assert (tmp_path / 'target').read_bytes() == b'keep'
+
+
+# ----- only the file inspected is read and changed ------------------------------------------------------------
+
+def _swap_in(tmp_path, name, content=b'swapped in\n', mode=0o644):
+    """What the user owning a directory can do between a task's look and its fix: put another file at ``name``."""
+    other = tmp_path / ('.other-' + name)
+    other.write_bytes(content)
+    os.chmod(str(other), mode)
+    os.rename(str(other), str(tmp_path / name))
+    return tmp_path / name
+
+
+def test_set_attributes_and_read_act_only_on_the_file_inspected(tmp_path):
+    (tmp_path / 'key').write_bytes(SECRET)
+    os.chmod(str(tmp_path / 'key'), 0o644)
+    with open_dir(str(tmp_path)) as folder:
+        st = folder.lstat('key')
+        assert folder.read('key', 1024, expect=st) == SECRET
+        swapped = _swap_in(tmp_path, 'key')
+        expected = ('%s was replaced by another file while the task ran; nothing was read from or changed on it. '
+                    'Find out who replaces it, then run the task again.' % swapped)
+        for attempt in (lambda: folder.set_attributes('key', 0o600, check=True, expect=st),
+                        lambda: folder.set_attributes('key', 0o600, expect=st),
+                        lambda: folder.read('key', 1024, expect=st)):
+            with pytest.raises(SecretFileError) as exc:
+                attempt()
+            assert str(exc.value) == expected
+        assert _mode(swapped) == 0o644 and swapped.read_bytes() == b'swapped in\n'
+        # The file as it is now, inspected again, is changed.
+        assert folder.set_attributes('key', 0o600, expect=folder.lstat('key')) is True
+    assert _mode(swapped) == 0o600
+
+
+@root_only
+def test_set_attributes_never_gives_a_swapped_in_file_to_the_owner_asked_for(tmp_path):
+    (tmp_path / 'key').write_bytes(SECRET)
+    with open_dir(str(tmp_path)) as folder:
+        st = folder.lstat('key')
+        swapped = _swap_in(tmp_path, 'key', mode=0o4755)
+        os.chown(str(swapped), NOBODY, NOGROUP)
+        os.chmod(str(swapped), 0o4755)
+        with pytest.raises(SecretFileError, match='was replaced by another file while the task ran'):
+            folder.set_attributes('key', 0o600, 0, 0, expect=st)
+    st = os.lstat(str(swapped))
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOGROUP, 0o4755)
+
+
+# ----- a file a task option names: links followed only when trusted ------------------------------------------
+
+def _read(path, limit=1024):
+    return _files.read_option_file(str(path), limit, 'private_key_path', 'private key')
+
+
+def _read_error(path):
+    with pytest.raises(SecretFileError) as exc:
+        _read(path)
+    return str(exc.value)
+
+
+def test_read_option_file_follows_links_only_root_or_the_running_user_can_have_made(tmp_path):
+    # Like /var/run -> /run and a key reached by a relative link: all made by us, in directories only we write.
+    os.chmod(str(tmp_path), 0o755)
+    (tmp_path / 'deep' / 'real').mkdir(parents=True)
+    (tmp_path / 'deep' / 'key.pem').write_bytes(SECRET)
+    os.symlink('deep/real', str(tmp_path / 'alias'))
+    os.symlink('../key.pem', str(tmp_path / 'deep' / 'real' / 'web.pem'))
+    os.symlink(str(tmp_path / 'alias' / 'web.pem'), str(tmp_path / 'abs.pem'))
+    # ../ of a link's target counts from where the link really is (deep/real), as the kernel does.
+    assert _read(tmp_path / 'alias' / 'web.pem') == SECRET
+    assert _read(tmp_path / 'abs.pem') == SECRET
+
+
+def test_read_option_file_says_why_it_cannot_read(tmp_path):
+    (tmp_path / 'file').write_bytes(b'x')
+    (tmp_path / 'dir').mkdir()
+    os.mkfifo(str(tmp_path / 'fifo'))  # opened non-blocking: it cannot hang the module
+    prefix = 'Cannot read private_key_path %s on the host running the module: '
+    assert _read_error(tmp_path / 'missing') == prefix % (tmp_path / 'missing') + 'No such file or directory'
+    assert _read_error(tmp_path / 'dir') == prefix % (tmp_path / 'dir') + 'Is a directory'
+    assert _read_error(tmp_path / 'fifo') == prefix % (tmp_path / 'fifo') + '%s is not a regular file.' % (
+        tmp_path / 'fifo')
+    assert _read_error(tmp_path / 'file' / 'k') == prefix % (tmp_path / 'file' / 'k') + (
+        '%s is not a directory, so %s cannot be opened.' % (tmp_path / 'file', tmp_path / 'file' / 'k'))
+    with pytest.raises(SecretFileError) as exc:
+        _files.read_option_file(str(tmp_path / 'file'), 0, 'public_key_path', 'public key')
+    assert str(exc.value) == 'public_key_path %s is larger than any public key (over 0 bytes).' % (tmp_path / 'file')
+
+
+@root_only
+def test_read_option_file_refuses_a_link_another_user_could_have_planted(tmp_path):
+    vault = tmp_path / 'vault'
+    vault.mkdir(mode=0o700)
+    (vault / 'id_rsa').write_bytes(SECRET)          # root's own key, which only root may read
+    home = tmp_path / 'home'
+    home.mkdir()
+    os.chown(str(home), NOBODY, NOGROUP)            # another user's directory (their ~)
+    os.symlink(str(vault / 'id_rsa'), str(home / 'web.pem'))
+    os.lchown(str(home / 'web.pem'), NOBODY, NOGROUP)
+    os.symlink(str(vault), str(home / 'keys'))
+    os.lchown(str(home / 'keys'), NOBODY, NOGROUP)
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o1777)                   # like /tmp: a root-owned link there proves nothing
+    os.symlink(str(vault / 'id_rsa'), str(shared / 'web.pem'))
+    message = ('Cannot read private_key_path %s on the host running the module: %s is a symbolic link that another '
+               'user could have made or can change, so it is not followed and nothing was read. If the file it leads '
+               'to (%s) is the one to read, give that path.')
+    real = vault / 'id_rsa'
+    for path, link in ((home / 'web.pem', home / 'web.pem'), (home / 'keys' / 'id_rsa', home / 'keys'),
+                       (shared / 'web.pem', shared / 'web.pem')):
+        assert _read_error(path) == message % (path, link, real)
+    assert _read(real) == SECRET  # given by its own path, as the message says
+
+
+@root_only
+def test_read_option_file_follows_the_running_users_own_links():
+    """A user's own link in their own directory, read by a module that runs as that user."""
+    base = tempfile.mkdtemp(prefix='kps-read-')  # tmp_path's parents are root's alone
+    try:
+        os.chmod(base, 0o755)
+        home = os.path.join(base, 'home')
+        os.mkdir(home, 0o755)
+        with open(os.path.join(home, 'id_ed25519'), 'wb') as handle:
+            handle.write(SECRET)
+        os.symlink('id_ed25519', os.path.join(home, 'current.pem'))
+        for name in ('', 'id_ed25519', 'current.pem'):
+            os.lchown(os.path.join(home, name), NOBODY, NOGROUP)
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child runs as that user
+            try:
+                os.setgroups([])
+                os.setegid(NOGROUP)
+                os.seteuid(NOBODY)
+                os.write(writer, _read(os.path.join(home, 'current.pem')))
+            except BaseException as exc:  # pylint: disable=broad-exception-caught
+                os.write(writer, repr(exc).encode())
+            finally:
+                os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader, 'rb') as handle:
+            got = handle.read()
+        os.waitpid(pid, 0)
+        assert got == SECRET
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
