@@ -15,6 +15,7 @@ import os
 import shutil
 import stat
 import sys
+import threading
 import time
 
 import pytest
@@ -337,3 +338,114 @@ def test_keypair_force_replaces_a_planted_file_link_and_leaves_the_root_file_alo
     st = os.lstat(link)
     assert stat.S_ISREG(st.st_mode) and (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, os.getegid(), 0o600)
     assert not attacker.can_read(link)
+
+
+# ----- (e) another file swapped in between the look at a key file and the fix of its mode and owner ------------
+
+def swap_when_asked(ansible, attacker, source, dest, errors):
+    """As the attacker, rename ``source`` over ``dest`` once the module asks KPS about the key pair: it has
+    looked at ``dest`` by then, and the emulator holds its answer (a delay fault) while the file changes."""
+    try:
+        deadline = time.time() + 120
+        while not ansible.emulator.requests('show_keypair'):
+            if time.time() > deadline:
+                raise AssertionError('the module never asked KPS about the key pair')
+            time.sleep(0.05)
+        attacker.run(['mv', '-f', source, dest])
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        errors.append(exc)
+
+
+def test_export_fixes_the_mode_and_owner_only_of_the_file_it_checked(ansible, attacker, keypairs):
+    """The attacker owns the directory (their home), so they can put another file at the name after the module
+    read the key there and before it fixes the mode and owner: root must not give that file to root:readers."""
+    name = sorted(keypairs)[0]
+    keys_dir = os.path.join(attacker.home, 'keys')
+    attacker.run(['mkdir', '-m', '0755', keys_dir])
+    dest = os.path.join(keys_dir, '%s.pem' % name)
+    first = export(ansible, name=name, dest=dest)
+    assert not first.get('failed') and first['changed'] is True, first.get('msg')
+    assert_regular(dest, exported_text(keypairs[name]), 0, 0)
+    mine = os.path.join(keys_dir, 'mine')
+    attacker.run(['sh', '-c', 'umask 0; echo "the attacker\'s key" > "$1"', 'sh', mine])
+
+    readers = Group()
+    try:
+        ansible.emulator.clear_requests()
+        ansible.emulator.add_faults({'call': 'show_keypair', 'delay': 3})
+        errors = []
+        swapper = threading.Thread(target=swap_when_asked, args=(ansible, attacker, mine, dest, errors))
+        swapper.start()
+        raced = export(ansible, name=name, dest=dest, mode='0640', owner='root', group=readers.name)
+        swapper.join(150)
+        assert errors == []
+    finally:
+        readers.remove()
+
+    assert raced['failed'] is True
+    assert raced['msg'] == ('%s was replaced by another file while the task ran; nothing was read from or changed '
+                            'on it. Find out who replaces it, then run the task again.' % dest)
+    st = os.lstat(dest)
+    assert stat.S_ISREG(st.st_mode)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (attacker.uid, attacker.gid, 0o666)
+    with open(dest) as handle:
+        assert handle.read() == "the attacker's key\n"
+
+
+# ----- (f) a key file option pointed at a file only root may read, by a link the attacker planted -------------
+
+@pytest.fixture
+def root_key(root_dir):
+    """Root's own key pair (think /root/.ssh/id_ed25519 and .pub), in a root-only directory."""
+    private, public = keys.generate('ed25519')
+    path = os.path.join(root_dir, 'id_ed25519')
+    for name, text in ((path, private), (path + '.pub', public + '\n')):
+        with open(name, 'w') as handle:
+            handle.write(text)
+        os.chmod(name, 0o600)
+    return path, private, public
+
+
+def refused_read(option, path, link, real):
+    return ('Cannot read %s %s on the host running the module: %s is a symbolic link that another user could '
+            'have made or can change, so it is not followed and nothing was read. If the file it leads to (%s) '
+            'is the one to read, give that path.' % (option, path, link, real))
+
+
+def import_key(ansible, check_mode=False, **args):
+    return run_task(ansible, 'huaweicloud.kps.kps_private_key_import', args, check_mode)
+
+
+def test_import_does_not_send_roots_key_through_a_link_the_attacker_planted(ansible, attacker, shared, root_key):
+    path, private, _public = root_key
+    ansible.add_secret(private)
+    planted = [(os.path.join(attacker.home, 'web.pem'), os.path.join(attacker.home, 'web.pem')),  # in their home
+               (os.path.join(shared, 'web.pem'), os.path.join(shared, 'web.pem')),                # in a shared dir
+               (os.path.join(attacker.home, 'keys', 'id_ed25519'), os.path.join(attacker.home, 'keys'))]
+    attacker.symlink(path, planted[0][0])
+    attacker.symlink(path, planted[1][0])
+    attacker.symlink(os.path.dirname(path), planted[2][1])
+    ansible.emulator.clear_requests()
+    for key_path, link in planted:
+        for check_mode in (True, False):
+            failed = import_key(ansible, check_mode, name='atk-stolen', private_key_path=key_path)
+            assert failed['failed'] is True
+            assert failed['msg'] == refused_read('private_key_path', key_path, link, path)
+    assert ansible.emulator.keypair('atk-stolen') is None
+    assert [entry['call'] for entry in ansible.emulator.requests() if entry['call'] == 'import_private_key'] == []
+
+    # Root can still name its own key by its real path (as the message says), and root's links still work.
+    os.symlink(path, os.path.join(os.path.dirname(path), 'current'))
+    done = import_key(ansible, name='atk-own', private_key_path=os.path.join(os.path.dirname(path), 'current'))
+    assert not done.get('failed') and done['changed'] is True, done.get('msg')
+    assert keys.same_public_key(ansible.emulator.keypair('atk-own')['public_key'], root_key[2])
+
+
+def test_keypair_does_not_read_a_root_only_file_through_a_link_the_attacker_planted(ansible, attacker, root_key):
+    path = root_key[0] + '.pub'
+    link = os.path.join(attacker.home, 'id.pub')
+    attacker.symlink(path, link)
+    for check_mode in (True, False):
+        failed = keypair(ansible, check_mode, name='atk-pub', public_key_path=link)
+        assert failed['failed'] is True and failed['msg'] == refused_read('public_key_path', link, link, path)
+    assert ansible.emulator.keypair('atk-pub') is None
