@@ -132,7 +132,8 @@ def build_cases(files, out, emulator_port):
          read_msg % (re.escape(str(out / 'missing.pem')), 'No such file or directory'))
     case('import', {'name': 'ok', 'private_key_path': str(out)}, read_msg % (re.escape(str(out)), 'Is a directory'))
     case('import', {'name': 'ok', 'private_key_path': good + '/key.pem'},
-         read_msg % (re.escape(good + '/key.pem'), 'Not a directory'))
+         read_msg % (re.escape(good + '/key.pem'), re.escape('%s is not a directory, so %s/key.pem cannot be opened.'
+                                                              % (good, good))))
     key_msg = r'^Cannot use the private key for key pair ok: %s'
     case('import', {'name': 'ok', 'private_key_path': files['not-a-key.txt']},
          key_msg % r'The private key is not in PEM or OpenSSH format \(expected a "-----BEGIN \.\.\. PRIVATE KEY-----"')
