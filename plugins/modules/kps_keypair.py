@@ -76,6 +76,9 @@ options:
     description:
       - Path to a file holding the public key, for example C(~/.ssh/id_ed25519.pub), read on the host that runs
         the module.
+      - A symbolic link on the way or at the file is followed only when nobody but root or the user running the
+        module can have made it, as for O(huaweicloud.kps.kps_private_key_import#module:private_key_path); any
+        other link fails the task, naming the link and the file it leads to.
       - Mutually exclusive with O(public_key).
     type: path
   key_protection:

@@ -82,6 +82,10 @@ options:
       - Path to a file holding the private key, in the formats O(private_key) accepts.
       - The file is read on the host that runs the module. With the usual C(delegate_to=localhost) that is the
         controller; without it, the managed host.
+      - A symbolic link on the way or at the file is followed only when nobody but root or the user running the
+        module can have made it (the link and its directory belong to root or that user, and the directory is
+        not writable by its group or others). Any other link fails the task before anything is read or sent,
+        naming the link and the file it leads to; give that file's path if it is the right one.
       - Mutually exclusive with O(private_key). Not used when O(state=absent).
     type: path
   private_key_passphrase:
