@@ -131,9 +131,9 @@ def build_cases(files, out, emulator_port):
     case('import', {'name': 'ok', 'private_key_path': str(out / 'missing.pem')},
          read_msg % (re.escape(str(out / 'missing.pem')), 'No such file or directory'))
     case('import', {'name': 'ok', 'private_key_path': str(out)}, read_msg % (re.escape(str(out)), 'Is a directory'))
+    not_a_dir = '%s is not a directory, so %s/key.pem cannot be opened.' % (good, good)
     case('import', {'name': 'ok', 'private_key_path': good + '/key.pem'},
-         read_msg % (re.escape(good + '/key.pem'), re.escape('%s is not a directory, so %s/key.pem cannot be opened.'
-                                                              % (good, good))))
+         read_msg % (re.escape(good + '/key.pem'), re.escape(not_a_dir)))
     key_msg = r'^Cannot use the private key for key pair ok: %s'
     case('import', {'name': 'ok', 'private_key_path': files['not-a-key.txt']},
          key_msg % r'The private key is not in PEM or OpenSSH format \(expected a "-----BEGIN \.\.\. PRIVATE KEY-----"')
