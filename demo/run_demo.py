@@ -40,6 +40,7 @@ DEMO_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(DEMO_DIR)
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 
+from ansible_env import environment, link_collection  # noqa: E402  pylint: disable=wrong-import-position
 from integration import ssh_hosts  # noqa: E402  pylint: disable=wrong-import-position
 from kps_emulator.testing import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -224,33 +225,18 @@ def write_inventory(path, hosts):
 # ----- ansible -----------------------------------------------------------------------------------------------
 
 def ansible_env(workdir, emulator):
-    """A clean environment: no HW_* / ANSIBLE_* of the caller, this work tree as the collection, the emulator."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(('HW_', 'HUAWEICLOUD_', 'ANSIBLE_'))}
-    tmp = os.path.join(workdir, 'ansible-tmp')
+    """A clean environment (tests/ansible_env.py: no HW_* / ANSIBLE_* of the caller), this work tree as the
+    collection, the emulator."""
     color = sys.stdout.isatty() and 'NO_COLOR' not in os.environ
-    env.update({
-        'PATH': os.path.dirname(sys.executable) + os.pathsep + env.get('PATH', ''),
+    settings = {
         'ANSIBLE_CONFIG': os.path.join(workdir, 'ansible.cfg'),  # empty: no ansible.cfg of the caller's
-        'ANSIBLE_COLLECTIONS_PATH': os.path.join(workdir, 'collections'),
-        'ANSIBLE_LOCAL_TEMP': tmp,
-        'ANSIBLE_REMOTE_TMP': tmp,
-        'ANSIBLE_HOST_KEY_CHECKING': 'False',
-        'ANSIBLE_RETRY_FILES_ENABLED': 'False',
-        'ANSIBLE_DEPRECATION_WARNINGS': 'False',
         'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'False',
         'ANSIBLE_PIPELINING': 'True',  # modules and their arguments go through stdin: fewer temp files and forks
-        'ANSIBLE_FORCE_COLOR' if color else 'ANSIBLE_NOCOLOR': '1',
-    })
-    env.update(emulator.module_env())  # HW_KPS_ENDPOINT, HW_IAM_ENDPOINT, HW_REGION_NAME, HW_PROJECT_ID, HW_*_KEY
-    return env
-
-
-def collection_dir(workdir):
-    """ANSIBLE_COLLECTIONS_PATH entry: <workdir>/collections/ansible_collections/huaweicloud/kps -> this tree."""
-    namespace = os.path.join(workdir, 'collections', 'ansible_collections', 'huaweicloud')
-    os.makedirs(namespace)
-    os.symlink(REPO, os.path.join(namespace, 'kps'))
+    }
+    settings.update(emulator.module_env())  # HW_KPS_ENDPOINT, HW_IAM_ENDPOINT, HW_REGION_NAME, HW_PROJECT_ID, HW_*_KEY
+    # No interpreter setting: each host of the inventory names its Python, localhost is ansible-playbook's own.
+    return environment(os.path.join(workdir, 'ansible-tmp'), os.path.join(workdir, 'collections'), color=color,
+                       interpreter=None, extra=settings)
 
 
 def run_playbook(argv, env, log_path, hidden):
@@ -323,7 +309,8 @@ def prepare_workdir(workdir):
     with open(os.path.join(workdir, 'ansible.cfg'), 'w') as handle:
         handle.write('# Empty on purpose: run_demo.py sets what it needs in the environment of ansible-playbook.\n')
     os.makedirs(os.path.join(workdir, 'ansible-tmp'), mode=0o700)
-    collection_dir(workdir)
+    # ANSIBLE_COLLECTIONS_PATH entry: <workdir>/collections/ansible_collections/huaweicloud/kps -> this tree.
+    link_collection(os.path.join(workdir, 'collections'), REPO)
 
 
 def _read(path):

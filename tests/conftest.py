@@ -16,24 +16,22 @@ import sys
 import tempfile
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-COLLECTION_ROOT = os.path.dirname(TESTS_DIR)
+# Under ansible-test this file is imported as ansible_collections.huaweicloud.kps.tests.conftest, and tests/ is
+# not on sys.path: put it there before importing from it.
+if TESTS_DIR not in sys.path:
+    sys.path.insert(0, TESTS_DIR)
+
+from ansible_env import COLLECTIONS_DIR_VAR, laid_out_collections_dir, link_collection  # pylint: disable=wrong-import-position
 
 
-def _collections_dir():
-    """Return a directory holding ansible_collections/huaweicloud/kps for this work tree."""
-    parts = COLLECTION_ROOT.split(os.sep)
-    if parts[-3:-1] == ['ansible_collections', 'huaweicloud']:
-        return os.sep.join(parts[:-3])  # already laid out as a collection (ansible-test, installed copy)
+def _private_dir():
+    """A temp dir that the process that made it removes when it exits (the symlink, never what it points to)."""
     base = tempfile.mkdtemp(prefix='kps-collections-')
-    atexit.register(shutil.rmtree, base, ignore_errors=True)  # removes the symlink, never what it points to
-    namespace_dir = os.path.join(base, 'ansible_collections', 'huaweicloud')
-    os.makedirs(namespace_dir)
-    os.symlink(COLLECTION_ROOT, os.path.join(namespace_dir, 'kps'))
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
     return base
 
 
-COLLECTIONS_DIR = os.environ.get('KPS_TEST_COLLECTIONS_DIR') or _collections_dir()
-os.environ['KPS_TEST_COLLECTIONS_DIR'] = COLLECTIONS_DIR  # subprocesses (ansible-playbook) reuse it
-for path in (COLLECTIONS_DIR, TESTS_DIR):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+COLLECTIONS_DIR = os.environ.get(COLLECTIONS_DIR_VAR) or laid_out_collections_dir() or link_collection(_private_dir())
+os.environ[COLLECTIONS_DIR_VAR] = COLLECTIONS_DIR  # subprocesses (ansible-playbook) reuse it
+if COLLECTIONS_DIR not in sys.path:
+    sys.path.insert(0, COLLECTIONS_DIR)

@@ -31,6 +31,7 @@ if TESTS_DIR not in sys.path:
     sys.path.insert(0, TESTS_DIR)
 
 # pylint: disable=wrong-import-position
+from ansible_env import environment, laid_out_collections_dir, link_collection  # noqa: E402
 from kps_emulator.testing import DEFAULTS, EmulatorProcess  # noqa: E402
 
 IAM_CALLS = ('iam_token', 'iam_projects')
@@ -44,16 +45,8 @@ class BenchError(RuntimeError):
 
 
 def collections_dir(base):
-    """A directory holding ansible_collections/huaweicloud/kps -> this work tree (as tests/conftest.py does)."""
-    parts = ROOT.split(os.sep)
-    if parts[-3:-1] == ['ansible_collections', 'huaweicloud']:
-        return os.sep.join(parts[:-3])
-    namespace = os.path.join(base, 'ansible_collections', 'huaweicloud')
-    os.makedirs(namespace, exist_ok=True)
-    link = os.path.join(namespace, 'kps')
-    if not os.path.islink(link):
-        os.symlink(ROOT, link)
-    return base
+    """A directory holding ansible_collections/huaweicloud/kps -> this work tree (tests/ansible_env.py)."""
+    return laid_out_collections_dir() or link_collection(base)
 
 
 def ceil_div(count, size):
@@ -86,23 +79,8 @@ def timed(argv, env, cwd, timeout=900):
 
 
 def ansible_env(workdir, extra=None):
-    """The environment of every ansible-playbook run: the caller's, minus ANSIBLE_*/HW_*/HUAWEICLOUD_*."""
-    env = dict((key, value) for key, value in os.environ.items()
-               if not key.startswith(('HW_', 'HUAWEICLOUD_', 'ANSIBLE_')))
-    tmp = os.path.join(workdir, '.ansible-tmp')
-    env.update({
-        'PATH': os.path.dirname(sys.executable) + os.pathsep + env.get('PATH', ''),
-        'ANSIBLE_COLLECTIONS_PATH': os.environ['KPS_TEST_COLLECTIONS_DIR'],
-        'ANSIBLE_REMOTE_TMP': tmp,
-        'ANSIBLE_LOCAL_TEMP': tmp,
-        'ANSIBLE_HOST_KEY_CHECKING': 'False',
-        'ANSIBLE_RETRY_FILES_ENABLED': 'False',
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_DEPRECATION_WARNINGS': 'False',
-        'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
-    })
-    env.update(extra or {})
-    return env
+    """The environment of every ansible-playbook run (tests/ansible_env.py): no ANSIBLE_*/HW_*/HUAWEICLOUD_*."""
+    return environment(os.path.join(workdir, '.ansible-tmp'), extra=extra)
 
 
 class Emulator:

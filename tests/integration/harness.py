@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import yaml
 
+from ansible_env import environment
 from kps_emulator.keys import Vault
 from kps_emulator.testing import DEFAULTS, EmulatorProcess
 
@@ -262,30 +263,18 @@ class AnsibleRunner:
         return dict(module_vars(self.emulator), output_dir=self.workdir)
 
     def env(self, extra=None):
-        env = {key: value for key, value in os.environ.items() if not key.startswith(('HW_', 'HUAWEICLOUD_', 'ANSIBLE_'))}
-        tmp = os.path.join(self.workdir, '.ansible-tmp')
         self._runs += 1
-        env.update({
+        settings = {
             # The guard's own callback records every result, warning and diff; see check_results().
             'ANSIBLE_CALLBACK_PLUGINS': os.path.join(PLUGINS_DIR, 'callback'),
             'ANSIBLE_CALLBACKS_ENABLED': 'kps_result_log',
             'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
             'KPS_RESULT_LOG': os.path.join(self.workdir, '.kps-result-log-%d.jsonl' % self._runs),
             'ANSIBLE_ACTION_PLUGINS': os.path.join(PLUGINS_DIR, 'action'),
-            'PATH': BIN_DIR + os.pathsep + env.get('PATH', ''),
-            'ANSIBLE_COLLECTIONS_PATH': os.environ['KPS_TEST_COLLECTIONS_DIR'],
             'ANSIBLE_ROLES_PATH': TARGETS_DIR,
-            'ANSIBLE_REMOTE_TMP': tmp,
-            'ANSIBLE_LOCAL_TEMP': tmp,
-            'ANSIBLE_HOST_KEY_CHECKING': 'False',
-            'ANSIBLE_RETRY_FILES_ENABLED': 'False',
-            'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_FORCE_COLOR': '0',
-            'ANSIBLE_DEPRECATION_WARNINGS': 'False',
-            'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
-        })
-        env.update(extra or {})
-        return env
+        }
+        settings.update(extra or {})
+        return environment(os.path.join(self.workdir, '.ansible-tmp'), extra=settings)
 
     def check_no_secret(self, text, where='the output'):
         leaked = find_leaks(self.secrets, text)

@@ -19,6 +19,7 @@ import tarfile
 import pytest
 import yaml
 
+from ansible_env import environment
 from integration.harness import public_key_of, secret_forms
 from kps_emulator import keys
 
@@ -44,11 +45,8 @@ def installed(tmp_path_factory):
 
 
 def clean_env(collections_dir, tmp):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(('HW_', 'HUAWEICLOUD_', 'ANSIBLE_'))}
-    env.update(PATH=BIN_DIR + os.pathsep + env.get('PATH', ''), ANSIBLE_COLLECTIONS_PATH=collections_dir,
-               ANSIBLE_LOCAL_TEMP=tmp, ANSIBLE_REMOTE_TMP=tmp, ANSIBLE_NOCOLOR='1',
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    return env
+    # Deprecation warnings shown: ansible-doc must render the installed roles without any.
+    return environment(tmp, collections_dir, deprecation_warnings=True)
 
 
 def test_tarball_holds_no_build_or_test_output(installed):
