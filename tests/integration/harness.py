@@ -29,7 +29,7 @@ import yaml
 
 from ansible_env import environment
 from kps_emulator.keys import Vault
-from kps_emulator.testing import DEFAULTS, EmulatorProcess
+from kps_emulator.testing import DEFAULTS, EmulatorProcess, seed_keypairs
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS_DIR = os.path.join(TESTS_DIR, 'integration', 'targets')
@@ -61,6 +61,18 @@ def module_vars(emulator):
         'kps_user_password': DEFAULTS['password'],
         'kps_tests_dir': TESTS_DIR,  # the emulator's package, for the targets' seeding scripts
     }
+
+
+# Module options (module_defaults of the action group, or a role's auth variable) that reach and authenticate to
+# the emulator through the extra vars of module_vars().
+CONNECTION = {
+    'kps_endpoint': '{{ kps_emulator_url }}',
+    'iam_endpoint': '{{ kps_emulator_url }}',
+    'access_key': '{{ kps_access_key }}',
+    'secret_key': '{{ kps_secret_key }}',
+    'region': '{{ kps_region }}',
+    'project_id': '{{ kps_project_id }}',
+}
 
 
 def emulator_secrets(emulator):
@@ -257,6 +269,15 @@ class AnsibleRunner:
         for key in keys:
             forms = [private_key_forms(key, passphrase) for passphrase in [None] + passphrases]
             self.secrets.update(next((found for found in forms if found is not None), secret_forms(key)))
+
+    def seed_hosted(self, count, prefix):
+        """``count`` key pairs whose private keys the emulator hosts, registered as secrets, and a cleared
+        request log: {name: private PEM}."""
+        made = seed_keypairs(self.emulator.client(), count, prefix=prefix)
+        for private in made.values():
+            self.add_secret(private)
+        self.emulator.clear_requests()
+        return made
 
     @property
     def extra_vars(self):

@@ -17,18 +17,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from integration.harness import exported_text
+from integration.harness import CONNECTION, exported_text
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
-CONNECTION = {
-    'kps_endpoint': '{{ kps_emulator_url }}',
-    'iam_endpoint': '{{ kps_emulator_url }}',
-    'access_key': '{{ kps_access_key }}',
-    'secret_key': '{{ kps_secret_key }}',
-    'region': '{{ kps_region }}',
-    'project_id': '{{ kps_project_id }}',
-}
 BATCH = 'batch_export_private_keys'
 EXPORT = 'export_private_key'
 
@@ -53,10 +45,6 @@ def run_tasks(ansible, tasks, *args):
 def four_runs(ansible, tasks):
     """check mode, real run, check mode again, repeat run: the four lists of results."""
     return [run_tasks(ansible, tasks, *(['--check'] if check else [])) for check in (True, False, True, False)]
-
-
-def calls(emulator, name):
-    return [entry for entry in emulator.requests() if entry['call'] == name]
 
 
 # ----- the answer for a missing key pair ---------------------------------------------------------------------
@@ -106,8 +94,8 @@ def test_every_not_found_answer(ansible, tmp_path, answer):
     assert record['is_key_protection'] and record['private_key'] == private_key
     assert keys.same_public_key(record['public_key'], public_key)
     assert not (tmp_path / 'nope.pem').exists()
-    assert len(calls(emulator, 'create_keypair')) == 1  # the real run only
-    shows = calls(emulator, 'show_keypair')
+    assert len(emulator.requests('create_keypair')) == 1  # the real run only
+    shows = emulator.requests('show_keypair')
     assert shows and all(entry['status'] in (200, answer['status']) for entry in shows)
 
 
@@ -116,11 +104,21 @@ def test_every_not_found_answer(ansible, tmp_path, answer):
 @pytest.fixture
 def hosted(ansible):
     """12 hosted key pairs (two batches), registered with the secret guard: {name: private PEM}."""
-    made = seed_keypairs(ansible.emulator.client(), 12, prefix='b-')
-    for private in made.values():
-        ansible.add_secret(private)
-    ansible.emulator.clear_requests()
-    return made
+    return ansible.seed_hosted(12, prefix='b-')
+
+
+# Each archive variant with dest (files written) and without (keys returned).
+WITH_DEST = pytest.mark.parametrize('with_dest', [True, False], ids=['dest', 'no-dest'])
+
+
+@pytest.fixture
+def dest(tmp_path, with_dest):
+    """The export's dest: an empty 0700 directory, or None (the keys are returned)."""
+    if not with_dest:
+        return None
+    directory = tmp_path / 'keys'
+    directory.mkdir(mode=0o700)
+    return directory
 
 
 def export_task(names, dest=None):
@@ -138,14 +136,11 @@ def assert_files(directory, made):
         assert path.stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize('with_dest', [True, False], ids=['dest', 'no-dest'])
-def test_archive_with_extra_entries(ansible, tmp_path, hosted, with_dest):
+@WITH_DEST
+def test_archive_with_extra_entries(ansible, hosted, with_dest, dest):
     """A readme, a directory and a .pub per key beside the keys: the batch is used, nothing else is asked."""
     ansible.emulator.set_switches(archive_extra_entries=True)
     names = sorted(hosted)
-    dest = tmp_path / 'keys' if with_dest else None
-    if dest:
-        dest.mkdir(mode=0o700)
     runs = four_runs(ansible, [export_task(names, dest)])
     for index, (result,) in enumerate(runs):
         assert not result.get('failed'), result.get('msg')
@@ -158,17 +153,14 @@ def test_archive_with_extra_entries(ansible, tmp_path, hosted, with_dest):
     if with_dest:
         assert_files(dest, hosted)
     # a run that writes needs 2 batch calls; without dest both real runs export
-    assert len(calls(ansible.emulator, BATCH)) == (2 if with_dest else 4)
-    assert calls(ansible.emulator, EXPORT) == []
+    assert len(ansible.emulator.requests(BATCH)) == (2 if with_dest else 4)
+    assert ansible.emulator.requests(EXPORT) == []
 
 
-@pytest.mark.parametrize('with_dest', [True, False], ids=['dest', 'no-dest'])
-def test_archive_that_drops_an_entry_falls_back_to_single_exports(ansible, tmp_path, hosted, with_dest):
+@WITH_DEST
+def test_archive_that_drops_an_entry_falls_back_to_single_exports(ansible, hosted, with_dest, dest):
     ansible.emulator.set_switches(archive_drop_entry=True)
     names = sorted(hosted)
-    dest = tmp_path / 'keys' if with_dest else None
-    if dest:
-        dest.mkdir(mode=0o700)
     runs = four_runs(ansible, [export_task(names, dest)])
     for index, (result,) in enumerate(runs):
         assert not result.get('failed'), result.get('msg')
@@ -189,25 +181,22 @@ def test_archive_that_drops_an_entry_falls_back_to_single_exports(ansible, tmp_p
     if with_dest:
         assert_files(dest, hosted)
     runs_that_export = 1 if with_dest else 2
-    assert len(calls(ansible.emulator, BATCH)) == 2 * runs_that_export
-    assert len(calls(ansible.emulator, EXPORT)) == 12 * runs_that_export
+    assert len(ansible.emulator.requests(BATCH)) == 2 * runs_that_export
+    assert len(ansible.emulator.requests(EXPORT)) == 12 * runs_that_export
 
 
-@pytest.mark.parametrize('with_dest', [True, False], ids=['dest', 'no-dest'])
-def test_a_key_that_cannot_be_recovered_is_never_returned_or_written(ansible, tmp_path, hosted, with_dest):
+@WITH_DEST
+def test_a_key_that_cannot_be_recovered_is_never_returned_or_written(ansible, hosted, with_dest, dest):
     """The archive lacks an entry and the single export of that key fails: the task fails, returns no key."""
     ansible.emulator.set_switches(archive_drop_entry=True)
     names = sorted(hosted)[:3]
     ansible.emulator.add_faults({'call': EXPORT, 'status': 400, 'error_code': 'KPS.6005', 'count': 99})
-    dest = tmp_path / 'keys' if with_dest else None
-    if dest:
-        dest.mkdir(mode=0o700)
     (result,) = run_tasks(ansible, [export_task(names, dest)])
     assert result['failed'] and "KPS call 'export private key' failed: HTTP 400 KPS.6005" in result['msg']
     assert 'private_keys' not in result and 'private_key' not in result
     if with_dest:
         assert os.listdir(str(dest)) == []
-    assert len(calls(ansible.emulator, BATCH)) == 1
+    assert len(ansible.emulator.requests(BATCH)) == 1
 
 
 # ----- EC keys: SEC1 refused ---------------------------------------------------------------------------------
@@ -231,4 +220,4 @@ def test_ec_keys_are_imported_when_sec1_is_refused(ansible, tmp_path):
     record = ansible.emulator.keypair('ec-key')
     assert record['is_key_protection'] and keys.same_public_key(record['public_key'], public)
     assert record['private_key'].startswith('-----BEGIN PRIVATE KEY-----')
-    assert [entry['status'] for entry in calls(ansible.emulator, 'create_keypair')] == [200]
+    assert [entry['status'] for entry in ansible.emulator.requests('create_keypair')] == [200]

@@ -13,28 +13,15 @@ import re
 
 import pytest
 
-from integration.harness import exported_text, public_key_of
-from kps_emulator.testing import seed_keypairs
+from integration.harness import CONNECTION, exported_text, public_key_of
 
-CONNECTION = {
-    'kps_endpoint': '{{ kps_emulator_url }}',
-    'iam_endpoint': '{{ kps_emulator_url }}',
-    'access_key': '{{ kps_access_key }}',
-    'secret_key': '{{ kps_secret_key }}',
-    'region': '{{ kps_region }}',
-    'project_id': '{{ kps_project_id }}',
-}
 BATCH = 'batch_export_private_keys'
 
 
 @pytest.fixture
 def seeded(ansible):
     """25 key pairs with hosted private keys, registered with the secret guard: {name: private PEM}."""
-    keys = seed_keypairs(ansible.emulator.client(), 25, prefix='f-', kind='ed25519')
-    for private in keys.values():
-        ansible.add_secret(private)
-    ansible.emulator.clear_requests()
-    return keys
+    return ansible.seed_hosted(25, prefix='f-')
 
 
 @pytest.fixture
@@ -82,10 +69,6 @@ def assert_all_right(directory, seeded):
     assert sorted(p.name for p in directory.iterdir()) == sorted(['README'] + ['%s.pem' % n for n in seeded])
 
 
-def batch_calls(emulator):
-    return [entry for entry in emulator.requests() if entry['call'] == BATCH]
-
-
 @pytest.mark.parametrize('fault, message', [
     ({'truncate_zip': True}, r'corrupt or truncated|not a readable zip'),
     ({'corrupt_zip': True}, r'corrupt or truncated|not a readable zip'),
@@ -112,8 +95,8 @@ def test_archive_with_a_foreign_private_key_is_not_used(ansible, seeded, keydir)
     assert [w for w in result['warnings'] if 'matches no requested key pair' in w and 'one call each instead' in w]
     assert_all_right(keydir, seeded)
     # 21 files to write: 3 batch calls; the first archive is refused and its 10 key pairs are exported singly
-    assert len(batch_calls(ansible.emulator)) == 3
-    assert len([e for e in ansible.emulator.requests() if e['call'] == 'export_private_key']) == 10
+    assert len(ansible.emulator.requests(BATCH)) == 3
+    assert len(ansible.emulator.requests('export_private_key')) == 10
 
 
 def test_server_error_is_retried(ansible, seeded, keydir):
@@ -122,14 +105,14 @@ def test_server_error_is_retried(ansible, seeded, keydir):
     assert any('retrying' in warning for warning in result['warnings'])
     assert_all_right(keydir, seeded)
     # 21 files to write: 3 batch calls, plus the one that got the 500
-    assert [entry['status'] for entry in batch_calls(ansible.emulator)] == [500, 200, 200, 200]
+    assert [entry['status'] for entry in ansible.emulator.requests(BATCH)] == [500, 200, 200, 200]
 
 
 def test_dropped_connection_is_retried(ansible, seeded, keydir):
     ansible.emulator.add_faults({'call': BATCH, 'drop': True, 'count': 1})
     assert not export(ansible, sorted(seeded), keydir).get('failed')
     assert_all_right(keydir, seeded)
-    assert len(batch_calls(ansible.emulator)) == 4
+    assert len(ansible.emulator.requests(BATCH)) == 4
 
 
 def test_connection_dropped_after_the_first_batch_writes_nothing(ansible, seeded, keydir):
@@ -138,7 +121,7 @@ def test_connection_dropped_after_the_first_batch_writes_nothing(ansible, seeded
     ansible.emulator.add_faults({'call': BATCH, 'delay': 0.01, 'count': 1}, {'call': BATCH, 'drop': True, 'count': 50})
     result = export(ansible, sorted(seeded), keydir, retries=1)
     assert result['failed'] and 'batch export' in result['msg']
-    assert len(batch_calls(ansible.emulator)) == 3  # the first chunk, then the second chunk twice
+    assert len(ansible.emulator.requests(BATCH)) == 3  # the first chunk, then the second chunk twice
     assert snapshot(keydir) == before
 
 
