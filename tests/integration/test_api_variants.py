@@ -136,14 +136,21 @@ def assert_files(directory, made):
         assert path.stat().st_mode & 0o777 == 0o600
 
 
+def archive_runs(ansible, names, dest, **switches):
+    """The four runs of one export of ``names`` with the emulator's archive ``switches`` on: the results, in order
+    (none failed)."""
+    ansible.emulator.set_switches(**switches)
+    results = [result for (result,) in four_runs(ansible, [export_task(names, dest)])]
+    for result in results:
+        assert not result.get('failed'), result.get('msg')
+    return results
+
+
 @WITH_DEST
 def test_archive_with_extra_entries(ansible, hosted, with_dest, dest):
     """A readme, a directory and a .pub per key beside the keys: the batch is used, nothing else is asked."""
-    ansible.emulator.set_switches(archive_extra_entries=True)
     names = sorted(hosted)
-    runs = four_runs(ansible, [export_task(names, dest)])
-    for index, (result,) in enumerate(runs):
-        assert not result.get('failed'), result.get('msg')
+    for index, result in enumerate(archive_runs(ansible, names, dest, archive_extra_entries=True)):
         assert not result.get('warnings')
         if with_dest:
             assert result['changed'] is (index < 2)
@@ -159,11 +166,8 @@ def test_archive_with_extra_entries(ansible, hosted, with_dest, dest):
 
 @WITH_DEST
 def test_archive_that_drops_an_entry_falls_back_to_single_exports(ansible, hosted, with_dest, dest):
-    ansible.emulator.set_switches(archive_drop_entry=True)
     names = sorted(hosted)
-    runs = four_runs(ansible, [export_task(names, dest)])
-    for index, (result,) in enumerate(runs):
-        assert not result.get('failed'), result.get('msg')
+    for index, result in enumerate(archive_runs(ansible, names, dest, archive_drop_entry=True)):
         exported = index == 1 or (index == 3 and not with_dest)
         if exported:
             warnings = [w for w in result['warnings'] if 'one call each instead' in w]
