@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448
 from cryptography.x509.oid import NameOID
 
-from integration.harness import REPORTS, AnsibleRunner, start_emulator
+from integration.harness import CONNECTION, REPORTS, AnsibleRunner, start_emulator
 from kps_emulator import keys
 
 IMPORT = 'huaweicloud.kps.kps_private_key_import'
@@ -38,12 +38,8 @@ PASSPHRASE = 'correct horse battery staple 42'
 # Calls that change the emulator's state: a bad input must never get one of them answered with success.
 WRITES = ('create_keypair', 'update_keypair', 'delete_keypair', 'import_private_key', 'clear_private_key')
 
-CONN = {
-    'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}', 'region': '{{ kps_region }}',
-    'project_id': '{{ kps_project_id }}', 'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}',
-    'retries': 0, 'timeout': 5,
-}
-NO_CONN = dict((option, None) for option in CONN if option not in ('retries', 'timeout'))
+CONN = dict(CONNECTION, retries=0, timeout=5)
+NO_CONN = dict.fromkeys(CONNECTION)
 
 
 def child_cpu():

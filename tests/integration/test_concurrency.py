@@ -18,7 +18,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from integration.harness import REPORTS, public_key_of
+from integration.harness import CONNECTION, REPORTS, public_key_of
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
@@ -56,11 +56,8 @@ def test_twenty_forks(ansible, emulator, tmp_path):
                                   'import_name': 'imp-%04d' % index, 'export_name': 'exp-%04d' % index}
     inventory = tmp_path / 'inventory.yml'
     inventory.write_text(yaml.safe_dump({'all': {'hosts': hosts}}))
-    connection = {'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
-                  'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}',
-                  'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}'}
     play = [{'name': 'twenty at once', 'hosts': 'all', 'gather_facts': False,
-             'module_defaults': {'group/huaweicloud.kps.kps': connection}, 'tasks': [
+             'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION}, 'tasks': [
                  {'name': 'import', 'huaweicloud.kps.kps_private_key_import': {
                      'name': '{{ import_name }}', 'private_key_path': '{{ host_dir }}/import.pem'}, 'register': 'imp'},
                  {'name': 'export one', 'huaweicloud.kps.kps_private_key_export': {

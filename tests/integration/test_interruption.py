@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from integration.harness import REPORTS, exported_text
+from integration.harness import CONNECTION, REPORTS, exported_text
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
@@ -118,9 +118,7 @@ def inspect(directory, seeded, olds):
 def export_play(names, dest):
     return [{'name': 'export', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
         {'name': 'export the batch', 'huaweicloud.kps.kps_private_key_export': {
-            'names': names, 'dest': str(dest), 'kps_endpoint': '{{ kps_emulator_url }}',
-            'iam_endpoint': '{{ kps_emulator_url }}', 'access_key': '{{ kps_access_key }}',
-            'secret_key': '{{ kps_secret_key }}', 'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}'},
+            'names': names, 'dest': str(dest), **CONNECTION},
          'register': 'exported'},
         {'name': 'show the warnings', 'ansible.builtin.debug': {'msg': '{{ exported.warnings | default([]) }}'}}]}]
 

@@ -15,6 +15,8 @@ import subprocess
 
 import pytest
 
+from integration.harness import CONNECTION
+
 SSH_KEYGEN = shutil.which('ssh-keygen') or '/usr/bin/ssh-keygen'
 pytestmark = pytest.mark.skipif(not os.path.exists(SSH_KEYGEN), reason='needs ssh-keygen (OpenSSH)')
 
@@ -88,10 +90,7 @@ def _import_task(keys_dir, names):
 def _play(tasks):
     return [{
         'name': 'key formats', 'hosts': 'localhost', 'gather_facts': False,
-        'module_defaults': {'group/huaweicloud.kps.kps': {
-            'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
-            'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}',
-            'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}'}},
+        'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION},
         'tasks': tasks,
     }]
 

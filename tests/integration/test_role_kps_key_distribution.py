@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment
 
-from integration.harness import exported_text
+from integration.harness import CONNECTION, exported_text
 from integration.ssh_hosts import ssh_hosts
 from kps_emulator import keys
 
@@ -60,15 +60,12 @@ def _keys(fleet_state='present'):
 
 def _play(keys_list, auth_in_role=True):
     """The playbook a user would write; credentials either as a role variable or as play module_defaults."""
-    auth = {'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
-            'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}',
-            'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}'}
     role = {'role': ROLE, 'kps_key_distribution_keys': keys_list}
     play = {'name': 'distribute KPS keys', 'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [role]}
     if auth_in_role:
-        role['kps_key_distribution_auth'] = auth
+        role['kps_key_distribution_auth'] = CONNECTION
     else:
-        play['module_defaults'] = {'group/huaweicloud.kps.kps': auth}
+        play['module_defaults'] = {'group/huaweicloud.kps.kps': CONNECTION}
     return [play]
 
 

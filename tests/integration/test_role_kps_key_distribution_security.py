@@ -22,6 +22,7 @@ import uuid
 
 import pytest
 
+from integration.harness import CONNECTION
 from kps_emulator import keys
 
 ROLE = 'huaweicloud.kps.kps_key_distribution'
@@ -87,14 +88,9 @@ def fleet_key(emulator, ansible):
     return public_key
 
 
-AUTH = {'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
-        'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}', 'region': '{{ kps_region }}',
-        'project_id': '{{ kps_project_id }}'}
-
-
 def _role_play(keys_list, tasks_before=()):
     return [{'name': 'distribute', 'hosts': 'localhost', 'gather_facts': False,
-             'module_defaults': {'group/huaweicloud.kps.kps': AUTH},
+             'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION},
              'tasks': list(tasks_before) + [{'name': 'The role', 'ansible.builtin.include_role': {'name': ROLE},
                                              'vars': {'kps_key_distribution_keys': keys_list}}]}]
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from integration.harness import TOKEN_RE, find_leaks, private_key_forms, secret_forms
+from integration.harness import CONNECTION, TOKEN_RE, find_leaks, private_key_forms, secret_forms
 from integration.ssh_hosts import _wait_listening, ssh_hosts
 from kps_emulator import keys
 from kps_emulator.testing import DEFAULTS
@@ -28,9 +28,6 @@ DISTRIBUTION = 'huaweicloud.kps.kps_key_distribution'
 LOCAL_TEMP_CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'local_temp_capture')
 OLD, NEW = 'deploy-old', 'deploy-2026-12'
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
-AUTH = {'kps_endpoint': '{{ kps_emulator_url }}', 'iam_endpoint': '{{ kps_emulator_url }}',
-        'access_key': '{{ kps_access_key }}', 'secret_key': '{{ kps_secret_key }}',
-        'region': '{{ kps_region }}', 'project_id': '{{ kps_project_id }}'}
 # The tasks a killed run is stopped at: the start of steps 2, 3, 4 and 5 of the role.
 STEP_TASKS = ('Distribute the new key pair next to the old one', 'Log in to this host with the new key pair',
               'Remove the old key pair from the hosts where the new one logs in', 'Clear the old key pair')
@@ -38,7 +35,7 @@ STEP_TASKS = ('Distribute the new key pair next to the old one', 'Log in to this
 
 def _rotation(**role_vars):
     role = dict({'role': ROLE, 'kps_key_rotation_old': {'name': OLD, 'authorized_users': ['root']},
-                 'kps_key_rotation_new_name': NEW, 'kps_key_rotation_auth': AUTH}, **role_vars)
+                 'kps_key_rotation_new_name': NEW, 'kps_key_rotation_auth': CONNECTION}, **role_vars)
     return [{'name': 'rotate', 'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [role]}]
 
 
@@ -99,7 +96,7 @@ def hosts(tmp_path_factory, ansible, old_key):
             host.run(['sh', '-c', 'echo "$0" > /root/whoami', host.name])
         play = [{'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [{
             'role': DISTRIBUTION, 'kps_key_distribution_keys': [{'name': OLD, 'authorized_users': ['root']}],
-            'kps_key_distribution_auth': AUTH}]}]
+            'kps_key_distribution_auth': CONNECTION}]}]
         ansible.playbook(play, '-i', started.inventory)
         assert all(_login(host, old_key['path']) for host in started)
         yield started
@@ -314,7 +311,7 @@ def test_no_secret_in_ansible_temp_files_during_distribution_and_rotation(emulat
             host.run(['rm', '-f', '/root/.ssh/id_' + NEW])
         play = [{'hosts': 'kps_hosts', 'gather_facts': False, 'roles': [{
             'role': DISTRIBUTION, 'kps_key_distribution_keys': [{'name': NEW, 'authorized_users': ['root']}],
-            'kps_key_distribution_auth': AUTH}]}]
+            'kps_key_distribution_auth': CONNECTION}]}]
         ansible.playbook(play, *inventory, env=env)
         assert all(_exists(host, '/root/.ssh/id_' + NEW) for host in hosts)
     finally:
