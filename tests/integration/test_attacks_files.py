@@ -21,20 +21,12 @@ import time
 import pytest
 
 from integration.attacker import Attacker, Group, attack_base, file_state, needs_root
-from integration.harness import exported_text
+from integration.harness import CONNECTION, exported_text
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
 pytestmark = needs_root
 
-CONNECTION = {
-    'kps_endpoint': '{{ kps_emulator_url }}',
-    'iam_endpoint': '{{ kps_emulator_url }}',
-    'access_key': '{{ kps_access_key }}',
-    'secret_key': '{{ kps_secret_key }}',
-    'region': '{{ kps_region }}',
-    'project_id': '{{ kps_project_id }}',
-}
 VICTIM_CONTENT = b'root:$6$victim-hash:19000:0:99999:7:::\n'
 
 
