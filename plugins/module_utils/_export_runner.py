@@ -11,17 +11,17 @@
 Files and returned values hold the exported key serialised by us in the asked ``format`` (see
 ``_keys.PrivateKey.private_text``), never the bytes KPS sent.
 
-One run is: check the names, paths, mode, owner and group -> open the destination directory and read
-each existing file through the write core (``_files``: no link followed) -> read the key pairs'
-metadata (one show, or one listing) -> fail for missing / not hosted key pairs -> compare each existing
-file with its key pair's public key (and check that an RSA key's private numbers fit together) -> create
-missing directories and check that the directory is writable -> export the keys of the files that must
-change (one export call, or batches of at most 10) -> stage every new file (0600 temp file with its final
-owner and group, fsync, final mode) -> replace the destinations -> fix attributes.
+One run is, in ``plan()`` (see ``_runner``): check the names, paths, mode, owner and group -> open the
+destination directory and read each existing file through the write core (``_files``: no link followed)
+-> read the key pairs' metadata (one show, or one listing) -> fail for missing / not hosted key pairs ->
+compare each existing file with its key pair's public key (and check that an RSA key's private numbers fit
+together), and probe the attributes of the files whose content stays; then in ``apply()``, which check mode
+never reaches: create missing directories and check that the directory is writable -> export the keys of
+the files that must change (one export call, or batches of at most 10) -> stage every new file (0600 temp
+file with its final owner and group, fsync, final mode) -> replace the destinations -> fix attributes.
 Everything that can fail for a reason outside our control (API, archive, disk) happens before the
 first destination is replaced, so a failed run leaves existing files as they were; a run that fails
-after it changed something lists those paths in ``changed_files``. Check mode walks the same path and
-stops before the export.
+after it changed something lists those paths in ``changed_files``.
 
 Temp files are named by ``_files.temp_prefix``. A run that is killed (SIGKILL, power loss) cannot remove
 its own; every later run that is not in check mode removes those of its destinations that ``_files``
@@ -33,12 +33,14 @@ from __future__ import annotations
 import collections
 import os
 import stat
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     DEFAULT_MODE,
     MAX_KEY_BYTES,
     SecretFileError,
+    attributes_differ,
     hard_linked,
     missing_dirs,
     octal,
@@ -61,7 +63,12 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     key_matches,
     keypair_summary,
 )
-from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule, KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
+
+if TYPE_CHECKING:  # annotations only
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._files import Directory, StagedFile
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import PrivateKey
 
 # With names and dest each key goes to <name>.pem, and a file name has at most 255 bytes.
 FILE_NAME_MAX = 255
@@ -92,7 +99,7 @@ class ExportError(KpsError):
 
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
 
-def requested_names(name, names, dest=None):
+def requested_names(name: str | None, names: list[str] | None, dest: str | None = None) -> list[str]:
     """The key pair names of the task, checked locally: valid, at least one, no duplicates.
 
     With ``names`` and ``dest`` each name must also fit a file name as ``<name>.pem``.
@@ -114,13 +121,13 @@ def requested_names(name, names, dest=None):
     return wanted
 
 
-def chunked(items, size=BATCH_EXPORT_MAX):
+def chunked(items: Iterable[Any], size: int = BATCH_EXPORT_MAX) -> list[list[Any]]:
     """Split ``items`` into consecutive lists of at most ``size`` (the batch export limit)."""
     items = list(items)
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
-def export_calls_needed(count):
+def export_calls_needed(count: int) -> int:
     """API calls to export ``count`` keys: none, one export call, or one batch call per 10 keys."""
     if count <= 1:
         return count
@@ -133,7 +140,9 @@ class FileState:
     ``name``: the file's name in its directory. ``symlink``: a link is there; it is replaced, never followed.
     """
 
-    def __init__(self, path, name, exists=False, mode=None, key=None, uid=None, gid=None, symlink=False, st=None):
+    def __init__(self, path: str, name: str, exists: bool = False, mode: int | None = None,
+                 key: PrivateKey | None = None, uid: int | None = None, gid: int | None = None,
+                 symlink: bool = False, st: os.stat_result | None = None) -> None:
         self.path = path
         self.name = name
         self.exists = exists
@@ -145,14 +154,14 @@ class FileState:
         self.st = st  # the lstat result of the file inspected: only it gets its attributes fixed
 
     @property
-    def fingerprint(self):
+    def fingerprint(self) -> str | None:
         return self.key.fingerprint if self.key is not None else None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return '<FileState %s exists=%s fingerprint=%s>' % (self.path, self.exists, self.fingerprint)
 
 
-def damaged(key):
+def damaged(key: PrivateKey) -> bool:
     """Whether an RSA private key's numbers do not fit together (say, broken CRT parameters).
 
     Loading skips OpenSSL's full check (about 60 ms per key, see ``_keys.PrivateKey.check``); these few
@@ -168,7 +177,7 @@ def damaged(key):
                 and numbers.iqmp * q % p == 1 and e * numbers.dmp1 % (p - 1) == 1)
 
 
-def inspect_file(folder, name, path):
+def inspect_file(folder: Directory | None, name: str, path: str) -> FileState:
     """Read the destination ``name`` of the open ``folder`` (``_files.Directory``; None: it does not exist yet).
 
     A symbolic link is not read through: the state says ``symlink`` and the link gets replaced. A file that
@@ -199,7 +208,7 @@ def inspect_file(folder, name, path):
                      uid=st.st_uid, gid=st.st_gid, st=st)
 
 
-def decide(state, keypair, force=False, fmt=DEFAULT_FORMAT):
+def decide(state: FileState, keypair: dict[str, Any], force: bool = False, fmt: str = DEFAULT_FORMAT) -> str:
     """The content action for one file: create, replace, reformat, rewrite (force) or none.
 
     A file with the right key in another encoding than ``fmt`` is reformatted; with format=kps any encoding
@@ -214,7 +223,7 @@ def decide(state, keypair, force=False, fmt=DEFAULT_FORMAT):
     return REWRITE if force else NONE
 
 
-def keypairs_without_format(keypairs, fmt):
+def keypairs_without_format(keypairs: list[dict[str, Any]], fmt: str) -> list[str]:
     """Names of the key pairs whose key type has no encoding ``fmt`` (ED25519 and traditional PEM)."""
     if fmt != TRADITIONAL:
         return []
@@ -223,98 +232,70 @@ def keypairs_without_format(keypairs, fmt):
 
 
 class ExportRunner(KpsRunner):
-    """Runs kps_private_key_export for one ``KpsModule``."""
+    """Runs kps_private_key_export for one ``KpsModule``.
 
-    def __init__(self, module):
+    Without ``dest`` the plan changes nothing but has ``work``: the export, whose keys go into the result. With
+    ``dest`` it decides each file's action; its ``work`` is removing stale temp files of killed runs.
+    """
+
+    def __init__(self, module: KpsModule) -> None:
         super().__init__(module)
-        self.changed_files = []  # paths created or replaced so far: a failed result lists them
-        self._folder = None      # the destination directory (``_files.Directory``) once it exists
-        self._uid = self._gid = None
+        self.changed_files: list[str] = []  # paths created or replaced so far: a failed result lists them
+        self._folder: Directory | None = None  # the destination directory once it exists
+        self._uid: int | None = None
+        self._gid: int | None = None
 
-    def _close(self):
+    def _close(self) -> None:
         if self._folder is not None:
             self._folder.close()
 
-    def _failure(self, exc):
+    def _failure(self, exc: KpsError) -> dict[str, Any]:
         if not self.changed_files:
             return exc.result()
         # A run that fails after it changed something says what it changed.
         return dict(exc.result(changed=True, changed_files=list(self.changed_files)),
                     msg='%s Changed before the failure: %s.' % (_sentence(exc.msg), ', '.join(self.changed_files)))
 
-    # ----- the run --------------------------------------------------------------------------------------
+    # ----- plan: read and decide, nothing written or exported ----------------------------------------------
 
-    def _execute(self):
+    def plan(self) -> Plan:
         dest = self.params['dest']
         names = requested_names(self.params['name'], self.params['names'], dest)
         if dest is None:
-            return self._return_keys(names)
+            if not self.module.no_log:
+                self.module.warn(NO_LOG_WARNING)
+            return Plan(work=True, dest=None, names=names, keypairs=self._read_keypairs(names), texts={})
 
         # Local problems (paths, mode, owner, group, links) fail before any API call.
         directory, paths = self._plan_paths(names, dest)
         self._uid, self._gid = task_owner(self.module)
         missing = self._missing_dirs(directory)
-        self._mode(DEFAULT_MODE)
+        task_mode(self.module, DEFAULT_MODE)  # a bad mode fails here
         if not missing:
             self._folder = self._open_dir(directory)
         states = dict((name, inspect_file(self._folder, os.path.basename(paths[name]), paths[name]))
                       for name in names)
         keypairs = self._read_keypairs(names)
-        fmt = self.params['format']
-        actions = dict((name, decide(states[name], keypairs[name], self.params['force'], fmt)) for name in names)
-        to_export = [keypairs[name] for name in names if actions[name] in WRITE_ACTIONS]
+        actions = dict((name, self._decide(states[name], keypairs[name])) for name in names)
+        stale = [states[name].name for name in names
+                 if self._folder is not None and self._folder.stale_temp_files(states[name].name)]
+        return Plan(changed=bool(missing) or any(action != NONE for action in actions.values()), work=bool(stale),
+                    dest=dest, directory=directory, missing=missing, names=names, states=states,
+                    keypairs=keypairs, actions=actions, stale=stale, written={}, backups={})
 
-        if not self.module.check_mode and self._folder is not None:
-            self._remove_stale_temp_files(states[name].name for name in names)
-        backups = {}
-        formats = {}  # {name: the encoding written}
-        if not self.module.check_mode and to_export:
-            if self._folder is None:
-                self._folder = self._open_dir(directory, create=True)
-            self._check_writable(states[to_export[0]['name']])  # before any private key is downloaded
-            keys = self._export(to_export)
-            formats = dict((name, self._format_of(key)) for name, key in keys.items())
-            backups = self._write(dict((name, _bytes(key.private_text(formats[name])))
-                                       for name, key in keys.items()), states)
-        for name in names:
-            if actions[name] not in WRITE_ACTIONS:
-                if self._set_attributes(states[name], False):
-                    actions[name] = ATTRIBUTES
-            elif not self.module.check_mode:
-                self._set_attributes(states[name], True)
+    def _decide(self, state: FileState, keypair: dict[str, Any]) -> str:
+        """The file's action: ``decide``'s, or ATTRIBUTES for a file whose content stays but whose mode, owner,
+        group, SELinux context or file attributes differ (probed, nothing set)."""
+        action = decide(state, keypair, self.params['force'], self.params['format'])
+        if action != NONE:
+            return action
+        mode = task_mode(self.module, state.mode)
+        if (self._folder.set_attributes(state.name, mode, self._uid, self._gid, check=True, expect=state.st)
+                or attributes_differ(self.module, self._folder.join(state.name))):
+            return ATTRIBUTES
+        return NONE
 
-        formats = dict((name, self._format_after(states[name], actions[name], formats.get(name))) for name in names)
-        files = [self._file_result(name, paths[name], keypairs[name], actions[name], backups.get(name), formats[name])
-                 for name in names]
-        changed = bool(missing) or any(item['changed'] for item in files)
-        result = dict(changed=changed, files=files, keypairs=[keypair_summary(keypairs[name]) for name in names],
-                      msg=self._message(files, len(to_export), missing))
-        if self.module._diff:
-            result['diff'] = [self._diff(states[name], keypairs[name], actions[name], formats[name])
-                              for name in names]
-        return result
-
-    def _return_keys(self, names):
-        if not self.module.no_log:
-            self.module.warn(NO_LOG_WARNING)
-        keypairs = self._read_keypairs(names)
-        ordered = [keypairs[name] for name in names]
-        keys = {} if self.module.check_mode else self._export(ordered)
-        texts = dict((name, key.private_text(self._format_of(key))) for name, key in keys.items())
-        result = dict(changed=False, keypairs=[keypair_summary(kp) for kp in ordered])
-        if self.params['name'] is not None:
-            result['private_key'] = texts.get(names[0])
-        else:
-            result['private_keys'] = dict((name, texts.get(name)) for name in names)
-        calls = export_calls_needed(len(names))
-        result['msg'] = '%s %d %s with %d %s %s.' % (
-            'Would export' if self.module.check_mode else 'Exported', len(names), plural(len(names), 'private key'),
-            calls, 'export' if len(names) == 1 else 'batch export', plural(calls, 'call'))
-        return result
-
-    # ----- paths and metadata ----------------------------------------------------------------------------
-
-    def _plan_paths(self, names, dest):
+    def _plan_paths(self, names: list[str], dest: str) -> tuple[str, dict[str, str]]:
         """The directory that must exist and the file path of each key pair."""
         if self.params['name'] is not None:
             # A link to a directory is no directory here: like any link at the destination, it gets replaced.
@@ -327,7 +308,7 @@ class ExportRunner(KpsRunner):
                               '<name>.pem file per key pair.' % dest)
         return dest, dict((name, os.path.join(dest, name + '.pem')) for name in names)
 
-    def _missing_dirs(self, directory):
+    def _missing_dirs(self, directory: str) -> list[str]:
         """Directories to create, outermost first; fails unless create_dirs allows creating them."""
         missing = missing_dirs(directory)
         if missing and not self.params['create_dirs']:
@@ -335,12 +316,12 @@ class ExportRunner(KpsRunner):
                               % directory)
         return missing
 
-    def _open_dir(self, directory, create=False):
+    def _open_dir(self, directory: str, create: bool = False) -> Directory:
         folder = open_dir(directory, create=create, mode=DIR_MODE)
         self.changed_files.extend(folder.created)
         return folder
 
-    def _read_keypairs(self, names):
+    def _read_keypairs(self, names: list[str]) -> dict[str, dict[str, Any]]:
         """Metadata of each name: one show for a single name, else one listing (cheaper than N shows).
 
         Fails, before any export, naming every key pair that is missing, has no hosted private key, or has
@@ -373,9 +354,28 @@ class ExportRunner(KpsRunner):
                               missing=missing, not_hosted=not_hosted)
         return found
 
-    # ----- export ----------------------------------------------------------------------------------------
+    # ----- apply: never in check mode ---------------------------------------------------------------------
 
-    def _export(self, keypairs):
+    def apply(self, plan: Plan) -> None:
+        if plan.dest is None:
+            keys = self._export([plan.keypairs[name] for name in plan.names])
+            plan.texts = dict((name, key.private_text(self._format_of(key))) for name, key in keys.items())
+            return
+        if plan.stale:
+            self._remove_stale_temp_files(plan.stale)
+        to_export = [plan.keypairs[name] for name in plan.names if plan.actions[name] in WRITE_ACTIONS]
+        if to_export:
+            if self._folder is None:
+                self._folder = self._open_dir(plan.directory, create=True)
+            self._check_writable(plan.states[to_export[0]['name']])  # before any private key is downloaded
+            keys = self._export(to_export)
+            plan.written = dict((name, self._format_of(key)) for name, key in keys.items())
+            plan.backups = self._write(dict((name, _bytes(key.private_text(plan.written[name])))
+                                            for name, key in keys.items()), plan.states)
+        for name in plan.names:
+            self._set_attributes(plan.states[name], plan.actions[name])
+
+    def _export(self, keypairs: list[dict[str, Any]]) -> dict[str, PrivateKey]:
         """{name: parsed PrivateKey} with every key pair's key: one export call for one, else batch calls of at
         most 10.
 
@@ -388,7 +388,7 @@ class ExportRunner(KpsRunner):
             self.module.warn('huaweicloud.kps.kps_private_key_export: %s' % text)
         return dict((name, load_private_key(pem)) for name, pem in pems.items())
 
-    def _format_of(self, key):
+    def _format_of(self, key: PrivateKey) -> str:
         """The encoding to write ``key`` (as exported) in; fails for traditional PEM of an ED25519 key."""
         fmt = self.params['format']
         if fmt == KPS_FORMAT:
@@ -397,26 +397,20 @@ class ExportRunner(KpsRunner):
             raise ExportError('%s Nothing was written.' % traditional_pem_error())
         return fmt
 
-    # ----- files -----------------------------------------------------------------------------------------
-
-    def _remove_stale_temp_files(self, file_names):
+    def _remove_stale_temp_files(self, file_names: list[str]) -> None:
         """Remove the temp files that killed runs left next to our destinations; warn about them."""
         removed = [path for name in file_names for path in self._folder.remove_stale_temp_files(name)]
         if removed:
             self.module.warn('huaweicloud.kps.kps_private_key_export: removed %d %s left by an interrupted run: %s'
                              % (len(removed), plural(len(removed), 'temporary file'), ', '.join(removed)))
 
-    def _check_writable(self, state):
+    def _check_writable(self, state: FileState) -> None:
         try:
             self._folder.check_writable(state.name)
         except SecretFileError as exc:
             raise ExportError('%s Nothing was exported.' % exc.msg)
 
-    def _mode(self, base_mode):
-        """The numeric mode a file should get; symbolic modes apply to ``base_mode``."""
-        return task_mode(self.module, base_mode)
-
-    def _write(self, pems, states):
+    def _write(self, pems: dict[str, bytes], states: dict[str, FileState]) -> dict[str, str | None]:
         """Stage every file, then replace the destinations; returns {name: backup path}.
 
         Staging (the part that can run out of space or permissions) completes for all files before the
@@ -441,82 +435,111 @@ class ExportRunner(KpsRunner):
             self._folder.fsync()
         return backups
 
-    def _stage(self, state, content):
-        return self._folder.stage(state.name, content, self._mode(DEFAULT_MODE), self._uid, self._gid)
+    def _stage(self, state: FileState, content: bytes) -> StagedFile:
+        return self._folder.stage(state.name, content, task_mode(self.module, DEFAULT_MODE), self._uid, self._gid)
 
-    def _set_attributes(self, state, written):
-        """Apply mode/owner/group (through the core) and the other file attributes; in check mode only
-        report whether they differ. A written file already has its mode, owner and group."""
-        changed = written
-        if not written and self._folder is not None and state.exists:
-            changed = self._folder.set_attributes(state.name, self._mode(state.mode), self._uid, self._gid,
-                                                  check=self.module.check_mode, expect=state.st)
-        if self._folder is None or (self.module.check_mode and (written or state.symlink)):
-            return changed
-        return self.module.set_fs_attributes_if_different(
-            other_file_args(self.module, self._folder.join(state.name)), changed)
+    def _set_attributes(self, state: FileState, action: str) -> None:
+        """Fix the mode, owner and group of an ATTRIBUTES file (a written one got them when staged), then give
+        every changed file the task's SELinux context and file attributes."""
+        if action == NONE:
+            return
+        changed = action != ATTRIBUTES or self._folder.set_attributes(
+            state.name, task_mode(self.module, state.mode), self._uid, self._gid, expect=state.st)
+        self.module.set_fs_attributes_if_different(other_file_args(self.module, self._folder.join(state.name)),
+                                                   changed)
 
-    # ----- result ----------------------------------------------------------------------------------------
+    # ----- result and diff --------------------------------------------------------------------------------
 
-    def _format_after(self, state, action, written):
+    def result(self, plan: Plan) -> dict[str, Any]:
+        if plan.dest is None:
+            return self._keys_result(plan)
+        files = [self._file_result(plan, name) for name in plan.names]
+        return dict(files=files, keypairs=[keypair_summary(plan.keypairs[name]) for name in plan.names],
+                    msg=self._message(plan, files))
+
+    def diff(self, plan: Plan) -> list[dict[str, Any]] | None:
+        """One diff per file (none without dest)."""
+        if plan.dest is None:
+            return None
+        return [self._file_diff(plan, name) for name in plan.names]
+
+    def _keys_result(self, plan: Plan) -> dict[str, Any]:
+        """The exported keys in the asked format (None in check mode), and the key pairs."""
+        names, texts = plan.names, plan.texts
+        result = dict(keypairs=[keypair_summary(plan.keypairs[name]) for name in names])
+        if self.params['name'] is not None:
+            result['private_key'] = texts.get(names[0])
+        else:
+            result['private_keys'] = dict((name, texts.get(name)) for name in names)
+        calls = export_calls_needed(len(names))
+        result['msg'] = '%s %d %s with %d %s %s.' % (
+            plan.say('Would export', 'Exported'), len(names), plural(len(names), 'private key'),
+            calls, 'export' if len(names) == 1 else 'batch export', plural(calls, 'call'))
+        return result
+
+    def _format_after(self, plan: Plan, name: str) -> str | None:
         """The encoding the file holds after the run: None if unknown (check mode, format=kps)."""
-        if action not in WRITE_ACTIONS:
+        state = plan.states[name]
+        if plan.actions[name] not in WRITE_ACTIONS:
             return state.key.source_format if state.key is not None else None
-        if written:
-            return written
+        if name in plan.written:
+            return plan.written[name]
         return None if self.params['format'] == KPS_FORMAT else self.params['format']
 
-    def _file_result(self, name, path, keypair, action, backup, fmt):
-        return dict(name=name, path=path, fingerprint=keypair.get('fingerprint'), action=action,
-                    changed=action != NONE, backup_file=backup, format=fmt)
+    def _file_result(self, plan: Plan, name: str) -> dict[str, Any]:
+        action = plan.actions[name]
+        return dict(name=name, path=plan.states[name].path, fingerprint=plan.keypairs[name].get('fingerprint'),
+                    action=action, changed=action != NONE, backup_file=plan.backups.get(name),
+                    format=self._format_after(plan, name))
 
-    def _diff(self, state, keypair, action, fmt):
+    def _file_diff(self, plan: Plan, name: str) -> dict[str, Any]:
+        state, action = plan.states[name], plan.actions[name]
         before = dict(exists=state.exists, mode=octal(state.mode), fingerprint=state.fingerprint,
                       format=state.key.source_format if state.key is not None else None)
         if action == NONE:
             after = dict(before)
         else:
             base = state.mode if action == ATTRIBUTES else DEFAULT_MODE
-            after = dict(exists=True, mode=octal(self._mode(base)), fingerprint=keypair.get('fingerprint'),
-                         format=fmt)
+            after = dict(exists=True, mode=octal(task_mode(self.module, base)),
+                         fingerprint=plan.keypairs[name].get('fingerprint'), format=self._format_after(plan, name))
         return dict(before=before, after=after, before_header=state.path, after_header=state.path)
 
-    def _message(self, files, exported, missing_dirs):
-        check = self.module.check_mode
+    def _message(self, plan: Plan, files: list[dict[str, Any]]) -> str:
         reformatted = sum(1 for item in files if item['action'] == REFORMAT)
         written = sum(1 for item in files if item['action'] in WRITE_ACTIONS) - reformatted
         fixed = sum(1 for item in files if item['action'] == ATTRIBUTES)
         unchanged = len(files) - written - reformatted - fixed
         parts = []
-        if missing_dirs:
-            parts.append('%s %s' % ('would create' if check else 'created', ', '.join(missing_dirs)))
+        if plan.missing:
+            parts.append('%s %s' % (plan.say('would create', 'created'), ', '.join(plan.missing)))
         if written or reformatted:
             done = []
             if written:
-                done.append('%s %d of %d %s' % (
-                    'would write' if check else 'wrote', written, len(files), plural(len(files), 'private key file')))
+                done.append('%s %d of %d %s' % (plan.say('would write', 'wrote'), written, len(files),
+                                                plural(len(files), 'private key file')))
             if reformatted:
                 done.append('%s %d %s holding the right key to the %s format' % (
-                    'would rewrite' if check else 'rewrote', reformatted, plural(reformatted, 'file'),
+                    plan.say('would rewrite', 'rewrote'), reformatted, plural(reformatted, 'file'),
                     self.params['format']))
+            exported = written + reformatted
             calls = export_calls_needed(exported)
             parts.append('%s (%d %s %s)' % (
                 ', '.join(done), calls, 'export' if exported == 1 else 'batch export', plural(calls, 'call')))
         if fixed:
-            parts.append('%s the mode or owner of %d %s' % (
-                'would fix' if check else 'fixed', fixed, plural(fixed, 'file')))
+            parts.append('%s the mode or owner of %d %s' % (plan.say('would fix', 'fixed'), fixed,
+                                                           plural(fixed, 'file')))
         if unchanged:
             parts.append('%d already up to date' % unchanged)
-        if not written and not reformatted and not fixed and not missing_dirs:
+        if not written and not reformatted and not fixed and not plan.missing:
             return 'All %d %s already up to date; nothing exported.' % (
                 len(files), plural(len(files), 'private key file'))
         text = '; '.join(parts)
         return text[:1].upper() + text[1:] + '.'
 
 
-def _sentence(text):
+def _sentence(text: str) -> str:
     return text if text.endswith('.') else text + '.'
 
 
-def _bytes(text):
+def _bytes(text: str | bytes) -> bytes:
     return text if isinstance(text, bytes) else text.encode('utf-8')

@@ -767,3 +767,13 @@ def other_file_args(module: Any, path: str) -> dict[str, Any]:
     args = module.load_file_common_arguments(module.params, path=path)
     args.update(mode=None, owner=None, group=None)
     return args
+
+
+def attributes_differ(module, path: str) -> bool:
+    """Whether the task's SELinux context or file attributes differ from those of ``path``; sets nothing (asked
+    as in check mode, whatever mode the task runs in)."""
+    check_mode, module.check_mode = module.check_mode, True
+    try:
+        return module.set_fs_attributes_if_different(other_file_args(module, path), False)
+    finally:
+        module.check_mode = check_mode

@@ -11,7 +11,8 @@
 Standard library only: the host-side modules (kps_private_key_file, kps_host_keys) use it too.
 
 A runner's ``plan()`` reads and decides, and returns a Plan; ``apply(plan)`` carries it out, and the base
-never calls it in check mode or for a plan that changes nothing; ``result(plan)`` reports it. ``changed``
+never calls it in check mode, nor for a plan that changes nothing and has no other ``work``; ``result(plan)``
+reports it. ``changed``
 and the diff come from the plan, and the wording from ``plan.say('Would ...', 'Did ...')``, so check mode
 and a real run cannot drift apart. A runner not converted yet overrides ``_execute()`` instead.
 """
@@ -25,12 +26,16 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Kps
 
 class Plan:
     """What a run does. ``changed``: whether it changes anything; ``before``/``after``: what the diff shows
-    (None: no diff); any other keyword is kept as an attribute for apply() and result()."""
+    (None: no diff); ``work``: apply() has work to do even though it changes nothing (returning data it must
+    fetch, tidying up), so it runs, but still never in check mode; any other keyword is kept as an attribute
+    for apply() and result()."""
 
-    def __init__(self, changed: bool = False, before: Any = None, after: Any = None, **facts: Any) -> None:
+    def __init__(self, changed: bool = False, before: Any = None, after: Any = None, work: bool = False,
+                 **facts: Any) -> None:
         self.changed = changed
         self.before = before
         self.after = after
+        self.work = work
         self.applied = False  # set by the Runner once apply() ran
         self.__dict__.update(facts)
 
@@ -61,7 +66,7 @@ class Runner:
 
     def _execute(self) -> dict[str, Any]:
         plan = self.plan()
-        if plan.changed and not self.module.check_mode:
+        if (plan.changed or plan.work) and not self.module.check_mode:
             self.apply(plan)  # may update plan.changed and plan.after from what the write did
             plan.applied = True
         result = self.result(plan)
@@ -76,7 +81,7 @@ class Runner:
         raise NotImplementedError
 
     def apply(self, plan: Plan) -> None:
-        """Carry out a plan that changes something; never called in check mode."""
+        """Carry out a plan that changes something or has ``work``; never called in check mode."""
         raise NotImplementedError
 
     def result(self, plan: Plan) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     DEFAULT_MODE,
     SecretFileError,
+    attributes_differ,
     group_name,
     hard_linked,
     missing_dirs,
@@ -79,10 +80,6 @@ class SecretFileRunner(Runner):
         uid, gid = task_owner(self.module)  # an unknown owner or group fails before anything is written
         return self._plan_present(path, directory, name, uid, gid)
 
-    def _mode(self, base_mode):
-        """The numeric mode the file gets; a symbolic mode applies to ``base_mode``."""
-        return task_mode(self.module, base_mode)
-
     def _plan_present(self, path, directory, name, uid, gid):
         content = to_bytes(self.params['content'], errors='surrogate_or_strict')
         if missing_dirs(directory):
@@ -90,7 +87,7 @@ class SecretFileRunner(Runner):
                 raise SecretFileError('Cannot write %s: the directory %s does not exist.' % (path, directory))
             # In check mode an earlier task may create the directory in a real run: report the file as new.
             before = dict(exists=False)
-            after = self._predicted(before, self._mode(DEFAULT_MODE), uid, gid, True)
+            after = self._predicted(before, task_mode(self.module, DEFAULT_MODE), uid, gid, True)
             return Plan(changed=True, before=before, after=after, path=path, state='present', content_changed=True,
                         backup=None)
 
@@ -102,21 +99,13 @@ class SecretFileRunner(Runner):
         # A link is never read through, and a file with other hard links is not ours alone: both are
         # replaced by a new regular file.
         unchanged = not hard_linked(st) and folder.read(name, len(content), expect=st) == content
-        mode = self._mode(stat.S_IMODE(st.st_mode) if unchanged else DEFAULT_MODE)
+        mode = task_mode(self.module, stat.S_IMODE(st.st_mode) if unchanged else DEFAULT_MODE)
         changed = not unchanged or folder.set_attributes(name, mode, uid, gid, check=True, expect=st)
         if before['exists'] and not before.get('symlink'):
-            changed = self._attributes_differ(folder.join(name)) or changed
+            changed = attributes_differ(self.module, folder.join(name)) or changed
         return Plan(changed=changed, before=before, after=self._predicted(before, mode, uid, gid, not unchanged),
                     path=path, state='present', content_changed=not unchanged, backup=None,
                     name=name, content=content, mode=mode, uid=uid, gid=gid, st=st)
-
-    def _attributes_differ(self, path):
-        """Whether the task's SELinux context or file attributes differ; asked in check mode, so nothing is set."""
-        check_mode, self.module.check_mode = self.module.check_mode, True
-        try:
-            return self.module.set_fs_attributes_if_different(other_file_args(self.module, path), False)
-        finally:
-            self.module.check_mode = check_mode
 
     def _plan_absent(self, path, directory, name):
         before = dict(exists=False)

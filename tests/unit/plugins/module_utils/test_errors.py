@@ -120,13 +120,14 @@ def test_plural(count, words, expected):
 class Planned(Runner):
     """A runner on the plan -> apply -> result base that records what it was asked to do."""
 
-    def __init__(self, module, changes):
+    def __init__(self, module, changes, work=False):
         super().__init__(module)
         self.changes = changes
+        self.work = work
         self.applied = 0
 
     def plan(self):
-        return Plan(changed=self.changes, before={'exists': False}, after={'exists': self.changes})
+        return Plan(changed=self.changes, before={'exists': False}, after={'exists': self.changes}, work=self.work)
 
     def apply(self, plan):
         self.applied += 1
@@ -150,3 +151,14 @@ def test_apply_is_skipped_in_check_mode_and_the_result_follows_the_plan(check_mo
     assert runner.applied == applied
     assert module.exited == {'changed': changes, 'msg': msg,
                              'diff': {'before': {'exists': False}, 'after': {'exists': changes}}}
+
+
+@pytest.mark.parametrize('check_mode, applied', [(True, 0), (False, 1)])
+def test_work_that_changes_nothing_is_applied_but_never_in_check_mode(check_mode, applied):
+    module = Module()
+    module.check_mode, module._diff = check_mode, False
+    runner = Planned(module, False, work=True)
+    with pytest.raises(SystemExit):
+        runner.execute()
+    assert runner.applied == applied
+    assert module.exited == {'changed': False, 'msg': 'Up to date.'}
