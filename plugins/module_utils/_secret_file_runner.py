@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import TYPE_CHECKING, Any
 
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     DEFAULT_MODE,
     SecretFileError,
@@ -40,11 +42,16 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan, Runner
 
+if TYPE_CHECKING:  # annotations only
+    from ansible.module_utils.basic import AnsibleModule
+
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._files import Directory
+
 HIDDEN = '(secret content, not shown)'
 HIDDEN_NEW = '(new secret content, not shown)'
 
 
-def describe(st):
+def describe(st: os.stat_result | None) -> dict[str, Any]:
     """What the diff shows of a name (its lstat result): existence, mode, owner and group; never the content."""
     if st is None:
         return dict(exists=False)
@@ -57,18 +64,18 @@ def describe(st):
 class SecretFileRunner(Runner):
     """Runs kps_private_key_file for one ``AnsibleModule`` (created with ``add_file_common_args``)."""
 
-    def __init__(self, module):
+    def __init__(self, module: AnsibleModule) -> None:
         super().__init__(module)
-        self._folder = None  # the file's directory (``_files.Directory``), open from plan() to the end
+        self._folder: Directory | None = None  # the file's directory (``_files.Directory``), open from plan() to the end
 
-    def _failure(self, exc):
+    def _failure(self, exc: KpsError) -> dict[str, Any]:
         return exc.result(path=self.params['path'])
 
-    def _close(self):
+    def _close(self) -> None:
         if self._folder is not None:
             self._folder.close()
 
-    def plan(self):
+    def plan(self) -> Plan:
         path = self.params['path']
         directory, name = os.path.split(os.path.abspath(path))
         if not name or path.endswith('/'):
@@ -80,7 +87,7 @@ class SecretFileRunner(Runner):
         uid, gid = task_owner(self.module)  # an unknown owner or group fails before anything is written
         return self._plan_present(path, directory, name, uid, gid)
 
-    def _plan_present(self, path, directory, name, uid, gid):
+    def _plan_present(self, path: str, directory: str, name: str, uid: int | None, gid: int | None) -> Plan:
         content = to_bytes(self.params['content'], errors='surrogate_or_strict')
         if missing_dirs(directory):
             if not self.module.check_mode:
@@ -107,7 +114,7 @@ class SecretFileRunner(Runner):
                     path=path, state='present', content_changed=not unchanged, backup=None,
                     name=name, content=content, mode=mode, uid=uid, gid=gid, st=st)
 
-    def _plan_absent(self, path, directory, name):
+    def _plan_absent(self, path: str, directory: str, name: str) -> Plan:
         before = dict(exists=False)
         if not missing_dirs(directory):
             self._folder = open_dir(directory)
@@ -119,7 +126,7 @@ class SecretFileRunner(Runner):
         return Plan(changed=exists, before=before, after=dict(exists=False), path=path, state='absent',
                     content_changed=exists, backup=None, name=name)
 
-    def apply(self, plan):
+    def apply(self, plan: Plan) -> None:
         folder = self._folder
         if plan.state == 'absent':
             if self.params['backup']:
@@ -138,15 +145,15 @@ class SecretFileRunner(Runner):
         if plan.content_changed:
             plan.after['content'] = HIDDEN_NEW
 
-    def result(self, plan):
+    def result(self, plan: Plan) -> dict[str, Any]:
         return dict(path=plan.path, state=plan.state, content_changed=plan.content_changed, backup_file=plan.backup,
                     msg=self._message(plan))
 
-    def diff(self, plan):
+    def diff(self, plan: Plan) -> dict[str, Any]:
         return dict(before=plan.before, after=plan.after, before_header=plan.path, after_header=plan.path)
 
     @staticmethod
-    def _message(plan):
+    def _message(plan: Plan) -> str:
         if plan.state == 'absent':
             return plan.say('Would remove', 'Removed') + ' the file.' if plan.changed else 'The file does not exist.'
         if not plan.changed:
@@ -158,7 +165,8 @@ class SecretFileRunner(Runner):
         return '%s the file.' % plan.say('Would create', 'Created')
 
     @staticmethod
-    def _predicted(before, mode, uid, gid, content_changed):
+    def _predicted(before: dict[str, Any], mode: int, uid: int | None, gid: int | None,
+                   content_changed: bool) -> dict[str, Any]:
         """The diff's ``after`` in check mode: a written file belongs to owner/group, else to the running user."""
         after = dict(exists=True, mode=octal(mode), content=HIDDEN_NEW if content_changed else HIDDEN)
         if content_changed or uid is not None:
