@@ -769,7 +769,7 @@ def other_file_args(module: Any, path: str) -> dict[str, Any]:
     return args
 
 
-def attributes_differ(module, path: str) -> bool:
+def attributes_differ(module: Any, path: str) -> bool:
     """Whether the task's SELinux context or file attributes differ from those of ``path``; sets nothing (asked
     as in check mode, whatever mode the task runs in)."""
     check_mode, module.check_mode = module.check_mode, True
