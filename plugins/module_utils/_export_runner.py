@@ -526,8 +526,7 @@ class ExportRunner(KpsRunner):
             parts.append('%s (%d %s %s)' % (
                 ', '.join(done), calls, 'export' if exported == 1 else 'batch export', plural(calls, 'call')))
         if fixed:
-            parts.append('%s the mode or owner of %d %s' % (plan.say('would fix', 'fixed'), fixed,
-                                                           plural(fixed, 'file')))
+            parts.append('%s the mode or owner of %d %s' % (plan.say('would fix', 'fixed'), fixed, plural(fixed, 'file')))
         if unchanged:
             parts.append('%d already up to date' % unchanged)
         if not written and not reformatted and not fixed and not plan.missing:
