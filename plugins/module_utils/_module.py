@@ -12,7 +12,7 @@ Usage in a module::
 
     module = KpsModule(argument_spec=KpsModule.generate_argspec(name=dict(type='str', required=True)),
                        supports_check_mode=True)
-    ExportRunner(module).execute()   # a KpsRunner: _execute() returns the result, a KpsError fails the task
+    ExportRunner(module).execute()   # a KpsRunner: plan -> apply -> result, a KpsError fails the task
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class KpsModule(AnsibleModule):
     def kps(self) -> KpsClient:
         """The KpsClient, built on first use: credentials resolved, logged in, project id known.
 
-        Raises CredentialError / HuaweiCloudError: use it inside a runner's ``_execute()``.
+        Raises CredentialError / HuaweiCloudError: use it inside a runner's ``plan()`` or ``apply()``.
         """
         if self._kps is None:
             self.credentials = resolve_credentials(self.params)

@@ -12,9 +12,9 @@ Standard library only: the host-side modules (kps_private_key_file, kps_host_key
 
 A runner's ``plan()`` reads and decides, and returns a Plan; ``apply(plan)`` carries it out, and the base
 never calls it in check mode, nor for a plan that changes nothing and has no other ``work``; ``result(plan)``
-reports it. ``changed``
-and the diff come from the plan, and the wording from ``plan.say('Would ...', 'Did ...')``, so check mode
-and a real run cannot drift apart. A runner not converted yet overrides ``_execute()`` instead.
+reports it. ``changed`` and the diff come from the plan, and the wording from ``plan.say('Would ...',
+'Did ...')``, so check mode and a real run cannot drift apart. Runners implement ``plan()``, ``apply()``,
+``result()`` and, for a diff of their own, ``diff()``; ``_execute()`` is the base's own.
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ class Runner:
         self.module.exit_json(**result)
 
     def _execute(self) -> dict[str, Any]:
+        """The base's run, the same for every runner (not overridden): plan -> apply (never in check mode) ->
+        result, with ``changed`` and the diff added from the plan."""
         plan = self.plan()
         if (plan.changed or plan.work) and not self.module.check_mode:
             self.apply(plan)  # may update plan.changed and plan.after from what the write did
