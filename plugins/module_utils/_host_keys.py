@@ -224,11 +224,11 @@ def _split_openssh(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes]:
         raise ValueError('no magic')
     offset = len(_MAGIC)
     cipher, offset = _read_string(raw, offset)
-    for _skip in range(2):  # kdf name, kdf options
-        _value, offset = _read_string(raw, offset)
+    kdf, offset = _read_string(raw, offset)
+    _options, offset = _read_string(raw, offset)
     (count,) = struct.unpack('>I', raw[offset:offset + 4])
     offset += 4
-    if cipher != b'none' or count != 1:
+    if cipher != b'none' or kdf != b'none' or count != 1:
         raise ValueError('encrypted or several keys')
     public, offset = _read_string(raw, offset)
     private, end = _read_string(raw, offset)
@@ -275,7 +275,19 @@ def with_openssh_comment(text: str, comment: str) -> str:
 
 
 def _mpint(value: bytes) -> int:
+    """The non-negative integer of an SSH mpint; ValueError for a negative one (cryptography refuses those)."""
+    if value[:1] > b'\x7f':
+        raise ValueError('negative mpint')
     return int(binascii.hexlify(value), 16) if value else 0
+
+
+def _mpint_bytes(number: int) -> bytes:
+    """The SSH mpint encoding of a non-negative integer, shortest form (as ssh-keygen and cryptography write it)."""
+    return number.to_bytes((number.bit_length() + 8) // 8, 'big') if number else b''
+
+
+# The largest RSA modulus OpenSSL checks (OPENSSL_RSA_MAX_MODULUS_BITS): a bigger key does not load there.
+_RSA_MAX_BITS = 16384
 
 
 def openssh_rsa_public_key(text: str | bytes) -> str | object | None:
@@ -283,30 +295,43 @@ def openssh_rsa_public_key(text: str | bytes) -> str | object | None:
 
     The standard library is enough, and fast: the numbers are checked for consistency (n = p * q, e * d = 1 mod
     lcm(p - 1, q - 1), iqmp * q = 1 mod p, and the file's public key holds the same e and n), as cheap arithmetic,
-    without the primality tests that make loading an RSA key with cryptography take tens of milliseconds.
+    without the primality tests that make loading an RSA key with cryptography take tens of milliseconds. The file
+    must also pass the other checks of cryptography's ``load_ssh_private_key`` (no KDF, one key, no stray bytes,
+    check integers, padding, the bounds of ``RSAPrivateNumbers``), so a key accepted here loads there too, with the
+    same public key: re-encoded from e and n, as cryptography writes it.
     Returns None for a damaged key, and NOT_OPENSSH_RSA for anything that is not such a key.
     """
     try:
-        _header, public, private, _rest = _split_openssh(text)
-        offset = 8
-        key_type, offset = _read_string(private, offset)
+        _header, public, private, rest = _split_openssh(text)
+        key_type, offset = _read_string(private, 8)  # after the two check integers
         if key_type != b'ssh-rsa':
             return NOT_OPENSSH_RSA
         numbers = []
         for _index in range(6):  # n, e, d, iqmp, p, q
             value, offset = _read_string(private, offset)
             numbers.append(_mpint(value))
+        _comment, offset = _read_string(private, offset)
         check1, check2 = struct.unpack('>II', private[:8])
-        public_type, offset = _read_string(public, 0)
-        public_e, offset = _read_string(public, offset)
-        public_n, offset = _read_string(public, offset)
+        public_type, public_offset = _read_string(public, 0)
+        public_e, public_offset = _read_string(public, public_offset)
+        public_n, public_offset = _read_string(public, public_offset)
+        public_numbers = (_mpint(public_e), _mpint(public_n))
     except (ValueError, binascii.Error, struct.error):
         return NOT_OPENSSH_RSA if key_format(text) != 'openssh' else None
     n, e, d, iqmp, p, q = numbers
-    lcm = (p - 1) * (q - 1) // _gcd(p - 1, q - 1) if p > 1 and q > 1 else 0
-    consistent = (check1 == check2 and public_type == b'ssh-rsa' and (_mpint(public_e), _mpint(public_n)) == (e, n)
-                  and n == p * q and lcm and (e * d) % lcm == 1 and (iqmp * q) % p == 1)
-    return 'ssh-rsa ' + base64.b64encode(public).decode('ascii') if consistent else None
+    padding = private[offset:]
+    well_formed = (not rest and public_offset == len(public) and len(private) % 8 == 0 and check1 == check2
+                   and public_type == b'ssh-rsa' and public_numbers == (e, n)
+                   and padding == bytes(bytearray(range(1, 1 + len(padding)))) and len(padding) <= 16)
+    in_bounds = (n % 2 == 1 and n.bit_length() <= _RSA_MAX_BITS and 3 <= e < n and e % 2 == 1 and d < n
+                 and 1 < p < n and 1 < q < n and iqmp < p)
+    lcm = (p - 1) * (q - 1) // _gcd(p - 1, q - 1) if in_bounds else 0
+    # (cryptography's other bounds, odd CRT exponents d mod (p - 1) and d mod (q - 1), follow from these.)
+    consistent = well_formed and in_bounds and n == p * q and (e * d) % lcm == 1 and (iqmp * q) % p == 1
+    if not consistent:
+        return None
+    blob = _string(b'ssh-rsa') + _string(_mpint_bytes(e)) + _string(_mpint_bytes(n))
+    return 'ssh-rsa ' + base64.b64encode(blob).decode('ascii')
 
 
 def _gcd(a: int, b: int) -> int:

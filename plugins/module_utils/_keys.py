@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import importlib
 import struct
 import textwrap
 import traceback
@@ -36,11 +37,11 @@ from typing import Any
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 
+# Only cryptography's top level is imported here; its key modules are imported on first use (_Deferred): they
+# cost about 30 ms, and a run that only compares OpenSSH-format RSA key files with their key pairs (an unchanged
+# export, see _export_runner.inspect_file) never needs them.
 try:
     from cryptography import __version__ as _CRYPTOGRAPHY_VERSION
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
@@ -54,6 +55,36 @@ else:
         _SKIP_RSA_CHECK = int(_CRYPTOGRAPHY_VERSION.split('.')[0]) >= 39
     except ValueError:
         _SKIP_RSA_CHECK = False
+
+
+class CryptographyImportError(KpsError):
+    """cryptography is installed but one of its modules does not import (a broken installation)."""
+
+
+class _Deferred:
+    """A module of cryptography, imported when one of its names is first used."""
+
+    def __init__(self, name):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attribute):
+        if self._module is None:
+            try:
+                self._module = importlib.import_module(self._name)
+            except ImportError as exc:
+                raise CryptographyImportError('The Python library cryptography is installed but %s does not import '
+                                              '(%s). Reinstall cryptography on the host running the module.'
+                                              % (self._name, exc))
+        return getattr(self._module, attribute)
+
+
+_exceptions = _Deferred('cryptography.exceptions')
+serialization = _Deferred('cryptography.hazmat.primitives.serialization')
+dsa = _Deferred('cryptography.hazmat.primitives.asymmetric.dsa')
+ec = _Deferred('cryptography.hazmat.primitives.asymmetric.ec')
+ed25519 = _Deferred('cryptography.hazmat.primitives.asymmetric.ed25519')
+rsa = _Deferred('cryptography.hazmat.primitives.asymmetric.rsa')
 
 
 class KeyMaterialError(KpsError):
@@ -202,7 +233,7 @@ def load_private_key(data: str | bytes | None, passphrase: str | bytes | None = 
 
     try:
         key, checked = _load(data, password if encrypted else None, openssh)
-    except UnsupportedAlgorithm as exc:
+    except _exceptions.UnsupportedAlgorithm as exc:
         if openssh and encrypted and 'bcrypt' in str(exc):
             raise UnsupportedKeyTypeError(
                 'Decrypting an encrypted OpenSSH-format private key needs the Python library bcrypt on the host '
