@@ -8,6 +8,7 @@ are tested end to end (module -> runner -> parser -> nothing written).
 """
 from __future__ import annotations
 
+import base64
 import grp
 import io
 import json
@@ -15,6 +16,9 @@ import os
 import pwd
 import re
 import stat
+import struct
+import subprocess
+import sys
 import zipfile
 from unittest import mock
 
@@ -23,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _export_runner as runner
-from ansible_collections.huaweicloud.kps.plugins.module_utils import _files
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _files, _keys
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsClient, parse_batch_export_zip
@@ -340,6 +344,166 @@ class TestInspectFile:
     def test_directory_is_refused(self, tmp_path):
         with pytest.raises(runner.ExportError, match='not a regular file'):
             inspect(str(tmp_path))
+
+
+# ----- OpenSSH-format RSA files read with the standard library ------------------------------------------------
+
+def _ssh_string(value):
+    return struct.pack('>I', len(value)) + value
+
+
+def _mpint(number, pad=b''):
+    return pad + number.to_bytes((number.bit_length() + 8) // 8, 'big')
+
+
+def _openssh_rsa_file(numbers, kdf=b'none', public_n=None, public_pad=b'', public_trailing=b'', trailing=b'',
+                      padding=None, check=(7, 7)):
+    """An unencrypted OpenSSH-format file of the RSA ``numbers`` (cryptography's private numbers), built field by
+    field (PROTOCOL.key in OpenSSH's sources) so that a test can bend one rule."""
+    pub = numbers.public_numbers
+    public = (_ssh_string(b'ssh-rsa') + _ssh_string(_mpint(pub.e)) + _ssh_string(_mpint(public_n or pub.n, public_pad))
+              + public_trailing)
+    body = struct.pack('>II', *check) + _ssh_string(b'ssh-rsa') + b''.join(
+        _ssh_string(_mpint(value)) for value in (pub.n, pub.e, numbers.d, numbers.iqmp, numbers.p, numbers.q))
+    body += _ssh_string(b'me@laptop')
+    body += bytes(bytearray(range(1, 1 + (-len(body) % 8)))) if padding is None else padding(len(body))
+    raw = (b'openssh-key-v1\x00' + _ssh_string(b'none') + _ssh_string(kdf) + _ssh_string(b'') + struct.pack('>I', 1)
+           + _ssh_string(public) + _ssh_string(body) + trailing)
+    text = base64.b64encode(raw).decode()
+    return '-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n' % '\n'.join(
+        text[index:index + 70] for index in range(0, len(text), 70))
+
+
+def _rsa_numbers(name):
+    return serialization.load_pem_private_key(make_keypair(name, 'rsa')[0].encode(), password=None).private_numbers()
+
+
+def _swapped(numbers):
+    """The same key with p and q swapped (and iqmp recomputed): valid, only written the other way round."""
+    return rsa.RSAPrivateNumbers(numbers.q, numbers.p, numbers.d, numbers.dmq1, numbers.dmp1,
+                                 pow(numbers.p, -1, numbers.q), numbers.public_numbers)
+
+
+def _other_d(numbers):
+    return rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d + 2, numbers.dmp1, numbers.dmq1, numbers.iqmp,
+                                 numbers.public_numbers)
+
+
+def _by_cryptography(data):
+    """The key as the export read every file before the standard-library path: cryptography, then ``damaged``."""
+    try:
+        key = load_private_key(data)
+    except runner.KeyMaterialError:
+        return None
+    return None if runner.damaged(key) else key
+
+
+def _zero_padding(length):
+    return b'\x00' * (-length % 8 or 8)
+
+
+# (variant, how the file is built, whether it holds a usable key)
+OPENSSH_RSA_VARIANTS = [
+    ('as written', lambda n: _openssh_rsa_file(n), True),
+    ('p and q swapped', lambda n: _openssh_rsa_file(_swapped(n)), True),
+    ('public n with a leading zero byte', lambda n: _openssh_rsa_file(n, public_pad=b'\x00'), True),
+    ('check integers differ', lambda n: _openssh_rsa_file(n, check=(7, 8)), False),
+    ('a KDF without a cipher', lambda n: _openssh_rsa_file(n, kdf=b'bcrypt'), False),
+    ('bytes after the public key', lambda n: _openssh_rsa_file(n, public_trailing=b'\x00'), False),
+    ('bytes after the private section', lambda n: _openssh_rsa_file(n, trailing=b'\x00' * 8), False),
+    ('padding of zeros', lambda n: _openssh_rsa_file(n, padding=_zero_padding), False),
+    ('a private exponent that does not fit', lambda n: _openssh_rsa_file(_other_d(n)), False),
+    ('a public key of another n', lambda n: _openssh_rsa_file(n, public_n=n.public_numbers.n + 2), False),
+]
+
+
+@pytest.mark.parametrize('variant, build, usable', OPENSSH_RSA_VARIANTS, ids=[v[0] for v in OPENSSH_RSA_VARIANTS])
+def test_openssh_rsa_files_are_read_without_cryptography_to_the_same_result(tmp_path, variant, build, usable):
+    """Whatever a file holds, the standard library reads the same key from it as cryptography did, or leaves it to
+    cryptography; a key it vouches for is never loaded with cryptography."""
+    data = build(_rsa_numbers('stdlib-rsa')).encode()
+    expected = _by_cryptography(data)
+    assert (expected is not None) == usable, variant
+    path = tmp_path / 'k.pem'
+    path.write_bytes(data)
+    with mock.patch.object(runner, 'load_private_key', wraps=load_private_key) as load:
+        key = inspect(str(path)).key
+    if usable:
+        assert isinstance(key, runner.OpenSshRsaFileKey) and load.call_count == 0
+        assert (key.public_key, key.fingerprint, key.source_format, key.key_type) == (
+            expected.public_key, expected.fingerprint, 'openssh', 'ssh-rsa')
+        assert key.public_key == ' '.join(make_keypair('stdlib-rsa', 'rsa')[1].split()[:2])
+    else:
+        assert key is None and load.call_count == 1
+
+
+def test_the_file_the_export_writes_is_read_without_cryptography(tmp_path):
+    private, public = make_keypair('stdlib-written', 'rsa')
+    path = tmp_path / 'k.pem'
+    path.write_text(as_openssh(private))
+    with mock.patch.object(runner, 'load_private_key', side_effect=AssertionError('cryptography was used')):
+        state = inspect(str(path))
+    assert state.fingerprint == fingerprint(public) and state.key.source_format == 'openssh'
+    assert runner.decide(state, {'public_key': public}) == 'none'
+    assert runner.decide(state, {'public_key': make_keypair('stdlib-other', 'rsa')[1]}) == 'replace'
+
+
+@pytest.mark.parametrize('field', range(6))
+def test_a_damaged_openssh_rsa_file_is_replaced(tmp_path, field):
+    """One bit flipped in n, e, d, iqmp, p or q: the file holds no usable key, whichever check finds it."""
+    text = _openssh_rsa_file(_rsa_numbers('stdlib-damaged'))
+    raw = bytearray(base64.b64decode(''.join(text.splitlines()[1:-1])))
+    offset = raw.index(b'ssh-rsa', raw.index(b'ssh-rsa') + 7) + 7  # the type name in the private section
+    for _index in range(field):
+        offset += 4 + struct.unpack('>I', bytes(raw[offset:offset + 4]))[0]
+    length = struct.unpack('>I', bytes(raw[offset:offset + 4]))[0]
+    raw[offset + 4 + length // 2] ^= 0x10
+    path = tmp_path / 'k.pem'
+    path.write_text('-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n'
+                    % base64.b64encode(bytes(raw)).decode())
+    state = inspect(str(path))
+    assert state.exists and state.key is None
+    assert runner.decide(state, {'public_key': make_keypair('stdlib-damaged', 'rsa')[1]}) == 'replace'
+
+
+def test_an_encrypted_openssh_rsa_file_is_replaced(tmp_path):
+    key = serialization.load_pem_private_key(make_keypair('stdlib-encrypted', 'rsa')[0].encode(), password=None)
+    path = tmp_path / 'k.pem'
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                       serialization.BestAvailableEncryption(b'secret')))
+    state = inspect(str(path))
+    assert state.exists and state.key is None
+    assert runner.decide(state, {'public_key': make_keypair('stdlib-encrypted', 'rsa')[1]}) == 'replace'
+
+
+def test_a_broken_cryptography_fails_the_task_instead_of_replacing_files(tmp_path):
+    """cryptography's key modules are imported on first use: if they do not import, the file is not taken for
+    garbage (and replaced); the task fails saying what to fix."""
+    path = tmp_path / 'k.pem'
+    path.write_text(make_keypair('broken-cryptography')[0])
+    with mock.patch.object(_keys, 'serialization', _keys._Deferred('cryptography.hazmat.no_such_module')):
+        with pytest.raises(_keys.CryptographyImportError, match='cryptography is installed but '
+                                                                'cryptography.hazmat.no_such_module does not import'):
+            inspect(str(path))
+
+
+def test_an_unchanged_openssh_rsa_file_does_not_import_cryptographys_key_modules(tmp_path):
+    """What makes an unchanged export cheap (docs/benchmark.md): cryptography's key modules stay unimported."""
+    private, public = make_keypair('stdlib-imports', 'rsa')
+    path = tmp_path / 'k.pem'
+    path.write_text(as_openssh(private))
+    code = '\n'.join([
+        'import sys',
+        'from ansible_collections.huaweicloud.kps.plugins.module_utils import _export_runner as runner',
+        'from ansible_collections.huaweicloud.kps.plugins.module_utils import _files',
+        'with _files.open_dir(sys.argv[1]) as folder:',
+        '    state = runner.inspect_file(folder, "k.pem", sys.argv[1] + "/k.pem")',
+        'print(state.fingerprint)',
+        'print(sorted(name for name in sys.modules if name.startswith("cryptography.hazmat")))',
+    ])
+    out = subprocess.run([sys.executable, '-c', code, str(tmp_path)], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))).stdout.splitlines()
+    assert out == [fingerprint(public), '[]']
 
 
 @pytest.mark.parametrize('exists, right_key, file_format, force, fmt, action', [
