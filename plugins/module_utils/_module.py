@@ -124,12 +124,12 @@ class KpsModule(AnsibleModule):
             for option in insecure_endpoints(self.credentials):
                 self.warn('huaweicloud.kps: allow_insecure_http is true and %s is plain http:// to another host: '
                           'credentials and private keys cross the network unencrypted.' % option)
-            # The CA bundle is only used over TLS; loading it to check it costs about 15 ms of CPU.
-            if any(urlsplit(endpoint or '').scheme == 'https'
-                   for endpoint in (self.credentials.kps_endpoint, self.credentials.iam_endpoint)):
-                problem = self.http.ca_bundle_problem()
-                if problem:
-                    self.fail_json(msg=problem)
+            # The CA bundle is loaded in full (about 15 ms of CPU) only when TLS uses it.
+            problem = self.http.ca_bundle_problem(load=any(
+                urlsplit(endpoint or '').scheme == 'https'
+                for endpoint in (self.credentials.kps_endpoint, self.credentials.iam_endpoint)))
+            if problem:
+                self.fail_json(msg=problem)
             _auth, self.project_id = connect(self.http, self.credentials)
             self._kps = KpsClient(self.http, self.credentials.kps_endpoint, self.project_id)
         return self._kps

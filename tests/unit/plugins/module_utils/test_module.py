@@ -193,16 +193,23 @@ def test_bad_ca_path_is_a_clear_failure(tmp_path, name, content, needle):
     assert exc.value.args[0]['msg'].startswith(needle.format(path)) and 'exception' not in exc.value.args[0]
 
 
-def test_the_ca_bundle_is_checked_only_when_an_endpoint_uses_tls(tmp_path, monkeypatch):
-    """Loading a CA bundle costs about 15 ms per run: with plain http:// endpoints (loopback here) it is never used,
-    so a bundle that would not load does not matter; with an https:// endpoint it fails the task before any call."""
-    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(tmp_path / 'missing.pem'))
+def test_the_ca_bundle_is_loaded_only_when_an_endpoint_uses_tls(tmp_path, monkeypatch):
+    """Loading a CA bundle costs about 15 ms per run. With plain http:// endpoints (loopback here) it is never used:
+    a missing bundle, or one without a PEM block, still fails at once, but one that only breaks when loaded does
+    not; with an https:// endpoint it fails the task before any call."""
+    bundle = tmp_path / 'broken.pem'
+    bundle.write_text('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n')
     args = {'kps_endpoint': 'http://127.0.0.1:9', 'iam_endpoint': 'http://127.0.0.1:9', 'project_id': 'p',
-            'access_key': 'ak', 'secret_key': 'sk'}
+            'access_key': 'ak', 'secret_key': 'sk', 'ca_path': str(bundle)}
     module = make_module(args)
     assert run(module, lambda: dict(changed=False, base=module.kps.base))['base'] == 'http://127.0.0.1:9/v3/p'
-    module = make_module(dict(args, iam_endpoint='https://127.0.0.1:9'))
-    with pytest.raises(Fail) as exc:
-        run(module, lambda: module.kps)
-    assert exc.value.args[0]['msg'].startswith('The CA bundle REQUESTS_CA_BUNDLE (environment variable) %s does not '
-                                               'exist.' % (tmp_path / 'missing.pem'))
+    for changed, needle in (({'iam_endpoint': 'https://127.0.0.1:9'}, 'ca_path {} holds no usable PEM CA certificate'),
+                            ({'ca_path': str(tmp_path / 'junk.pem')}, 'ca_path {} holds no usable PEM CA certificate'),
+                            ({'ca_path': str(tmp_path / 'missing.pem')}, 'ca_path {} does not exist.')):
+        (tmp_path / 'junk.pem').write_text('not a certificate\n')
+        module = make_module(dict(args, **changed))
+        with pytest.raises(Fail) as exc:
+            run(module, lambda: module.kps)
+        assert exc.value.args[0]['msg'] == needle.format(changed.get('ca_path', bundle)) + (
+            ' Give the path of a PEM file of CA certificates.' if 'exist' in needle else
+            ' (SSLError). Give the path of a PEM file of CA certificates.'), changed
