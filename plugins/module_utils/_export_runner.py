@@ -56,6 +56,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     PRIVATE_FORMATS,
     TRADITIONAL,
     KeyMaterialError,
+    PrivateKey,
     fingerprint,
     load_private_key,
     traditional_pem_error,

@@ -64,11 +64,11 @@ class CryptographyImportError(KpsError):
 class _Deferred:
     """A module of cryptography, imported when one of its names is first used."""
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self._name = name
-        self._module = None
+        self._module: Any = None
 
-    def __getattr__(self, attribute):
+    def __getattr__(self, attribute: str) -> Any:
         if self._module is None:
             try:
                 self._module = importlib.import_module(self._name)
