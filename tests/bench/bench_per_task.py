@@ -18,8 +18,8 @@ from __future__ import annotations
 import glob
 import os
 import re
-import subprocess
 import statistics
+import subprocess
 import sys
 import time
 

@@ -1,9 +1,8 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The floor of the per-task benchmark (test only, never shipped): the least an unchanged export must do.
+"""The floor of the per-task benchmark: the least an unchanged export must do (test only, never shipped).
 
 A minimal module on the collection's stack: it imports requests and cryptography, makes one GET to KPS (the
 show call the export makes, with an IAM token as the ``uri`` variant sends it), reads the key file and derives
