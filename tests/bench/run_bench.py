@@ -172,11 +172,10 @@ def goals(results):
                         'met' if row['wall_vs_uri'] <= GOAL_URI_RATIO else
                         'missed by %.0f%%' % (100 * (row['wall_vs_uri'] / GOAL_URI_RATIO - 1))])
         row = per_task['per_task']['export']
-        for kind in ('cpu', 'wall'):
+        for kind, label in (('cpu', 'CPU'), ('wall', 'wall')):
             ratio = row['%s_vs_floor' % kind]
-            out.append(['unchanged export %s per task <= %.2fx floor' % ('CPU' if kind == 'cpu' else kind,
-                                                                        GOAL_FLOOR_RATIO),
-                        '%.2fx' % ratio, 'met' if ratio <= GOAL_FLOOR_RATIO else
+            out.append(['unchanged export %s per task <= %.2fx floor' % (label, GOAL_FLOOR_RATIO), '%.2fx' % ratio,
+                        'met' if ratio <= GOAL_FLOOR_RATIO else
                         'missed by %.0f%%' % (100 * (ratio / GOAL_FLOOR_RATIO - 1))])
     for row in results.get('scaling') or []:
         if row['style'] == 'names' and row['n'] == 1000 and row['state'] == 'changed':

@@ -404,7 +404,7 @@ def _zero_padding(length):
 
 # (variant, how the file is built, whether it holds a usable key)
 OPENSSH_RSA_VARIANTS = [
-    ('as written', lambda n: _openssh_rsa_file(n), True),
+    ('as written', _openssh_rsa_file, True),
     ('p and q swapped', lambda n: _openssh_rsa_file(_swapped(n)), True),
     ('public n with a leading zero byte', lambda n: _openssh_rsa_file(n, public_pad=b'\x00'), True),
     ('check integers differ', lambda n: _openssh_rsa_file(n, check=(7, 8)), False),
