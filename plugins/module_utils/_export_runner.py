@@ -56,7 +56,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     PRIVATE_FORMATS,
     TRADITIONAL,
     KeyMaterialError,
-    PrivateKey,
     fingerprint,
     load_private_key,
     traditional_pem_error,
