@@ -424,7 +424,7 @@ def keypair_summary(keypair: Mapping[str, Any], fields: Sequence[str] = KEYPAIR_
     The default fields are those both list and show report; a module that reads with show documents more.
     """
     summary = dict((field, keypair.get(field)) for field in fields)
-    if summary['public_key']:
+    if summary.get('public_key'):
         try:
             summary['public_key'] = public_key_blob(summary['public_key'])
         except KeyMaterialError:

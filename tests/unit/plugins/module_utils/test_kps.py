@@ -20,6 +20,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     KpsZipMismatch,
     check_names,
     invalid_names,
+    keypair_summary,
     parse_batch_export_zip,
 )
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
@@ -470,3 +471,8 @@ def test_update_description_and_delete():
     assert client.delete_keypair('a') is False  # not found: already gone
     with pytest.raises(HuaweiCloudError):
         client.delete_keypair('a')
+
+
+def test_keypair_summary_of_fields_without_the_public_key():
+    keypair = {'name': 'web', 'description': 'front', 'public_key': 'ssh-rsa AAAA web', 'id': 'x'}
+    assert keypair_summary(keypair, ('name', 'description')) == {'name': 'web', 'description': 'front'}
