@@ -24,8 +24,8 @@ Who is trusted: the controller and root on the host. Who is not: every other use
   ``set_attributes`` take the ``lstat`` result the caller decided on (``expect``) and fail when the name now
   holds another file (its device and inode differ), which the user owning the directory could swap in.
 - A file a task option names (``read_option_file``: private_key_path, public_key_path) is read by the same
-  link rule, the link at the file itself included: another user cannot point the task at a file only root
-  may read.
+  link rule, the link at the file itself included, and a file with other hard links is read only from a
+  directory that rule trusts: another user cannot point the task at a file only root may read.
 - A written file belongs to the ``uid``/``gid`` asked for, else to the user running the module (its effective
   uid and gid): never to whoever owned the file it replaces.
 - The temp file is created ``O_CREAT | O_EXCL | O_NOFOLLOW`` with mode 0600, gets its final owner and group
@@ -113,6 +113,15 @@ class UntrustedLinkError(SecretFileError):
         self.link = link
 
 
+class UntrustedHardLinkError(SecretFileError):
+    """A file to read that has other hard links, in a directory where another user could have made this one."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__('%s has other hard links and is in a directory another user can write; it is not read.'
+                         % path)
+        self.path = path
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
@@ -121,8 +130,9 @@ def read_option_file(path: str, limit: int, option: str, what: str) -> bytes:
     """The bytes of the file that the task's ``option`` names (a key file on the host running the module).
 
     Read by the write core's rule (see the module docstring): a symbolic link on the way or at the file itself is
-    followed only when nobody but root or the running user can have made it, so that a user who can write into
-    the file's directory cannot point the task at a file only root may read (and have its key sent to KPS).
+    followed only when nobody but root or the running user can have made it, and a file with other hard links
+    only when its directory is trusted the same way, so that a user who can write into the file's directory
+    cannot point the task at a file only root may read (and have its key sent to KPS).
     Raises SecretFileError when it cannot be read or holds more than ``limit`` bytes (then it is no ``what``).
     """
     problem = 'Cannot read %s %s on the host running the module: ' % (option, path)
@@ -132,6 +142,11 @@ def read_option_file(path: str, limit: int, option: str, what: str) -> bytes:
         raise SecretFileError(problem + '%s is a symbolic link that another user could have made or can change, so '
                               'it is not followed and nothing was read. If the file it leads to (%s) is the one to '
                               'read, give that path.' % (exc.link, os.path.realpath(path)))
+    except UntrustedHardLinkError as exc:
+        raise SecretFileError(problem + '%s has other hard links, and another user can write to %s: they could have '
+                              'made this name for a file they cannot read, so nothing was read or sent. Give a path '
+                              'in a directory only root or you can write, or remove the extra link.'
+                              % (exc.path, os.path.dirname(exc.path)))
     except SecretFileError as exc:
         raise SecretFileError(problem + str(exc))
     except OSError as exc:
@@ -220,12 +235,15 @@ def _owner(uid: int | None, gid: int | None) -> tuple[int, int]:
 
 # ----- directories -------------------------------------------------------------------------------------------
 
+def _trusted_dir(dir_fd: int) -> bool:
+    """Whether only root or the running user can add or change the names in the directory ``dir_fd``."""
+    st = os.fstat(dir_fd)
+    return st.st_uid in (0, os.geteuid()) and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
 def _trusted_link(parent_fd: int, link_st: os.stat_result) -> bool:
     """Whether a link may be followed: only root or the running user can have made it and can change it."""
-    trusted = (0, os.geteuid())
-    parent = os.fstat(parent_fd)
-    return (link_st.st_uid in trusted and parent.st_uid in trusted
-            and not parent.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+    return link_st.st_uid in (0, os.geteuid()) and _trusted_dir(parent_fd)
 
 
 def _walk(path: str, create: bool = False, mode: int = 0o700, uid: int | None = None, gid: int | None = None,
@@ -234,7 +252,8 @@ def _walk(path: str, create: bool = False, mode: int = 0o700, uid: int | None = 
 
     With ``plan`` (a list), nothing is created: the directories that would be are appended to it and None is
     returned as the descriptor. With ``read_file``, ``path`` names a file: its last component is opened for
-    reading (a link there followed only when trusted, as on the way); OSError says why it cannot be opened.
+    reading (a link there followed only when trusted, as on the way; a file with other hard links only from a
+    ``_trusted_dir``, else UntrustedHardLinkError); OSError says why it cannot be opened.
     """
     if not path:
         raise SecretFileError('No directory given.')
@@ -287,6 +306,9 @@ def _walk(path: str, create: bool = False, mode: int = 0o700, uid: int | None = 
                     continue
                 else:
                     raise SecretFileError('Cannot open the directory %s: %s.' % (there, _reason(exc)))
+            if is_file and hard_linked(os.fstat(new_fd)) and not _trusted_dir(fd):
+                os.close(new_fd)  # another user can have made this name for a file they cannot read
+                raise UntrustedHardLinkError(there)
             os.close(fd)
             fd = new_fd
             here = os.path.normpath(there)

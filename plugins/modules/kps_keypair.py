@@ -78,7 +78,8 @@ options:
         the module.
       - A symbolic link on the way or at the file is followed only when nobody but root or the user running the
         module can have made it, as for O(huaweicloud.kps.kps_private_key_import#module:private_key_path); any
-        other link fails the task, naming the link and the file it leads to.
+        other link fails the task, naming the link and the file it leads to. A file with other hard links is
+        read only from a directory trusted the same way.
       - Mutually exclusive with O(public_key).
     type: path
   key_protection:

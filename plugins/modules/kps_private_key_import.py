@@ -86,6 +86,9 @@ options:
         module can have made it (the link and its directory belong to root or that user, and the directory is
         not writable by its group or others). Any other link fails the task before anything is read or sent,
         naming the link and the file it leads to; give that file's path if it is the right one.
+      - A file with other hard links is read only from a directory trusted the same way (another user could
+        have made that name for a file they cannot read); otherwise the task fails, naming the path, before
+        anything is read or sent. Give a path in a directory only root or you can write, or remove the extra link.
       - Mutually exclusive with O(private_key). Not used when O(state=absent).
     type: path
   private_key_passphrase:

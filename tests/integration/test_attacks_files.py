@@ -441,3 +441,75 @@ def test_keypair_does_not_read_a_root_only_file_through_a_link_the_attacker_plan
         failed = keypair(ansible, check_mode, name='atk-pub', public_key_path=link)
         assert failed['failed'] is True and failed['msg'] == refused_read('public_key_path', link, link, path)
     assert ansible.emulator.keypair('atk-pub') is None
+
+
+# ----- (g) the same, by a hard link the attacker made to root's key (fs.protected_hardlinks=0) ---------------
+
+@pytest.fixture
+def unprotected_hardlinks():
+    """fs.protected_hardlinks=0 (the kernel's default; systemd sets 1): any user may link a file it cannot read."""
+    setting = '/proc/sys/fs/protected_hardlinks'
+    try:
+        with open(setting) as handle:
+            old = handle.read().strip()
+        with open(setting, 'w') as handle:
+            handle.write('0')
+    except OSError as exc:
+        pytest.skip('cannot set %s to 0 (%s): a user could not link a file it cannot read here' % (setting, exc))
+    try:
+        yield
+    finally:
+        with open(setting, 'w') as handle:
+            handle.write(old)
+
+
+@pytest.fixture
+def linkable_root_key(root_key, root_dir):
+    """Root's key pair, 0600, in a root-owned directory others may traverse (/etc/ssh, or a 0755 /root)."""
+    os.chmod(root_dir, 0o755)
+    return root_key
+
+
+def refused_hard_link(option, path):
+    return ('Cannot read %s %s on the host running the module: %s has other hard links, and another user can '
+            'write to %s: they could have made this name for a file they cannot read, so nothing was read or sent. '
+            'Give a path in a directory only root or you can write, or remove the extra link.'
+            % (option, path, path, os.path.dirname(path)))
+
+
+def test_import_does_not_send_roots_key_through_a_hard_link_the_attacker_made(
+        ansible, attacker, shared, linkable_root_key, unprotected_hardlinks):
+    path, private, public = linkable_root_key
+    ansible.add_secret(private)
+    assert not attacker.can_read(path)
+    planted = [os.path.join(attacker.home, 'web.pem'), os.path.join(shared, 'web.pem')]  # their home, a shared dir
+    for name in planted:
+        attacker.run(['ln', path, name])
+    assert os.stat(path).st_nlink == 3 and os.stat(planted[1]).st_uid == 0  # the attacker's names for root's file
+    ansible.emulator.clear_requests()
+    for key_path in planted:
+        for check_mode in (True, False):
+            failed = import_key(ansible, check_mode, name='atk-stolen', private_key_path=key_path)
+            assert failed['failed'] is True
+            assert failed['msg'] == refused_hard_link('private_key_path', key_path)
+    assert ansible.emulator.keypair('atk-stolen') is None
+    assert ansible.emulator.requests() == []  # nothing was sent, not even a look-up
+
+    # Root's key keeps its extra names and is still imported by its own path, in root's directory.
+    done = import_key(ansible, name='atk-own', private_key_path=path)
+    assert not done.get('failed') and done['changed'] is True, done.get('msg')
+    assert keys.same_public_key(ansible.emulator.keypair('atk-own')['public_key'], public)
+
+
+def test_keypair_does_not_read_a_root_only_file_through_a_hard_link_the_attacker_made(
+        ansible, attacker, linkable_root_key, unprotected_hardlinks):
+    """kps_keypair reads public_key_path through the same read_option_file: one case is enough."""
+    path = linkable_root_key[0] + '.pub'
+    planted = os.path.join(attacker.home, 'id.pub')
+    attacker.run(['ln', path, planted])
+    ansible.emulator.clear_requests()
+    for check_mode in (True, False):
+        failed = keypair(ansible, check_mode, name='atk-pub', public_key_path=planted)
+        assert failed['failed'] is True and failed['msg'] == refused_hard_link('public_key_path', planted)
+    assert ansible.emulator.keypair('atk-pub') is None
+    assert ansible.emulator.requests() == []

@@ -435,6 +435,56 @@ def test_read_option_file_refuses_a_link_another_user_could_have_planted(tmp_pat
     assert _read(real) == SECRET  # given by its own path, as the message says
 
 
+def refused_hard_link(path, there=None):
+    there = there or path
+    return ('Cannot read private_key_path %s on the host running the module: %s has other hard links, and another '
+            'user can write to %s: they could have made this name for a file they cannot read, so nothing was read '
+            'or sent. Give a path in a directory only root or you can write, or remove the extra link.'
+            % (path, there, os.path.dirname(str(there))))
+
+
+@root_only
+def test_read_option_file_refuses_a_hard_link_in_a_directory_another_user_can_write(tmp_path):
+    vault = tmp_path / 'vault'
+    vault.mkdir(mode=0o700)
+    (vault / 'id_rsa').write_bytes(SECRET)          # root's own key, which only root may read
+    home = tmp_path / 'home'
+    home.mkdir(mode=0o700)
+    os.chown(str(home), NOBODY, NOGROUP)            # another user's directory (their ~)
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o1777)                   # like /tmp
+    group_writable = tmp_path / 'team'
+    group_writable.mkdir()
+    os.chmod(str(group_writable), 0o775)            # root's, but its group can add names
+    for directory in (home, shared, group_writable):
+        os.link(str(vault / 'id_rsa'), str(directory / 'web.pem'))
+        assert _read_error(directory / 'web.pem') == refused_hard_link(directory / 'web.pem')
+    # Reached through a trusted link, the message names where the file really is.
+    os.symlink(str(shared), str(tmp_path / 'alias'))
+    assert _read_error(tmp_path / 'alias' / 'web.pem') == refused_hard_link(tmp_path / 'alias' / 'web.pem',
+                                                                            shared / 'web.pem')
+
+
+@root_only
+def test_read_option_file_reads_single_files_anywhere_and_hard_links_in_trusted_directories(tmp_path):
+    os.chmod(str(tmp_path), 0o755)
+    (tmp_path / 'id_rsa').write_bytes(SECRET)
+    os.link(str(tmp_path / 'id_rsa'), str(tmp_path / 'backup.pem'))  # root's own second name, in root's directory
+    assert _read(tmp_path / 'id_rsa') == SECRET
+    assert _read(tmp_path / 'backup.pem') == SECRET
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o1777)
+    (shared / 'upload.pem').write_bytes(SECRET)     # one name only: nobody can have made it for another file
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / 'web.pem').write_bytes(SECRET)
+    os.chown(str(home), NOBODY, NOGROUP)
+    assert _read(shared / 'upload.pem') == SECRET
+    assert _read(home / 'web.pem') == SECRET
+
+
 @root_only
 def test_read_option_file_follows_the_running_users_own_links():
     """A user's own link in their own directory, read by a module that runs as that user."""
