@@ -309,11 +309,11 @@ class ExportRunner(KpsRunner):
                       for name in names)
         keypairs = self._read_keypairs(names)
         actions = dict((name, self._decide(states[name], keypairs[name])) for name in names)
-        stale = [states[name].name for name in names
-                 if self._folder is not None and self._folder.stale_temp_files(states[name].name)]
+        file_names = [states[name].name for name in names]
+        stale = self._folder.stale_temp_files(*file_names) if self._folder is not None else []
         return Plan(changed=bool(missing) or any(action != NONE for action in actions.values()), work=bool(stale),
                     dest=dest, directory=directory, missing=missing, names=names, states=states,
-                    keypairs=keypairs, actions=actions, stale=stale, written={}, backups={})
+                    keypairs=keypairs, actions=actions, file_names=file_names, written={}, backups={})
 
     def _decide(self, state: FileState, keypair: dict[str, Any]) -> str:
         """The file's action: ``decide``'s, or ATTRIBUTES for a file whose content stays but whose mode, owner,
@@ -393,8 +393,8 @@ class ExportRunner(KpsRunner):
             keys = self._export([plan.keypairs[name] for name in plan.names])
             plan.texts = dict((name, key.private_text(self._format_of(key))) for name, key in keys.items())
             return
-        if plan.stale:
-            self._remove_stale_temp_files(plan.stale)
+        if plan.work:
+            self._remove_stale_temp_files(plan.file_names)
         to_export = [plan.keypairs[name] for name in plan.names if plan.actions[name] in WRITE_ACTIONS]
         if to_export:
             if self._folder is None:
@@ -431,7 +431,7 @@ class ExportRunner(KpsRunner):
 
     def _remove_stale_temp_files(self, file_names: list[str]) -> None:
         """Remove the temp files that killed runs left next to our destinations; warn about them."""
-        removed = [path for name in file_names for path in self._folder.remove_stale_temp_files(name)]
+        removed = self._folder.remove_stale_temp_files(*file_names)
         if removed:
             self.module.warn('huaweicloud.kps.kps_private_key_export: removed %d %s left by an interrupted run: %s'
                              % (len(removed), plural(len(removed), 'temporary file'), ', '.join(removed)))

@@ -53,7 +53,7 @@ directories ``create=True`` would make (for check mode). Methods of ``Directory`
 (no ``/``): ``lstat(name)`` (a stat result or None), ``read(name, limit, expect=None)``, ``write(...)`` (returns
 the backup path or None), ``stage(...)`` -> ``StagedFile`` with ``replace()``/``discard()`` (stage several files,
 then replace them), ``backup(name)``, ``set_attributes(name, mode, uid, gid, check=False, expect=None)``,
-``unlink(name)``, ``check_writable(name)``, ``remove_stale_temp_files(name)``, ``fsync()``.
+``unlink(name)``, ``check_writable(name)``, ``remove_stale_temp_files(*names)``, ``fsync()``.
 ``resolve_uid``/``resolve_gid`` turn the ``owner``/``group`` options into numbers before anything is written.
 Every failure raises ``SecretFileError``, whose message names the path and never holds the content.
 
@@ -654,17 +654,19 @@ class Directory:
 
     # ----- temp files of killed runs -----------------------------------------------------------------------
 
-    def stale_temp_files(self, name: str, now: float | None = None) -> list[str]:
-        """Temp files of ``name`` left by killed runs: their process is gone on this host, or they are old."""
+    def stale_temp_files(self, *names: str, now: float | None = None) -> list[str]:
+        """Temp files of the files ``names`` left by killed runs: their process is gone on this host, or they are
+        old. One listing of the directory, however many names (an export may write 1000 files into it)."""
         try:
             entries = os.listdir(self.fd)
         except OSError:
             return []
         now = time.time() if now is None else now
+        wanted = set(names)
         stale = []
         for entry in entries:
             match = _TEMP_RE.match(entry)
-            if not match or match.group('file') != name:
+            if not match or match.group('file') not in wanted:
                 continue
             st = self.lstat(entry)
             if st is None or not stat.S_ISREG(st.st_mode):
@@ -675,10 +677,10 @@ class Directory:
                 stale.append(entry)
         return sorted(stale)
 
-    def remove_stale_temp_files(self, name: str) -> list[str]:
-        """Remove the ``stale_temp_files`` of ``name``; returns the paths removed."""
+    def remove_stale_temp_files(self, *names: str) -> list[str]:
+        """Remove the ``stale_temp_files`` of ``names``; returns the paths removed."""
         removed = []
-        for entry in self.stale_temp_files(name):
+        for entry in self.stale_temp_files(*names):
             try:
                 os.unlink(entry, dir_fd=self.fd)  # a killed writer's: ours by its name, and its process is gone
             except OSError:

@@ -41,11 +41,15 @@ def test_stale_temp_files(tmp_path):
     _touch(tmp_path / ('.web.pem.kps-%s-%d.abc123.tmp' % (tag, os.getppid())))     # a live process
     _touch(tmp_path / '.web.pem.kps-0000beef-1.abc123.tmp.keep')                    # not our pattern
     _touch(tmp_path / '.web.pem.kps-0000beef-2.abc123.tmp')                          # another host, recent
-    _touch(tmp_path / ('.other.pem.kps-%s-%d.abc123.tmp' % (tag, _dead_pid())))      # another destination
+    other = _touch(tmp_path / ('.other.pem.kps-%s-%d.abc123.tmp' % (tag, _dead_pid())))  # another destination
     _touch(tmp_path / '.web.pem.abc123.tmp')                                          # not tagged: never ours
     os.symlink(dead, str(tmp_path / ('.web.pem.kps-%s-%d.link.tmp' % (tag, _dead_pid()))))  # a link: not ours
     with runner.open_dir(str(tmp_path)) as folder:
         assert folder.stale_temp_files(dest.name) == sorted(os.path.basename(path) for path in [dead, old_elsewhere])
+        # Several destinations, one listing: each one's stale files, no others.
+        assert folder.stale_temp_files(dest.name, 'other.pem') == sorted(
+            os.path.basename(path) for path in [dead, old_elsewhere, other])
+        assert folder.stale_temp_files('db.pem') == []
 
 
 def test_a_killed_run_leaves_a_0600_temp_file_that_the_next_write_removes(tmp_path):
