@@ -173,21 +173,20 @@ def authorized_lines(lines: Sequence[str], present: Mapping[str, tuple[str | Non
             new.append(wanted)
     if new == list(lines):
         return new, [], []
-    remaining = list(new)
-    removed = []
+    return new, _lines_not_in(lines, new), _lines_not_in(new, lines)
+
+
+def _lines_not_in(lines: list[str], other: list[str]) -> list[str]:
+    """The lines of ``lines`` that ``other`` lacks, counting repeats (a line twice in ``lines``, once in ``other``,
+    is listed once), in their order."""
+    remaining = list(other)
+    missing = []
     for line in lines:
         if line in remaining:
             remaining.remove(line)
         else:
-            removed.append(line)
-    kept = list(lines)
-    added = []
-    for line in new:
-        if line in kept:
-            kept.remove(line)
-        else:
-            added.append(line)
-    return new, removed, added
+            missing.append(line)
+    return missing
 
 
 # --- the comment of an OpenSSH-format private key (PROTOCOL.key in OpenSSH's sources) ---------------------------
