@@ -409,21 +409,29 @@ def test_read_option_file_says_why_it_cannot_read(tmp_path):
     assert str(exc.value) == 'public_key_path %s is larger than any public key (over 0 bytes).' % (tmp_path / 'file')
 
 
-@root_only
-def test_read_option_file_refuses_a_link_another_user_could_have_planted(tmp_path):
+def _root_key_and_untrusted_dirs(tmp_path):
+    """(vault, home, shared): root's own key in vault/id_rsa, which only root may read; another user's directory
+    (their ~); a sticky world-writable directory like /tmp."""
     vault = tmp_path / 'vault'
     vault.mkdir(mode=0o700)
-    (vault / 'id_rsa').write_bytes(SECRET)          # root's own key, which only root may read
+    (vault / 'id_rsa').write_bytes(SECRET)
     home = tmp_path / 'home'
-    home.mkdir()
-    os.chown(str(home), NOBODY, NOGROUP)            # another user's directory (their ~)
+    home.mkdir(mode=0o700)
+    os.chown(str(home), NOBODY, NOGROUP)
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o1777)
+    return vault, home, shared
+
+
+@root_only
+def test_read_option_file_refuses_a_link_another_user_could_have_planted(tmp_path):
+    vault, home, shared = _root_key_and_untrusted_dirs(tmp_path)
     os.symlink(str(vault / 'id_rsa'), str(home / 'web.pem'))
     os.lchown(str(home / 'web.pem'), NOBODY, NOGROUP)
     os.symlink(str(vault), str(home / 'keys'))
     os.lchown(str(home / 'keys'), NOBODY, NOGROUP)
-    shared = tmp_path / 'shared'
-    shared.mkdir()
-    os.chmod(str(shared), 0o1777)                   # like /tmp: a root-owned link there proves nothing
+    # A root-owned link in the shared directory proves nothing: anyone could have replaced it.
     os.symlink(str(vault / 'id_rsa'), str(shared / 'web.pem'))
     message = ('Cannot read private_key_path %s on the host running the module: %s is a symbolic link that another '
                'user could have made or can change, so it is not followed and nothing was read. If the file it leads '
@@ -445,15 +453,7 @@ def refused_hard_link(path, there=None):
 
 @root_only
 def test_read_option_file_refuses_a_hard_link_in_a_directory_another_user_can_write(tmp_path):
-    vault = tmp_path / 'vault'
-    vault.mkdir(mode=0o700)
-    (vault / 'id_rsa').write_bytes(SECRET)          # root's own key, which only root may read
-    home = tmp_path / 'home'
-    home.mkdir(mode=0o700)
-    os.chown(str(home), NOBODY, NOGROUP)            # another user's directory (their ~)
-    shared = tmp_path / 'shared'
-    shared.mkdir()
-    os.chmod(str(shared), 0o1777)                   # like /tmp
+    vault, home, shared = _root_key_and_untrusted_dirs(tmp_path)
     group_writable = tmp_path / 'team'
     group_writable.mkdir()
     os.chmod(str(group_writable), 0o775)            # root's, but its group can add names
