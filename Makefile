@@ -13,6 +13,8 @@ BUILD := $(CURDIR)/build
 COLLECTIONS := $(BUILD)/collections
 TREE := $(COLLECTIONS)/ansible_collections/huaweicloud/kps
 INSTALLED := $(BUILD)/installed
+IMPORTER_VENV := .venv-importer
+IMPORTER_PROGRESS := ^(Importing with galaxy-importer|Getting doc strings|Finding content|Loading |Linting collection|\.\.\.ansible-lint run complete$$|Collection loading complete$$|Importer processing completed successfully$$)
 PIP_CACHE := $(HOME)/.ansible/test/cache
 # ansible-test bootstraps its venvs with get-pip for one pip version (python_requirements.py, get_venv_packages):
 # 23.1.2 on ansible-core 2.17, 24.2 on 2.18 and 2.19, 25.2 on 2.20 and 2.21.
@@ -112,12 +114,25 @@ changelog-lint: venv
 docs-lint: tree
 	cd $(TREE) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
-# Build the tarball, install it like a user would and render every module and role from the installed copy.
-galaxy: tree
-	rm -rf $(BUILD)/dist $(INSTALLED) && mkdir -p $(BUILD)/dist
+# Build the tarball, install it like a user would and render every module and role from the installed copy;
+# then run the Galaxy importer on the tarball (what Galaxy runs on upload: it loads every plugin and role and
+# runs ansible-lint), offline and without its ansible-test container (hack/galaxy-importer.cfg). The importer
+# reports lint findings as log lines and still exits 0: any line besides its progress lines fails the step.
+galaxy: tree $(IMPORTER_VENV)/.stamp
+	rm -rf $(BUILD)/dist $(INSTALLED) $(BUILD)/importer && mkdir -p $(BUILD)/dist $(BUILD)/importer
 	$(BIN)/ansible-galaxy collection build $(CURDIR) --output-path $(BUILD)/dist --force
 	$(BIN)/ansible-galaxy collection install $(BUILD)/dist/huaweicloud-kps-*.tar.gz -p $(INSTALLED) --force
 	$(BIN)/python hack/check_build.py $(BUILD)/dist/huaweicloud-kps-*.tar.gz $(INSTALLED)
+	cd $(BUILD)/importer && PATH=$(CURDIR)/$(IMPORTER_VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/hack/galaxy-importer.cfg \
+	  $(CURDIR)/$(IMPORTER_VENV)/bin/python -m galaxy_importer.main $(BUILD)/dist/huaweicloud-kps-*.tar.gz 2>&1 | tee importer.log
+	@if grep -v -E '$(IMPORTER_PROGRESS)' $(BUILD)/importer/importer.log; then \
+	  echo "FAILED: the Galaxy importer reported the lines above"; exit 1; fi
+
+# The Galaxy importer's own venv: it needs attrs < 24, which nox (antsibull-nox, in .venv) cannot use.
+$(IMPORTER_VENV)/.stamp: tests/requirements-importer.txt
+	rm -rf $(IMPORTER_VENV) && $(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-importer.txt
+	touch $@
 
 # Execution environment: introspect the installed collection and write the top-level EE's build context
 # (building the image needs podman or docker: see docs/execution-environment.md).
