@@ -65,7 +65,7 @@ def parser():
 def ready_text(url, cfg, with_secret_key=False):
     """What start prints: the ready line (always first), then what a playbook needs, as HW_* variables."""
     lines = ['KPS emulator listening on %s' % url]
-    variables = [('HW_KPS_ENDPOINT', url), ('HW_IAM_ENDPOINT', url), ('HW_REGION_NAME', cfg['region']),
+    variables = [('HW_KPS_ENDPOINT', url), ('HW_IAM_ENDPOINT', url), ('HW_ECS_ENDPOINT', url), ('HW_REGION_NAME', cfg['region']),
                  ('HW_PROJECT_ID', cfg['project_id']), ('HW_ACCESS_KEY', cfg['access_key'])]
     if with_secret_key:
         variables.append(('HW_SECRET_KEY', cfg['secret_key']))

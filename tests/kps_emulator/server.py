@@ -22,7 +22,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import keys, sigv
+from . import ecs, keys, sigv
 from .store import Store
 
 DEFAULTS = {
@@ -42,7 +42,7 @@ DEFAULTS = {
 
 CALLS = ('show_keypair', 'list_keypairs', 'create_keypair', 'batch_import_keypairs', 'update_keypair', 'delete_keypair',
          'import_private_key', 'export_private_key', 'batch_export_private_keys', 'clear_private_key', 'iam_token',
-         'iam_projects')
+         'iam_projects') + ecs.CALLS
 CLOCK_WINDOW = 15 * 60  # seconds an X-Sdk-Date may differ from the server clock
 TOKEN_LIFETIME = 24 * 3600
 NAME_RE = re.compile(r'^[A-Za-z0-9_-]+$')
@@ -149,6 +149,7 @@ class Emulator:
         self._lock = threading.Lock()
         self.rate_limit = 0  # API requests per second; 0: no limit (POST /_emulator/rate_limit)
         self._recent = []  # monotonic times of the API requests of the last second, while a limit is set
+        self.ecs = ecs.Ecs(self.now, self._keypair_record)  # servers and key pair tasks (ecs.py)
 
     # ----- clock, faults, log -------------------------------------------------------------------------------
 
@@ -296,15 +297,32 @@ class Emulator:
         if path == '/v3/projects':
             return 'iam_projects', (self.iam_projects if method == 'GET' else None), {}
         match = _KPS_PREFIX.match(path)
-        if not match:
-            return None, None, {}
-        for route_method, pattern, call in _KPS_ROUTES:
+        for route_method, pattern, call in _KPS_ROUTES if match else ():
             found = pattern.match(match.group('rest'))
             if found and route_method == method:
                 params = {'project': unquote(match.group('project'))}
                 params.update({key: unquote(value) for key, value in found.groupdict().items()})
                 return call, getattr(self, call), params
-        return None, None, {}
+        call, handler, params = self.ecs.route(method, path)
+        if handler is None:
+            return None, None, {}
+        return call, self._ecs_answer(handler), {key: unquote(value) for key, value in params.items()}
+
+    @staticmethod
+    def _ecs_answer(handler):
+        """An ecs.py handler as a KPS one: (status, data) becomes a Response, EcsError an ApiError."""
+        def run(params, query, body):
+            try:
+                status, data = handler(params, query, body)
+            except ecs.EcsError as exc:
+                body = {'error': {'code': exc.code, 'message': exc.message}} if exc.code.startswith('Ecs.') else None
+                raise ApiError(exc.status, exc.code, exc.message, body=body) from None
+            return Response(status) if data is None else Response.json(status, data)
+        return run
+
+    def _keypair_record(self, name):
+        with self.store.lock:
+            return dict(self._get(name))
 
     # ----- faults -----------------------------------------------------------------------------------------
 
@@ -752,6 +770,9 @@ class Emulator:
                 return self.set_switches(copy.deepcopy(SWITCH_DEFAULTS))
             with self._lock:
                 return copy.deepcopy(self.switches)
+        answer = self.ecs.control(method, path, data)
+        if answer is not None:
+            return NotFound('no such server: %s' % path[len('/servers/'):]) if answer is False else answer
         if (method, path) == ('DELETE', '/keypairs'):
             self.store.clear()
             return {'cleared': True}

@@ -217,7 +217,8 @@ class EmulatorProcess:
 
     def module_env(self):
         """Environment for the collection's modules/plugins pointing at this emulator."""
-        return {'HW_KPS_ENDPOINT': self.url, 'HW_IAM_ENDPOINT': self.url, 'HW_ACCESS_KEY': self.access_key,
+        return {'HW_KPS_ENDPOINT': self.url, 'HW_IAM_ENDPOINT': self.url, 'HW_ECS_ENDPOINT': self.url,
+                'HW_ACCESS_KEY': self.access_key,
                 'HW_SECRET_KEY': self.secret_key, 'HW_REGION_NAME': self.region, 'HW_PROJECT_ID': self.project_id}
 
     def control(self, method, path, body=None):
@@ -268,6 +269,27 @@ class EmulatorProcess:
 
     def expire_tokens(self):
         return self.control('POST', '/tokens/expire')
+
+    def add_servers(self, *servers):
+        """ECS servers for the key pair tasks: add_servers({'id': 's1', 'name': 'web-1', 'status': 'ACTIVE',
+        'key_name': None, 'password': 'pw'}, ...); see docs/emulator.md for every field."""
+        return self.control('POST', '/servers', list(servers))
+
+    def servers(self):
+        return self.control('GET', '/servers')
+
+    def server(self, server_id):
+        """The emulator's record of a server (its key_name, power state, ...), or None."""
+        status, _headers, raw = self.client().call('GET', '/_emulator/servers/' + quote(server_id, safe=''), sign=False)
+        return json.loads(raw) if status == 200 else None
+
+    def tasks(self):
+        """Every key pair task, with its task_status, error code and message (never its auth key)."""
+        return self.control('GET', '/tasks')
+
+    def set_task_settings(self, **settings):
+        """How tasks run: set_task_settings(seconds=0.2, failure={'error_code': ..., 'error_msg': ...})."""
+        return self.control('POST', '/tasks/settings', settings)
 
     def set_clock_skew(self, seconds):
         return self.control('POST', '/clock', {'skew_seconds': seconds})

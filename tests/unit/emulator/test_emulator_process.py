@@ -46,7 +46,7 @@ def _start_output(tmp_path, *flags):
                              '--region', 'eu-west-101', '--project-id', 'p' * 32, '--access-key', 'AKPRINTED',
                              '--secret-key', 'SKNEVERPRINTED'] + list(flags), stdout=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _line in range(7)]
+        lines = [proc.stdout.readline() for _line in range(8)]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -58,7 +58,7 @@ def test_start_prints_what_a_playbook_needs_but_not_the_secret_key(tmp_path):
     out = _start_output(tmp_path)
     url = out.splitlines()[0][len('KPS emulator listening on '):]
     assert out.startswith('KPS emulator listening on http://127.0.0.1:')
-    for line in ('HW_KPS_ENDPOINT=' + url, 'HW_IAM_ENDPOINT=' + url, 'HW_REGION_NAME=eu-west-101',
+    for line in ('HW_KPS_ENDPOINT=' + url, 'HW_IAM_ENDPOINT=' + url, 'HW_ECS_ENDPOINT=' + url, 'HW_REGION_NAME=eu-west-101',
                  'HW_PROJECT_ID=' + 'p' * 32, 'HW_ACCESS_KEY=AKPRINTED'):
         assert line in out.splitlines()
     assert 'SKNEVERPRINTED' not in out and 'HW_SECRET_KEY=' not in out
