@@ -96,6 +96,11 @@ options:
       - Passphrase that decrypts an encrypted O(private_key) or O(private_key_path). The key is decrypted
         locally; KPS never sees the passphrase.
       - Without it an encrypted key fails with a message saying so. It is ignored for an unencrypted key.
+      - If not set, the value of the E(HW_PRIVATE_KEY_PASSPHRASE) environment variable is used (on the host that
+        runs the module); the option on the task wins over it, and an empty variable counts as not set.
+      - In an ad hoc command (C(ansible -m ... -a ...)) give it through E(HW_PRIVATE_KEY_PASSPHRASE) or as a
+        template of a vaulted variable (C(private_key_passphrase={{ pp }}) with C(-e @vault.yml)), never as a
+        literal value. When an ad hoc task fails, ansible-core prints its arguments as typed.
       - Decrypting an encrypted OpenSSH-format key (what C(ssh-keygen) writes by default) needs the Python
         library C(bcrypt) on the host running the module. Without it the task fails with a message that says so
         and how to give an unencrypted copy of the key instead.
@@ -314,6 +319,8 @@ keypair:
       sample: 1763891234000
 """
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import ImportRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 
@@ -324,7 +331,7 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         private_key=dict(type='str', no_log=True),
         private_key_path=dict(type='path', no_log=False),
-        private_key_passphrase=dict(type='str', no_log=True),
+        private_key_passphrase=dict(type='str', no_log=True, fallback=(env_fallback, ['HW_PRIVATE_KEY_PASSPHRASE'])),
         encryption_type=dict(type='str', default='default', choices=['default', 'kms']),
         kms_key_name=dict(type='str', no_log=False),
         kms_key_id=dict(type='str', no_log=False),

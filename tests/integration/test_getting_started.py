@@ -23,11 +23,11 @@ BLOCK_RE = re.compile(r'^```(\w+)\n(.*?)^```$', re.M | re.S)
 RECAP_RE = re.compile(r'^localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0', re.M)
 
 
-def _blocks():
+def _blocks(heading=SECTION):
     """(language, text) of every code block in the section, in order."""
     with open(PAGE, encoding='utf-8') as handle:
         text = handle.read()
-    section = text.split(SECTION, 1)[1].split('\n## ', 1)[0]
+    section = text.split(heading, 1)[1].split('\n## ', 1)[0]
     return BLOCK_RE.findall(section)
 
 
@@ -41,12 +41,15 @@ def _commands(text):
     return result
 
 
-def _bash(ansible, command, env, stdin=None):
+def _bash(ansible, command, env, stdin=None, fails=False):
+    """Run ``command`` in bash through the secret guard; it must succeed (or fail, with ``fails``).
+
+    A new session has no terminal, so prompts (``read -s``, ``--ask-vault-pass``) read ``stdin``."""
     run_env = ansible.env(env)
     proc = subprocess.run(['bash', '-c', command], cwd=ansible.workdir, env=run_env, input=stdin,
-                          capture_output=True, text=True, check=False, timeout=600)
+                          capture_output=True, text=True, check=False, timeout=600, start_new_session=True)
     ansible.check_run(run_env, proc.stdout, proc.stderr)
-    assert proc.returncode == 0, '%s failed (rc=%d)\n%s\n%s' % (
+    assert (proc.returncode != 0) is fails, '%s: rc=%d\n%s\n%s' % (
         command, proc.returncode, proc.stdout[-5000:], proc.stderr[-3000:])
     return proc
 
@@ -96,3 +99,55 @@ def test_getting_started_runs_as_written(ansible, emulator):
     ((command, comment),) = _commands(check_key)
     assert command == 'ssh-keygen -y -f exported/deploy.pem' and 'deploy_key.pub' in comment
     assert _bash(ansible, command, doc_env).stdout.split()[:2] == public
+
+
+def test_ad_hoc_forms_leak_nothing_on_failure(ansible, emulator):
+    """The section "Ad hoc" as written: each command fails on purpose first (wrong secret key, wrong
+    passphrase) at -vvvv, and the secret guard finds neither the secret key, the
+    passphrases nor the key in the output (ansible-core prints a failed ad hoc task's arguments as typed); then
+    the passphrase forms import the key. (-vvvv shows all that the normal verbosity shows, and more.)"""
+    export, from_env, from_vault = (text for _language, text in _blocks('## Ad hoc'))
+    passphrase, wrong = 'backup-key-passphrase-1', 'not-the-passphrase-22'
+    vault_password = 'vault-password-of-the-test'
+    for secret in (passphrase, wrong, vault_password):
+        ansible.add_secret(secret)
+    key = os.path.join(ansible.workdir, 'backup_key')
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', passphrase, '-f', key], check=True)
+    with open(key, encoding='utf-8') as handle:
+        ansible.add_secret(handle.read(), passphrase)
+    doc_env = dict(emulator.module_env())
+
+    ((command, _comment),) = _commands(export)
+    wrong_sk = dict(doc_env, HW_SECRET_KEY='WrongSecretKeyOfTheTest' + 'x' * 17)
+    ansible.add_secret(wrong_sk['HW_SECRET_KEY'])
+    proc = _bash(ansible, command + ' -vvvv', wrong_sk, fails=True)
+    assert 'APIGW.0301' in proc.stdout and "Origin: <adhoc 'huaweicloud.kps" in proc.stdout
+    assert emulator.keypair('deploy') is None and not [entry for entry in emulator.requests() if entry['auth'] == 'aksk']
+
+    (read, _comment), (command, _comment) = _commands(from_env)
+    assert read.startswith('read -rs HW_PRIVATE_KEY_PASSPHRASE') and 'private_key_passphrase' not in command
+    proc = _bash(ansible, read + '\n' + command + ' -vvvv', doc_env, stdin=wrong + '\n', fails=True)
+    assert 'the passphrase is wrong' in proc.stdout, proc.stdout[-3000:]
+    assert emulator.keypair('backup') is None
+    proc = _bash(ansible, read + '\n' + command, doc_env, stdin=passphrase + '\n')
+    assert 'localhost | CHANGED' in proc.stdout and emulator.keypair('backup')['is_key_protection']
+
+    (create, comment), (command, _comment) = _commands(from_vault)
+    assert create == 'ansible-vault create vault.yml' and 'pp: <the passphrase' in comment
+    assert 'private_key_passphrase={{ pp }}' in command and command.endswith('-e @vault.yml --ask-vault-pass')
+    # ansible-vault create runs $EDITOR on the new file: this one writes the line the comment describes. The
+    # test has no terminal, which ansible-vault create refuses unless told (--skip-tty-check).
+    editor = os.path.join(ansible.workdir, 'editor.sh')
+    with open(editor, 'w', encoding='utf-8') as handle:
+        handle.write('#!/bin/sh\nprintf "pp: %s\\n" "$TEST_PP" > "$1"\n')
+    os.chmod(editor, 0o700)
+    vault = os.path.join(ansible.workdir, 'vault.yml')
+    for pp, outcome in ((wrong, 'the passphrase is wrong'), (passphrase, 'localhost | SUCCESS')):
+        if os.path.exists(vault):
+            os.unlink(vault)
+        _bash(ansible, create + ' --skip-tty-check', dict(doc_env, EDITOR=editor, TEST_PP=pp), stdin=(vault_password + '\n') * 2)
+        with open(vault, encoding='utf-8') as handle:
+            assert handle.read().startswith('$ANSIBLE_VAULT;')
+        proc = _bash(ansible, command + (' -vvvv' if pp == wrong else ''), doc_env, stdin=vault_password + '\n',
+                     fails=pp == wrong)
+        assert outcome in proc.stdout, proc.stdout[-3000:]
