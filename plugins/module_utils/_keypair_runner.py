@@ -8,9 +8,9 @@
 
 """The work of kps_keypair: the key pair itself (create, describe, delete), one read decides.
 
-One run is: check the options locally (name, description, public key, where a generated private key goes)
--> show the key pair -> ``decide()`` -> the writes of that action unless in check mode -> read the key pair
-again after a write -> one result. KPS returns a generated private key once, in the create answer: it is
+One run is: check the options locally (name, description, public key, dest) -> show the key pair ->
+``decide()`` (a key pair KPS must generate needs somewhere for its private key to go) -> the writes of that
+action unless in check mode -> read the key pair again after a write -> one result. KPS returns a generated private key once, in the create answer: it is
 checked against the new key pair and delivered (written to ``dest`` and/or returned) before the run ends;
 if it cannot be delivered and KPS does not host it either, the new key pair is deleted again, so that no key
 pair is left whose private key nobody has. Nothing here puts key material into a warning, an error or a diff.
@@ -179,6 +179,16 @@ def _generated_where(wanted: Wanted) -> str:
     return ', '.join(where)
 
 
+def nowhere_message(action: str, wanted: Wanted, changes: list[str] | None = None) -> str:
+    """Why a key pair that KPS would generate is not created when its private key would go nowhere."""
+    why = ('does not exist' if action == CREATE
+           else 'would be deleted and re-created (force=true; it differs in %s)' % '; '.join(changes or []))
+    return ('Key pair %s %s, and neither public_key nor public_key_path is given, so KPS would generate the key '
+            'pair and return its private key once, at creation. Say where that private key goes: key_protection '
+            '(KPS hosts it), dest (a file) and/or return_private_key=true; or give the public key of a key pair '
+            'you made yourself. Nothing was changed.' % (wanted.name, why))
+
+
 def message(action: str, wanted: Wanted, check_mode: bool = False, keypair: Mapping[str, Any] | None = None,
             changes: list[str] | None = None) -> str:
     """What the run did (or in check mode would do), in words."""
@@ -223,6 +233,8 @@ class KeypairRunner(KpsRunner):
         changes = differences(before, wanted) if action in (RECREATE, MISMATCH) else None
         if action == MISMATCH:
             raise KeypairError(message(action, wanted, keypair=before, changes=changes), keypair=summary(before))
+        if action in (CREATE, RECREATE) and wanted.generated and not _generated_where(wanted):
+            raise KeypairError(nowhere_message(action, wanted, changes), keypair=summary(before))
         if action in (CREATE, RECREATE) and wanted.dest and os.path.lexists(wanted.dest) and not self.params['force']:
             raise KeypairError(
                 'dest %s already exists. A key pair that KPS generates gets a new private key, and the module '
@@ -291,12 +303,6 @@ class KeypairRunner(KpsRunner):
         wanted.key_protection = params['key_protection']
         wanted.dest = params['dest']
         wanted.return_private_key = params['return_private_key']
-        if not (wanted.key_protection or wanted.dest or wanted.return_private_key):
-            raise KeypairError(
-                'Key pair %s: neither public_key nor public_key_path is given, so KPS would generate the key pair '
-                'and return its private key once, at creation. Say where that private key goes: key_protection '
-                '(KPS hosts it), dest (a file) and/or return_private_key=true; or give the public key of a key '
-                'pair you made yourself. Nothing was sent.' % name)
         if wanted.dest:
             self._check_dest(wanted.dest)
         if wanted.return_private_key and not self.module.no_log:

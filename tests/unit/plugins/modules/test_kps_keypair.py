@@ -157,11 +157,48 @@ def test_public_key_compared_by_fingerprint_when_kps_gives_no_public_key():
 
 # ----- refusals before any call -----------------------------------------------------------------------------------
 
-def test_generated_key_without_a_destination_is_refused_before_any_call(kps):
-    failed = run(kps, {}, fail=True)
-    assert failed['msg'].startswith('Key pair web: neither public_key nor public_key_path is given')
-    assert 'key_protection' in failed['msg'] and 'Nothing was sent.' in failed['msg']
-    assert kps.calls == []
+NOWHERE = ('Key pair web %s, and neither public_key nor public_key_path is given, so KPS would generate the key '
+           'pair and return its private key once, at creation. Say where that private key goes: key_protection (KPS '
+           'hosts it), dest (a file) and/or return_private_key=true; or give the public key of a key pair you made '
+           'yourself. Nothing was changed.')
+
+
+def test_a_key_pair_to_generate_with_nowhere_for_its_private_key_is_refused_after_the_read(kps):
+    failed = run(kps, {'description': 'CI deploy key'}, fail=True)
+    assert failed['msg'] == NOWHERE % 'does not exist'
+    assert failed['keypair'] is None and kps.call_names == ['show']
+
+
+def test_a_forced_recreation_with_nowhere_for_the_private_key_is_refused(kps):
+    kps.add('web', PUB_A, scope='user')
+    failed = run(kps, {'scope': 'domain', 'force': True}, fail=True)
+    assert failed['msg'] == NOWHERE % ('would be deleted and re-created (force=true; it differs in scope (user; the '
+                                       'task asks for domain))')
+    assert kps.call_names == ['show'] and kps.keypairs['web']['scope'] == 'user'
+
+
+@pytest.mark.parametrize('hosted', [True, False])
+def test_an_existing_key_pair_by_name_alone(kps, hosted):
+    """As ec2_key, openstack keypair and Terraform users write it: name (and description) of a key pair that exists."""
+    kps.add('web', PUB_A, hosted=hosted, description='old')
+    args = {'description': 'CI deploy key'}
+    checked = run(kps, args, check_mode=True, diff=True)
+    assert kps.keypairs['web']['description'] == 'old'
+    real = run(kps, args, diff=True)
+    assert kps.call_names == ['show'] + ['show', 'update', 'show']
+    assert checked['changed'] is real['changed'] is True
+    assert checked['msg'] == 'Would update the description of key pair web.'
+    assert real['msg'] == 'Updated the description of key pair web.'
+    assert checked['keypair'] == real['keypair']
+    assert real['keypair']['description'] == 'CI deploy key' and real['keypair']['is_key_protection'] is hosted
+    assert checked['diff'] == real['diff'] and real['diff']['before']['description'] == 'old'
+    assert kps.keypairs['web']['description'] == 'CI deploy key' and kps.keypairs['web']['id'] == 1
+    assert kps.keypairs['web']['is_key_protection'] is hosted
+    del kps.calls[:]
+    for again in (run(kps, args, check_mode=True), run(kps, args), run(kps, {})):
+        assert again['changed'] is False and again['msg'] == 'Key pair web is as requested.'
+        assert again['keypair'] == real['keypair']
+    assert kps.call_names == ['show'] * 3  # one read each
 
 
 @pytest.mark.parametrize('args, msg', [
