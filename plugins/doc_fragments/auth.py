@@ -77,6 +77,8 @@ options:
       - URL of the KPS API (served by the DEW/KMS host). Default C(https://kms.<region>.<cloud>).
       - Plain C(http://) is refused unless the host is this machine (C(localhost), C(127.0.0.0/8), C(::1)) or
         O(allow_insecure_http=true).
+      - A URL with C(user@), a query, a backslash, white space or a control character is refused, as is one whose
+        host URL parsers read differently. Redirects are never followed.
       - If not set, the value of the E(HW_KPS_ENDPOINT) environment variable is used.
     type: str
   iam_endpoint:

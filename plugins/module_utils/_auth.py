@@ -35,6 +35,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     canonical_query,
     is_loopback,
     register_secrets,
+    url_host,
 )
 
 
@@ -43,6 +44,8 @@ class CredentialError(KpsError):
 
 
 DEFAULT_CLOUD = 'myhuaweicloud.com'
+# In an endpoint URL: what URL parsers read differently (urlsplit vs requests/urllib3).
+_UNCLEAR_URL_CHARS = re.compile(r'[\\\s\x00-\x1f\x7f]')
 # region and cloud become part of host names: letters, digits, dots and dashes, not starting with . or -.
 HOST_PART_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9.-]{0,252}')
 
@@ -119,19 +122,38 @@ def _host_part(option: str, value: str | None, example: str) -> str | None:
 
 
 def _endpoint(option: str, value: str, allow_insecure_http: bool = False) -> str:
+    """``value`` as the endpoint URL, or CredentialError.
+
+    Where requests will connect is what ``url_host`` (requests' own URL parser) reads; a URL that ``urlsplit``
+    reads another host from, or that holds a backslash, white space or a control character (which parsers
+    disagree about), is refused, so no check here can judge another host than the one the request goes to.
+    """
     value = value.rstrip('/')
-    parts = urlsplit(value)
-    if parts.scheme not in ('http', 'https') or not parts.netloc:
+    if _UNCLEAR_URL_CHARS.search(value):
+        raise CredentialError(
+            '%s must be a plain URL like https://host[:port]; it holds a backslash, white space or a control '
+            'character, which URL parsers read differently: %r.' % (option, value[:200]))
+    try:
+        parts = urlsplit(value)
+        hostname, _port = parts.hostname, parts.port  # a port that is no number or out of range: ValueError
+    except ValueError:
+        parts = hostname = None
+    if parts is None or parts.scheme not in ('http', 'https') or not parts.netloc:
         raise CredentialError(
             '%s must be a URL like https://host[:port], got "%s".' % (option, value))
     if parts.query or parts.fragment:
         raise CredentialError('%s must not contain a query string or fragment.' % option)
     if '@' in parts.netloc:
         raise CredentialError('%s must not contain a user name or password (user@host).' % option)
-    if parts.scheme == 'http' and not allow_insecure_http and not is_loopback(parts.hostname):
+    host = url_host(value)
+    if not host or host != (hostname or '').lower():
+        raise CredentialError(
+            '%s "%s" does not name one host: URL parsers read it as %s and %s. Give a plain URL like '
+            'https://host[:port].' % (option, value, host or 'nothing', hostname or 'nothing'))
+    if parts.scheme == 'http' and not allow_insecure_http and not is_loopback(host):
         raise CredentialError(
             '%s is plain http:// to %s: credentials and private keys would cross the network unencrypted. Use '
-            'https://, or set allow_insecure_http=true if this really is a test endpoint.' % (option, parts.hostname))
+            'https://, or set allow_insecure_http=true if this really is a test endpoint.' % (option, host))
     return value
 
 
@@ -139,8 +161,8 @@ def insecure_endpoints(creds: Credentials) -> list[str]:
     """The option names of the endpoints of ``creds`` that are plain http:// to a host other than loopback."""
     found = []
     for option in ('kps_endpoint', 'iam_endpoint'):
-        parts = urlsplit(getattr(creds, option) or '')
-        if parts.scheme == 'http' and not is_loopback(parts.hostname):
+        url = getattr(creds, option) or ''
+        if urlsplit(url).scheme == 'http' and not is_loopback(url_host(url)):
             found.append(option)
     return found
 

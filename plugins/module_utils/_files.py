@@ -80,7 +80,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Kps
 DEFAULT_MODE = 0o600
 
 # How much is read, one place: a key is a few KiB, so anything larger is not one (and is not read whole).
-MAX_KEY_BYTES = 1024 * 1024                  # a private key: a file, a value, an entry of a batch-export archive
+MAX_KEY_BYTES = 1024 * 1024                  # a private key: a file or a value
 MAX_PUBLIC_KEY_BYTES = 64 * 1024             # a public key file
 MAX_AUTHORIZED_KEYS_BYTES = 4 * 1024 * 1024  # an authorized_keys file
 

@@ -52,12 +52,16 @@ import time
 import traceback
 import warnings
 from typing import Any, Callable, Mapping, Protocol
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus
 
 try:
     import requests
     import requests.exceptions
+    import requests.models
     import requests.utils
+    import urllib3
+    import urllib3.exceptions
+    import urllib3.util
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -174,6 +178,24 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+def url_host(url: str) -> str | None:
+    """The host that requests connects to for ``url``: requests' own preparation of the URL (urllib3's
+    ``parse_url``), lower-case, without the brackets of an IPv6 address; None when it cannot be parsed.
+
+    ``urlsplit`` can read another host out of the same text (``http://10.1.2.3:8080\\[::1]`` is ``::1`` to it and
+    10.1.2.3 to requests): every decision about where a request goes uses this.
+    """
+    if not HAS_REQUESTS:
+        return None
+    try:
+        prepared = requests.models.PreparedRequest()
+        prepared.prepare_url(url, None)
+        host = urllib3.util.parse_url(prepared.url).host
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, ValueError, UnicodeError):
+        return None
+    return host.strip('[]').lower() if host else None
+
+
 def environment_proxies(url: str) -> dict[str, str]:
     """The proxies of the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) for ``url``.
 
@@ -182,9 +204,9 @@ def environment_proxies(url: str) -> dict[str, str]:
     the IAM password and private keys unencrypted. A proxy on this machine is kept.
     """
     proxies = requests.utils.get_environ_proxies(url)
-    if is_loopback(urlsplit(url).hostname):
+    if is_loopback(url_host(url)):
         proxies = dict((scheme, proxy) for scheme, proxy in proxies.items()
-                       if is_loopback(urlsplit(proxy if '//' in proxy else '//' + proxy).hostname))
+                       if is_loopback(url_host(proxy if '//' in proxy else 'http://' + proxy)))
     return proxies
 
 
@@ -620,6 +642,14 @@ class HttpClient:
                 return self._success(call, response, content, expect, service)
 
             error = error_from_response(call, status, response.headers, content, service)
+            if 300 <= status < 400:
+                # Never followed (allow_redirects=False): another host would get the body (private keys, the IAM
+                # password) and X-Auth-Token/X-Security-Token, which requests does not strip.
+                location = response.headers.get('Location')
+                error.reason = ('%s answered with a redirect%s, which is never followed: it would send the '
+                                'credentials and the request to another address. Check kps_endpoint/iam_endpoint'
+                                % (host, ' to %s' % scrub(location, 100) if location else ''))
+                raise error
             if error.error_code in NEVER_RETRY_CODES:
                 if error.error_code == 'APIGW.0301':
                     error.reason = ('Check access_key/secret_key and that the clock of the host running the '

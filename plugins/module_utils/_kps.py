@@ -23,7 +23,6 @@ import zlib
 from typing import Any, Iterable, Iterator, Mapping, NoReturn, Sequence
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
-from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES  # also the zip bomb guard
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError, quote_path_segment
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
@@ -34,6 +33,9 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 
 BATCH_EXPORT_MAX = 10
+# The zip bomb guard of batch export: an archive entry larger than this is no private key (a key is a few KiB).
+# The client's own limit: the API client never depends on the write core (_files).
+MAX_ENTRY_BYTES = 1024 * 1024
 # KPS key pair names: letters, digits, '_' and '-' (so also safe file names). CreateKeypair and ClearPrivateKey
 # take up to 255 characters (SDK create_keypair_action, current API pages), so any key pair that exists can be
 # shown, listed, exported and cleared by such a name; the import-private-key model still says 64, so names sent
@@ -136,19 +138,19 @@ def parse_batch_export_zip(data: bytes, keypairs: Sequence[Mapping[str, Any]],
 
     result = {}
     total = 0
-    budget = MAX_KEY_BYTES * max(1, len(keypairs))
+    budget = MAX_ENTRY_BYTES * max(1, len(keypairs))
     for info in files:
         try:
             with archive.open(info) as handle:
                 # Read at most the cap + 1 byte: declared sizes in the header are not trusted.
-                content = handle.read(MAX_KEY_BYTES + 1)
+                content = handle.read(MAX_ENTRY_BYTES + 1)
         except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, RuntimeError) as exc:
             fail('the archive entry %s cannot be read (%s); the archive is corrupt or truncated, run the task again'
                  % (_shown(info.filename), exc.__class__.__name__))
         total += len(content)
-        if len(content) > MAX_KEY_BYTES or total > budget:
+        if len(content) > MAX_ENTRY_BYTES or total > budget:
             fail('the archive entry %s is larger than any private key (over %d bytes)'
-                 % (_shown(info.filename), MAX_KEY_BYTES))
+                 % (_shown(info.filename), MAX_ENTRY_BYTES))
         try:
             key = load_private_key(content)
         except KeyMaterialError:

@@ -422,6 +422,25 @@ class AnsibleRunner:
             self.add_secret(data)
 
 
+def run_tasks(ansible, tasks, *args, env=None, module_defaults=None):
+    """Run ``tasks`` in one play on localhost (errors ignored); each task registers ``r<index>``. Returns the
+    registered results, in order. ``module_defaults`` of the action group: CONNECTION unless given."""
+    result_file = os.path.join(ansible.workdir, 'results.json')
+    plays = []
+    for index, task in enumerate(tasks):
+        plays.append(dict(task, register='r%d' % index, ignore_errors=True))
+    keep = '{{ {%s} | to_json }}' % ', '.join("'r%d': r%d" % (index, index) for index in range(len(tasks)))
+    plays.append({'name': 'keep the results', 'check_mode': False,
+                  'ansible.builtin.copy': {'content': keep, 'dest': result_file, 'mode': '0600'}})
+    defaults = CONNECTION if module_defaults is None else module_defaults
+    ansible.playbook([{'name': 'tasks', 'hosts': 'localhost', 'gather_facts': False,
+                       'module_defaults': {'group/huaweicloud.kps.kps': defaults}, 'tasks': plays}], *args, env=env)
+    with open(result_file) as handle:
+        results = json.load(handle)
+    os.unlink(result_file)
+    return [results['r%d' % index] for index in range(len(tasks))]
+
+
 def exported_text(private, fmt='openssh'):
     """What kps_private_key_export writes or returns for a private key that KPS holds: its own serialisation
     of the parsed key in ``fmt`` (the module's default: the OpenSSH format), never KPS's bytes."""

@@ -9,7 +9,6 @@ emulator holds.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 
@@ -17,29 +16,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from integration.harness import CONNECTION, exported_text
+from integration.harness import exported_text, run_tasks
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
 
 BATCH = 'batch_export_private_keys'
 EXPORT = 'export_private_key'
-
-
-def run_tasks(ansible, tasks, *args):
-    """Run ``tasks`` in one play; each task registers ``r<index>``. Returns the registered results."""
-    result_file = os.path.join(ansible.workdir, 'results.json')
-    plays = []
-    for index, task in enumerate(tasks):
-        plays.append(dict(task, register='r%d' % index, ignore_errors=True))
-    keep = '{{ {%s} | to_json }}' % ', '.join("'r%d': r%d" % (index, index) for index in range(len(tasks)))
-    plays.append({'name': 'keep the results', 'check_mode': False,
-                  'ansible.builtin.copy': {'content': keep, 'dest': result_file, 'mode': '0600'}})
-    ansible.playbook([{'name': 'variants', 'hosts': 'localhost', 'gather_facts': False,
-                       'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION}, 'tasks': plays}], *args)
-    with open(result_file) as handle:
-        results = json.load(handle)
-    os.unlink(result_file)
-    return [results['r%d' % index] for index in range(len(tasks))]
 
 
 def four_runs(ansible, tasks):

@@ -304,6 +304,33 @@ def test_plain_http_elsewhere_needs_allow_insecure_http(option, endpoint):
     assert getattr(creds, option) == endpoint and insecure_endpoints(creds) == [option]
 
 
+@pytest.mark.parametrize('endpoint', ['http://10.1.2.3:8080\\[::1]', 'http://127.0.0.1:8080\\@10.1.2.3',
+                                      'http://127.0.0.1 .evil.example', 'http://127.0.0.1\t:8080'])
+def test_endpoint_that_parsers_read_differently_is_refused(endpoint):
+    """urlsplit reads ::1 out of the first one, requests connects to 10.1.2.3 (and sends the IAM password there)."""
+    for insecure in (False, True):
+        with pytest.raises(CredentialError) as exc:
+            resolve({'region': 'r', 'auth_token': 't', 'iam_endpoint': endpoint, 'allow_insecure_http': insecure})
+        assert str(exc.value) == (
+            'iam_endpoint must be a plain URL like https://host[:port]; it holds a backslash, white space or a '
+            'control character, which URL parsers read differently: %r.' % endpoint)
+
+
+@pytest.mark.parametrize('endpoint, hosts', [('http://\uff4cocalhost:8080', 'nothing and \uff4cocalhost')])
+def test_endpoint_whose_host_parsers_disagree_on_is_refused(endpoint, hosts):
+    with pytest.raises(CredentialError) as exc:
+        resolve({'region': 'r', 'auth_token': 't', 'kps_endpoint': endpoint})
+    assert str(exc.value) == ('kps_endpoint "%s" does not name one host: URL parsers read it as %s. Give a plain URL '
+                              'like https://host[:port].' % (endpoint, hosts))
+
+
+@pytest.mark.parametrize('endpoint', ['http://127.0.0.1:99999', 'http://127.0.0.1:port', 'http://[::1'])
+def test_endpoint_with_a_bad_port_or_address_is_refused(endpoint):
+    with pytest.raises(CredentialError) as exc:
+        resolve({'region': 'r', 'auth_token': 't', 'kps_endpoint': endpoint})
+    assert str(exc.value) == 'kps_endpoint must be a URL like https://host[:port], got "%s".' % endpoint
+
+
 def test_endpoint_with_user_info_is_refused():
     with pytest.raises(CredentialError) as exc:
         resolve({'region': 'r', 'auth_token': 't', 'kps_endpoint': 'https://user:pw@kms.example.com'})

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import warnings
 import zipfile
 
@@ -13,7 +16,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpR
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     LIST_PAGE_SIZE,
-    MAX_KEY_BYTES,
+    MAX_ENTRY_BYTES,
     KeypairNameError,
     KpsClient,
     KpsZipError,
@@ -110,7 +113,7 @@ def test_duplicate_entries_are_rejected():
 
 
 def test_zip_bomb_is_capped():
-    data = make_zip([('alpha.pem', b'\0' * (MAX_KEY_BYTES * 4))], zipfile.ZIP_DEFLATED)
+    data = make_zip([('alpha.pem', b'\0' * (MAX_ENTRY_BYTES * 4))], zipfile.ZIP_DEFLATED)
     assert len(data) < 20000
     with pytest.raises(KpsZipError) as exc:
         parse_batch_export_zip(data, [A])
@@ -476,3 +479,19 @@ def test_update_description_and_delete():
 def test_keypair_summary_of_fields_without_the_public_key():
     keypair = {'name': 'web', 'description': 'front', 'public_key': 'ssh-rsa AAAA web', 'id': 'x'}
     assert keypair_summary(keypair, ('name', 'description')) == {'name': 'web', 'description': 'front'}
+
+
+def test_the_api_client_never_imports_the_write_core():
+    """_kps (and what it imports: _http, _auth's needs, _keys) works without _files: a fresh interpreter that
+    cannot import _files still imports _kps, and importing _kps loads none of the host-side module_utils."""
+    code = '\n'.join([
+        'import sys',
+        'prefix = "ansible_collections.huaweicloud.kps.plugins.module_utils."',
+        'sys.modules[prefix + "_files"] = None  # any import of it raises ImportError',
+        'from ansible_collections.huaweicloud.kps.plugins.module_utils import _kps',
+        'print("\\n".join(sorted(m[len(prefix):] for m, v in sys.modules.items() if v and m.startswith(prefix))))',
+    ])
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ['_errors', '_http', '_keys', '_kps']

@@ -390,6 +390,25 @@ def test_write_without_answer_that_did_not_land_fails(kps, action, before, rerea
     assert kps.show_keypair.call_count == (1 if action == 'reimport' else 2)
 
 
+@pytest.mark.parametrize('action, before', [('create', None), ('import', server_keypair('rsa'))])
+@pytest.mark.parametrize('other', ['another-key-hosted', 'another-key-by-fingerprint'])
+def test_write_without_answer_is_not_success_when_another_key_of_that_name_is_hosted(kps, action, before, other):
+    """The write got no answer; meanwhile a key pair of that name hosting ANOTHER key appeared (deleted and
+    created again by someone else): that is not this write landing, the task fails and claims nothing."""
+    landed = server_keypair('ec', hosted=True)
+    if other == 'another-key-by-fingerprint':  # KPS gave no public key: the fingerprint decides
+        landed['public_key'] = None
+    kps.show_keypair.side_effect = [before, landed]
+    error = HuaweiCloudError('create key pair' if action == 'create' else 'import private key',
+                             reason='could not reach host: ReadTimeout')
+    getattr(kps, 'create_keypair' if action == 'create' else 'import_private_key').side_effect = error
+    result = run({'private_key': pem('rsa')}, fail=True)
+    assert result['msg'].startswith("Key pair web: KPS call '%s' failed: could not reach host: ReadTimeout"
+                                    % ('create key pair' if action == 'create' else 'import private key'))
+    assert not any('treating the call as successful' in text for text in result.get('warnings', []))
+    assert kps.show_keypair.call_count == 2
+
+
 def test_a_client_error_is_not_second_guessed(kps):
     kps.show_keypair.side_effect = [None]
     kps.create_keypair.side_effect = HuaweiCloudError('create key pair', status=400, error_code='KPS.0002')
