@@ -13,15 +13,19 @@
    and the trailing newline AWX adds to ``ssh_private_key`` inputs (this type has none). A change in AWX
    is not noticed here.
 3. A playbook that uses the modules WITHOUT any credential option runs through ``ansible_runner.run``
-   (AWX's engine) with exactly that env in ``env/envvars`` against a fresh emulator; it must succeed and no
-   secret (SK, security token, private key) may appear in the runner's stdout or in any job event.
+   (AWX's engine) with exactly that env in ``env/envvars`` against a fresh emulator, once per login method
+   (permanent AK/SK, temporary AK/SK, IAM password); it must succeed and no secret (SK, security token,
+   password, private key) may appear in the runner's stdout or in any job event. The site domain input is
+   proven by the host name a job with it connects to (through a recording proxy).
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import socket
 import sys
+import threading
 
 import ansible_runner
 import jsonschema
@@ -29,6 +33,8 @@ import pytest
 import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import ENV_VARS
 
 from integration.harness import secret_forms, start_emulator
 from kps_emulator import keys
@@ -76,8 +82,9 @@ AWX_ENV_BLOCKLIST = {'VIRTUAL_ENV', 'PATH', 'PYTHONPATH', 'JOB_ID', 'INVENTORY_I
                      'AWX_HOST', 'PROJECT_REVISION', 'SUPERVISOR_CONFIG_PATH'}
 # What the modules read (plugins/module_utils/_auth.py ENV_VARS) for the inputs this type offers.
 EXPECTED_ENV = {'HW_ACCESS_KEY': 'access_key', 'HW_SECRET_KEY': 'secret_key', 'HW_SECURITY_TOKEN': 'security_token',
-                'HW_REGION_NAME': 'region', 'HW_PROJECT_ID': 'project_id', 'HW_KPS_ENDPOINT': 'kps_endpoint',
-                'HW_IAM_ENDPOINT': 'iam_endpoint'}
+                'HW_USER_NAME': 'user_name', 'HW_USER_PASSWORD': 'user_password', 'HW_DOMAIN_NAME': 'domain_name',
+                'HW_REGION_NAME': 'region', 'HW_CLOUD': 'cloud', 'HW_PROJECT_ID': 'project_id',
+                'HW_KPS_ENDPOINT': 'kps_endpoint', 'HW_IAM_ENDPOINT': 'iam_endpoint'}
 
 
 def load_credential_type():
@@ -134,11 +141,16 @@ def test_credential_type_is_accepted_by_awx():
     for field in credential_type['inputs']['fields']:
         if field.get('type', 'string') != 'string':
             assert not {'choices', 'multiline', 'format', 'secret'} & set(field)
-    assert set(secret_fields(credential_type)) == {'secret_key', 'security_token'}
+    assert set(secret_fields(credential_type)) == {'secret_key', 'security_token', 'user_password'}
+    # Either login method may be used: only the region is always needed.
+    assert credential_type['inputs']['required'] == ['region']
     env = credential_type['injectors']['env']
     assert not [name for name in env if name.startswith('ANSIBLE_') or name in AWX_ENV_BLOCKLIST]
     assert env == {
         name: '{{ %s }}' % field for name, field in EXPECTED_ENV.items()}
+    # Every variable injected is one the modules read, for the option of the same name.
+    assert {name: [variable] for variable, name in EXPECTED_ENV.items()} == {
+        name: variables[:1] for name, variables in ENV_VARS.items() if name not in ('auth_token',)}
     # AWX renders every injector with StrictUndefined over the defined inputs when the type is saved.
     strict = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
     for template in env.values():
@@ -149,7 +161,8 @@ def test_injector_env_for_missing_optional_inputs_is_empty():
     env, safe_env = inject_env(load_credential_type(), {
         'access_key': 'AK', 'secret_key': 'SK-VALUE', 'region': 'ap-southeast-1', 'security_token': ''})
     assert env == {'HW_ACCESS_KEY': 'AK', 'HW_SECRET_KEY': 'SK-VALUE', 'HW_SECURITY_TOKEN': '',
-                   'HW_REGION_NAME': 'ap-southeast-1', 'HW_PROJECT_ID': '', 'HW_KPS_ENDPOINT': '',
+                   'HW_USER_NAME': '', 'HW_USER_PASSWORD': '', 'HW_DOMAIN_NAME': '',
+                   'HW_REGION_NAME': 'ap-southeast-1', 'HW_CLOUD': '', 'HW_PROJECT_ID': '', 'HW_KPS_ENDPOINT': '',
                    'HW_IAM_ENDPOINT': ''}
     # AWX masks a secret input in the stored job environment even when it is empty.
     assert safe_env['HW_SECRET_KEY'] == HIDDEN and safe_env['HW_SECURITY_TOKEN'] == HIDDEN
@@ -291,3 +304,55 @@ def test_job_fails_cleanly_with_a_wrong_secret_key(emulator, tmp_path, monkeypat
     assert re.search(r'APIGW\.0301', stdout), stdout[-3000:]
     text = stdout + ''.join(json.dumps(event) for event in runner.events)
     assert not [form for form in secret_forms(wrong) | secret_forms(private_key) if form in text]
+
+
+def test_job_with_iam_password_login(emulator, tmp_path, monkeypatch):
+    """The password login inputs: the job logs in at IAM with them (no AK/SK anywhere), and the password shows
+    nowhere, neither in the stored job environment nor in the job's output or events."""
+    env, safe_env = inject_env(load_credential_type(), {
+        'user_name': DEFAULTS['user'], 'user_password': DEFAULTS['password'], 'domain_name': DEFAULTS['domain'],
+        'region': emulator.region, 'kps_endpoint': emulator.url, 'iam_endpoint': emulator.url})
+    assert env['HW_ACCESS_KEY'] == env['HW_SECRET_KEY'] == '' and env['HW_USER_PASSWORD'] == DEFAULTS['password']
+    assert safe_env['HW_USER_PASSWORD'] == HIDDEN
+    run_job(tmp_path, env, [DEFAULTS['password']], monkeypatch)
+    log = emulator.requests()
+    assert [entry for entry in log if entry['call'] == 'iam_token']
+    assert {entry['auth'] for entry in log if entry['call'] != 'iam_token'} == {'token'}
+
+
+class ConnectRecorder(threading.Thread):
+    """An HTTPS proxy on this machine that records the host of each CONNECT and refuses it."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.server = socket.create_server(('127.0.0.1', 0))
+        self.url = 'http://127.0.0.1:%d' % self.server.getsockname()[1]
+        self.hosts = []
+
+    def run(self):
+        while True:
+            try:
+                conn, _addr = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                request = conn.recv(4096).decode('latin-1')
+                self.hosts.append(request.split(' ')[1] if request.startswith('CONNECT ') else request[:50])
+                conn.sendall(b'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+
+
+def test_job_with_a_site_domain(tmp_path, monkeypatch):
+    """The site domain input (HW_CLOUD) builds the endpoints the job calls: kms.REGION.SITE."""
+    proxy = ConnectRecorder()
+    proxy.start()
+    try:
+        env, _safe_env = inject_env(load_credential_type(), {
+            'access_key': DEFAULTS['access_key'], 'secret_key': DEFAULTS['secret_key'], 'region': 'eu-west-101',
+            'cloud': 'myhuaweicloud.eu', 'project_id': DEFAULTS['project_id']})
+        assert env['HW_CLOUD'] == 'myhuaweicloud.eu' and env['HW_KPS_ENDPOINT'] == ''
+        runner, stdout, _root, _output_dir, _private_key = start_job(
+            tmp_path, dict(env, HTTPS_PROXY=proxy.url), monkeypatch)
+    finally:
+        proxy.server.close()
+    assert runner.status == 'failed', stdout[-3000:]
+    assert proxy.hosts and set(proxy.hosts) == {'kms.eu-west-101.myhuaweicloud.eu:443'}, proxy.hosts

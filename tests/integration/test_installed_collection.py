@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -113,3 +114,44 @@ def test_modules_and_role_run_from_the_installed_copy(installed, emulator, tmp_p
     for exported in (tmp_path / 'out' / 'installed.pem', tmp_path / 'role' / 'id_installed'):
         assert public_key_of(exported.read_text()) == public_key_of(private_key)
         assert exported.stat().st_mode & 0o777 == 0o600
+
+
+STAND_IN_MODULE = '''#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(name=dict(), description=dict(), kind=dict(),
+                                              inputs=dict(type='dict'), injectors=dict(type='dict')))
+    module.exit_json(changed=False, sent=module.params)
+
+
+if __name__ == '__main__':
+    main()
+'''
+
+
+def test_awx_example_reads_the_credential_type_of_the_installed_copy(installed, tmp_path):
+    """docs/awx/README.md's awx.awx.credential_type task, as written, in a playbook run from another directory:
+    it finds docs/awx/credential_type.yml in the installed collection and passes its content on (to a stand-in
+    for awx.awx.credential_type that returns its arguments)."""
+    with open(os.path.join(ROOT, 'docs', 'awx', 'README.md'), encoding='utf-8') as handle:
+        [task] = [block for block in re.findall(r'^```yaml\n(.*?)^```$', handle.read(), re.M | re.S)
+                  if 'awx.awx.credential_type:' in block]
+    stand_in = tmp_path / 'stand-in' / 'ansible_collections' / 'awx' / 'awx'
+    (stand_in / 'plugins' / 'modules').mkdir(parents=True)
+    (stand_in / 'plugins' / 'modules' / 'credential_type.py').write_text(STAND_IN_MODULE)
+    (stand_in / 'galaxy.yml').write_text('namespace: awx\nname: awx\nversion: 1.0.0\n')
+    play = ('- name: AWX configuration\n  hosts: localhost\n  gather_facts: false\n  tasks:\n'
+            + ''.join('    ' + line + '\n' if line else '\n' for line in task.splitlines())
+            + '      register: created\n\n'
+            + '    - name: Show what was sent\n      ansible.builtin.debug:\n        var: created.sent\n')
+    (tmp_path / 'awx.yml').write_text(play)
+    env = clean_env(installed[1] + os.pathsep + str(tmp_path / 'stand-in'), str(tmp_path / 'tmp'))
+    proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-playbook'), 'awx.yml', '-i', 'localhost,', '-c', 'local'],
+                          env=env, capture_output=True, text=True, check=False, cwd=str(tmp_path))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    sent = json.loads(proc.stdout.split('"created.sent": ', 1)[1].split('\n}\n', 1)[0] + '\n')
+    with open(os.path.join(installed[1], 'ansible_collections', 'huaweicloud', 'kps', 'docs', 'awx',
+                           'credential_type.yml'), encoding='utf-8') as handle:
+        assert sent == yaml.safe_load(handle)
