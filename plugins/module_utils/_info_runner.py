@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     KEYPAIR_DETAIL_FIELDS,
+    api_scope,
     check_names,
     keypair_summary,
 )
@@ -87,7 +88,7 @@ def matches(summary: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     hosted = params.get('is_key_protection')
     if hosted is not None and bool(summary['is_key_protection']) is not hosted:
         return False
-    return params.get('scope') is None or summary['scope'] == params['scope']
+    return params.get('scope') is None or summary['scope'] == api_scope(params['scope'])
 
 
 class InfoRunner(KpsRunner):

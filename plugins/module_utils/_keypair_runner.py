@@ -41,6 +41,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     DESCRIPTION_MAX,
     KEYPAIR_DETAIL_FIELDS,
+    api_scope,
     check_names,
     key_matches,
     keypair_summary,
@@ -77,13 +78,13 @@ class Wanted:
     """What the task asks for, checked locally. ``public_key`` is '<type> <base64>' or None (KPS generates)."""
 
     def __init__(self, name: str, public_key: str | None = None, scope: str | None = None,
-                 description: str | None = None, key_protection: str | None = None, dest: str | None = None,
+                 description: str | None = None, encryption_type: str | None = None, dest: str | None = None,
                  return_private_key: bool = False) -> None:
         self.name = name
         self.public_key = public_key
         self.scope = scope
         self.description = description
-        self.key_protection = key_protection
+        self.encryption_type = encryption_type
         self.dest = dest
         self.return_private_key = return_private_key
 
@@ -107,9 +108,9 @@ def differences(keypair: Mapping[str, Any], wanted: Wanted) -> list[str]:
                      % (keypair.get('fingerprint') or 'unknown', wanted.fingerprint))
     if wanted.scope is not None and keypair.get('scope') != wanted.scope:
         found.append('scope (%s; the task asks for %s)' % (keypair.get('scope'), wanted.scope))
-    if wanted.generated and wanted.key_protection and not keypair.get('is_key_protection'):
-        found.append('hosting (KPS hosts no private key for it; key_protection asks for a generated key that KPS '
-                     'hosts, which KPS can only do when it creates the key pair)')
+    if wanted.generated and wanted.encryption_type and not keypair.get('is_key_protection'):
+        found.append('hosting (KPS hosts no private key for it; encryption_type asks for a generated key '
+                     'that KPS hosts, which KPS can only do when it creates the key pair)')
     return found
 
 
@@ -149,7 +150,7 @@ def predicted(action: str, keypair: Mapping[str, Any] | None, wanted: Wanted,
     if action in (CREATE, RECREATE):
         after = dict((field, None) for field in KEYPAIR_DETAIL_FIELDS)
         after.update(name=wanted.name, type='ssh', scope=wanted.scope or 'user', public_key=wanted.public_key,
-                     fingerprint=wanted.fingerprint, is_key_protection=bool(wanted.generated and wanted.key_protection),
+                     fingerprint=wanted.fingerprint, is_key_protection=bool(wanted.generated and wanted.encryption_type),
                      description=wanted.description or '', user_id=user_id)
         return after
     if action in (DELETE, NO_KEYPAIR):
@@ -170,7 +171,7 @@ def diff_state(keypair: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _generated_where(wanted: Wanted) -> str:
     where = []
-    if wanted.key_protection:
+    if wanted.encryption_type:
         where.append('hosted by KPS')
     if wanted.dest:
         where.append('written to %s' % wanted.dest)
@@ -184,7 +185,7 @@ def nowhere_message(action: str, wanted: Wanted, changes: list[str] | None = Non
     why = ('does not exist' if action == CREATE
            else 'would be deleted and re-created (force=true; it differs in %s)' % '; '.join(changes or []))
     return ('Key pair %s %s, and neither public_key nor public_key_path is given, so KPS would generate the key '
-            'pair and return its private key once, at creation. Say where that private key goes: key_protection '
+            'pair and return its private key once, at creation. Say where that private key goes: encryption_type '
             '(KPS hosts it), dest (a file) and/or return_private_key=true; or give the public key of a key pair '
             'you made yourself. Nothing was changed.' % (wanted.name, why))
 
@@ -284,9 +285,13 @@ class KeypairRunner(KpsRunner):
         if description is not None and len(description) > DESCRIPTION_MAX:
             raise KeypairError('description has %d characters; KPS allows at most %d.'
                                % (len(description), DESCRIPTION_MAX))
-        wanted = Wanted(name, scope=params['scope'], description=description)
+        wanted = Wanted(name, scope=api_scope(params['scope']), description=description)
         if params['state'] == 'absent':
             return wanted
+        if params['encryption_type'] and (params['public_key'] or params['public_key_path']):
+            raise KeypairError('encryption_type makes KPS host a private key, and with public_key or public_key_path '
+                               'alone KPS has none. Leave encryption_type out to create the key pair from the public '
+                               'key only. Nothing was sent.')
         public_key = params['public_key']
         if params['public_key_path'] is not None:
             public_key = read_option_file(params['public_key_path'], MAX_PUBLIC_KEY_BYTES, 'public_key_path',
@@ -300,7 +305,7 @@ class KeypairRunner(KpsRunner):
             except KeyMaterialError as exc:
                 raise KeypairError('Cannot use the public key for key pair %s: %s' % (name, exc.msg))
             return wanted
-        wanted.key_protection = params['key_protection']
+        wanted.encryption_type = params['encryption_type']
         wanted.dest = params['dest']
         wanted.return_private_key = params['return_private_key']
         if wanted.dest:
@@ -344,7 +349,7 @@ class KeypairRunner(KpsRunner):
         try:
             created = kps.create_keypair(
                 wanted.name, public_key=wanted.public_key, scope=wanted.scope, user_id=self.params['user_id'],
-                encryption_type=wanted.key_protection if wanted.generated else None,
+                encryption_type=wanted.encryption_type if wanted.generated else None,
                 kms_key_name=self.params['kms_key_name'], kms_key_id=self.params['kms_key_id'])
         except HuaweiCloudError as exc:
             created = self._create_landed(wanted, exc)
@@ -374,7 +379,7 @@ class KeypairRunner(KpsRunner):
                              'the key pair with this public key; treating the call as successful.'
                              % (wanted.name, what))
             return landed
-        if wanted.generated and not wanted.key_protection:
+        if wanted.generated and not wanted.encryption_type:
             raise KeypairError(self._undo_creation(wanted, 'the answer to the create call, which holds the only copy '
                                                    'of the generated private key, was lost (%s)' % what))
         raise KeypairError('Key pair %s: the create call got %s, but KPS has created the key pair. %s'
@@ -409,7 +414,7 @@ class KeypairRunner(KpsRunner):
         """The failure message after a generated key could not be delivered; deletes the key pair if nobody has its
         private key."""
         problem = problem.rstrip('.')  # a clause of this message
-        if wanted.key_protection:
+        if wanted.encryption_type:
             return ('Key pair %s was created and KPS hosts its private key, but %s. Get the private key with '
                     'huaweicloud.kps.kps_private_key_export.' % (wanted.name, problem))
         try:

@@ -52,6 +52,14 @@ _MAX_PAGES = 10000
 KEYPAIR_FIELDS = ('name', 'type', 'scope', 'public_key', 'fingerprint', 'is_key_protection', 'frozen_state')
 # What showing one key pair reports besides those (the listing does not).
 KEYPAIR_DETAIL_FIELDS = KEYPAIR_FIELDS + ('id', 'user_id', 'description', 'create_time', 'update_time')
+# The scopes of a key pair as options take them: KPS's own values, and Terraform's name for "domain"
+# (huaweicloud_kps_keypair's scope = "account"), which api_scope() turns into KPS's.
+SCOPE_CHOICES = ['user', 'domain', 'account']
+
+
+def api_scope(scope: str | None) -> str | None:
+    """The scope as KPS says it: Terraform's ``account`` is KPS's ``domain``."""
+    return 'domain' if scope == 'account' else scope
 
 
 def invalid_names(names: Iterable[Any]) -> list[Any]:

@@ -18,7 +18,7 @@ description:
   - A key pair that exists is managed by its O(name) alone, as M(amazon.aws.ec2_key) and Terraform do. O(name)
     and O(description) update its description; O(name) alone reports it unchanged.
   - KPS returns the private key of a key pair it generates once, in the answer to the create call. The module
-    makes KPS host it (O(key_protection)), writes it to the file O(dest) and/or returns it
+    makes KPS host it (O(encryption_type)), writes it to the file O(dest) and/or returns it
     (O(return_private_key)). When the key pair must be created (or re-created with O(force=true)) and none of
     the three is given, the task fails after reading the key pair, before any write, since the key would be lost.
     If the key cannot be delivered (for example O(dest) cannot be written) and KPS does not host it, the new
@@ -26,7 +26,7 @@ description:
   - O(scope) is set when the key pair is created; O(description) is set at creation and updated in place when it
     differs.
   - A key pair that exists with another public key, another O(scope), or (for a generated key pair with
-    O(key_protection)) without a hosted private key is reported and left alone, and the task fails before any
+    O(encryption_type)) without a hosted private key is reported and left alone, and the task fails before any
     write. With O(force=true) the module deletes it and creates it again; see O(force) for what that means.
   - O(state=absent) deletes the key pair, together with the private key KPS hosts for it.
   - Private keys and credentials never appear in diffs, warnings or error messages; the result holds the
@@ -85,21 +85,24 @@ options:
         read only from a directory trusted the same way.
       - Mutually exclusive with O(public_key).
     type: path
-  key_protection:
+  encryption_type:
     description:
       - For a key pair that KPS generates, make KPS host (escrow) its private key, encrypted at rest with the KPS
         default key (V(default)) or with the KMS key O(kms_key_name) and/or O(kms_key_id) (V(kms)).
+      - The name of this setting in M(huaweicloud.kps.kps_private_key_import) and in Terraform's
+        C(huaweicloud_kps_keypair). Before 2.2.0 this option was called O(key_protection), which remains an alias.
       - KPS can host a generated private key only when it creates the key pair. KPS does not report the
         encryption of a hosted key, so a different choice here is not seen on an existing key pair; re-host a
         key with other settings with M(huaweicloud.kps.kps_private_key_import) and O(force=true) there.
-      - Cannot be combined with O(public_key) or O(public_key_path); to host a private key you have, use
-        M(huaweicloud.kps.kps_private_key_import).
+      - With O(public_key) or O(public_key_path) alone KPS has no private key to host, and the task fails
+        before any call.
+    aliases: [key_protection]
     type: str
     choices: [default, kms]
   kms_key_name:
     description:
       - Name (alias) of the KMS key that encrypts the hosted private key, for example V(kps/default).
-      - With O(key_protection=kms), O(kms_key_name), O(kms_key_id) or both are required.
+      - With O(encryption_type=kms), O(kms_key_name), O(kms_key_id) or both are required.
     type: str
   kms_key_id:
     description:
@@ -138,11 +141,12 @@ options:
   scope:
     description:
       - Who may use the key pair, set when it is created. V(user) is the IAM user, V(domain) every user of the
-        account (Terraform calls it C(account)). When not given, KPS uses V(user) and an existing key pair's
-        scope is not compared.
+        account. When not given, KPS uses V(user) and an existing key pair's scope is not compared.
+      - V(account) is Terraform's name for V(domain) (C(scope = "account") in C(huaweicloud_kps_keypair)) and means
+        the same; KPS and RV(keypair.scope) say V(domain).
       - A key pair whose scope differs is reported and left alone, unless O(force=true).
     type: str
-    choices: [user, domain]
+    choices: [user, domain, account]
   description:
     description:
       - Description of the key pair, at most 255 characters. Set at creation and updated in place when it
@@ -189,7 +193,7 @@ EXAMPLES = r"""
 - name: Let KPS generate key pair "deploy" and host its private key (credentials from module_defaults)
   huaweicloud.kps.kps_keypair:
     name: deploy
-    key_protection: default
+    encryption_type: default
     description: CI deploy key
   delegate_to: localhost
   run_once: true
@@ -198,7 +202,7 @@ EXAMPLES = r"""
   huaweicloud.kps.kps_keypair:
     name: bastion
     scope: domain
-    key_protection: kms
+    encryption_type: kms
     kms_key_name: kps/default
     dest: ~/.ssh/bastion.pem
   delegate_to: localhost
@@ -335,6 +339,7 @@ dest_written:
 """
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keypair_runner import KeypairRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import SCOPE_CHOICES
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 
 
@@ -344,13 +349,13 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         public_key=dict(type='str', no_log=False),
         public_key_path=dict(type='path', no_log=False),
-        key_protection=dict(type='str', choices=['default', 'kms'], no_log=False),
+        encryption_type=dict(type='str', choices=['default', 'kms'], aliases=['key_protection'], no_log=False),
         kms_key_name=dict(type='str', no_log=False),
         kms_key_id=dict(type='str', no_log=False),
         dest=dict(type='path'),
         format=dict(type='str', choices=['openssh', 'pkcs8', 'pem', 'kps'], default='openssh'),
         return_private_key=dict(type='bool', default=False, no_log=False),
-        scope=dict(type='str', choices=['user', 'domain']),
+        scope=dict(type='str', choices=SCOPE_CHOICES),
         description=dict(type='str'),
         user_id=dict(type='str'),
         force=dict(type='bool', default=False),
@@ -359,11 +364,10 @@ def main():
         argument_spec=argument_spec,
         mutually_exclusive=[
             ('public_key', 'public_key_path'),
-            ('public_key', 'key_protection'), ('public_key_path', 'key_protection'),
             ('public_key', 'dest'), ('public_key_path', 'dest'),
         ],
-        required_if=[('key_protection', 'kms', ('kms_key_name', 'kms_key_id'), True)],
-        required_by={'kms_key_name': 'key_protection', 'kms_key_id': 'key_protection'},
+        required_if=[('encryption_type', 'kms', ('kms_key_name', 'kms_key_id'), True)],
+        required_by={'kms_key_name': 'encryption_type', 'kms_key_id': 'encryption_type'},
         supports_check_mode=True,
     )
     KeypairRunner(module).execute()

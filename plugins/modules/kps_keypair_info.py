@@ -77,8 +77,9 @@ options:
   scope:
     description:
       - Only return key pairs of this scope.
+      - V(account) is Terraform's name for V(domain) and matches the key pairs of scope V(domain).
     type: str
-    choices: [user, domain]
+    choices: [user, domain, account]
     version_added: 2.0.0
   details:
     description:
@@ -269,6 +270,7 @@ missing:
 """
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._info_runner import InfoRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import SCOPE_CHOICES
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 
 
@@ -279,7 +281,7 @@ def main():
         name_pattern=dict(type='str'),
         fingerprint=dict(type='str'),
         is_key_protection=dict(type='bool', no_log=False),
-        scope=dict(type='str', choices=['user', 'domain']),
+        scope=dict(type='str', choices=SCOPE_CHOICES),
         details=dict(type='bool', default=False),
         fail_on_missing=dict(type='bool', default=False),
     )

@@ -174,7 +174,7 @@ def measure(workdir, log, quick=False):
                 _expected(project_id, show_keypair=2, import_private_key=1))
 
             # kps_keypair: generated and hosted with a description, unchanged, description update, delete.
-            task = {'huaweicloud.kps.kps_keypair': {'name': 'kp-%s' % tag, 'key_protection': 'default',
+            task = {'huaweicloud.kps.kps_keypair': {'name': 'kp-%s' % tag, 'encryption_type': 'default',
                                                     'description': 'one'}}
             one('keypair', 'generate and host', project_id, 'changed', [task],
                 _expected(project_id, show_keypair=2, create_keypair=1, update_keypair=1))

@@ -130,7 +130,7 @@ def kp(public=PUB_A, scope='user', hosted=False, description=''):
     ('absent', None, {}, False, runner.NO_KEYPAIR),
     ('absent', kp(), {}, False, runner.DELETE),
     ('present', None, {'public_key': PUB_A}, False, runner.CREATE),
-    ('present', None, {'key_protection': 'default'}, False, runner.CREATE),
+    ('present', None, {'encryption_type': 'default'}, False, runner.CREATE),
     ('present', kp(), {'public_key': PUB_A}, False, runner.NONE),
     ('present', kp(), {'public_key': PUB_A, 'description': ''}, False, runner.NONE),
     ('present', kp(), {'public_key': PUB_A, 'description': 'new'}, False, runner.UPDATE),
@@ -141,9 +141,9 @@ def kp(public=PUB_A, scope='user', hosted=False, description=''):
     ('present', kp(scope='domain'), {'public_key': PUB_A, 'scope': 'domain'}, False, runner.NONE),
     ('present', kp(), {'public_key': PUB_A}, True, runner.NONE),  # force alone re-creates nothing
     ('present', kp(), {'dest': '/x'}, False, runner.NONE),  # a generated key pair has no public key to compare
-    ('present', kp(), {'key_protection': 'default'}, False, runner.MISMATCH),  # exists, hosts nothing
-    ('present', kp(), {'key_protection': 'default'}, True, runner.RECREATE),
-    ('present', kp(hosted=True), {'key_protection': 'kms'}, False, runner.NONE),
+    ('present', kp(), {'encryption_type': 'default'}, False, runner.MISMATCH),  # exists, hosts nothing
+    ('present', kp(), {'encryption_type': 'default'}, True, runner.RECREATE),
+    ('present', kp(hosted=True), {'encryption_type': 'kms'}, False, runner.NONE),
 ])
 def test_decide(state, keypair, wanted, force, expected):
     assert runner.decide(state, keypair, runner.Wanted('web', **wanted), force) == expected
@@ -158,7 +158,7 @@ def test_public_key_compared_by_fingerprint_when_kps_gives_no_public_key():
 # ----- refusals before any call -----------------------------------------------------------------------------------
 
 NOWHERE = ('Key pair web %s, and neither public_key nor public_key_path is given, so KPS would generate the key '
-           'pair and return its private key once, at creation. Say where that private key goes: key_protection (KPS '
+           'pair and return its private key once, at creation. Say where that private key goes: encryption_type (KPS '
            'hosts it), dest (a file) and/or return_private_key=true; or give the public key of a key pair you made '
            'yourself. Nothing was changed.')
 
@@ -210,6 +210,8 @@ def test_an_existing_key_pair_by_name_alone(kps, hosted):
     ({'public_key_path': '/nonexistent/key.pub'}, 'Cannot read public_key_path /nonexistent/key.pub'),
     ({'dest': '/nonexistent/dir/key'}, 'The directory of dest, /nonexistent/dir, does not exist.'),
     ({'dest': '/tmp'}, 'dest /tmp is a directory'),
+    ({'public_key': PUB_A, 'encryption_type': 'default'}, 'encryption_type makes KPS host a private key, and with '
+     'public_key or public_key_path alone KPS has none.'),
 ])
 def test_bad_options_fail_before_any_call(kps, args, msg):
     failed = run(kps, args, fail=True)
@@ -218,10 +220,11 @@ def test_bad_options_fail_before_any_call(kps, args, msg):
 
 
 @pytest.mark.parametrize('args, msg', [
-    ({'public_key': PUB_A, 'key_protection': 'default'}, 'mutually exclusive: public_key|key_protection'),
     ({'public_key': PUB_A, 'dest': '/tmp/x'}, 'mutually exclusive: public_key|dest'),
-    ({'key_protection': 'kms'}, 'key_protection is kms but any of the following are missing: kms_key_name, kms_key_id'),
-    ({'public_key': PUB_A, 'kms_key_id': 'k'}, 'missing parameter(s) required by \'kms_key_id\': key_protection'),
+    ({'encryption_type': 'kms'}, 'encryption_type is kms but any of the following are missing: kms_key_name, kms_key_id'),
+    ({'key_protection': 'kms'}, 'encryption_type is kms but any of the following are missing: kms_key_name, kms_key_id'),
+    ({'public_key': PUB_A, 'kms_key_id': 'k'}, 'missing parameter(s) required by \'kms_key_id\': encryption_type'),
+    ({'scope': 'tenant'}, "value of scope must be one of: user, domain, account, got: tenant"),
 ])
 def test_argument_spec(kps, args, msg):
     assert msg in run(kps, args, fail=True)['msg']
@@ -260,6 +263,16 @@ def test_public_key_create_check_mode_then_real_then_unchanged_is_one_read(kps):
     assert again['changed'] is repeat['changed'] is False
     assert repeat['msg'] == 'Key pair web is as requested.'
     assert kps.call_names == ['show', 'show']  # an unchanged present is one read
+
+
+def test_the_names_of_terraform_and_before_2_2_0(kps):
+    """scope=account is Terraform's domain; key_protection is encryption_type's name before 2.2.0."""
+    created = run(kps, {'public_key': PUB_A, 'scope': 'account'})
+    assert kps.calls[1][2]['scope'] == 'domain' and created['keypair']['scope'] == 'domain'
+    assert run(kps, {'public_key': PUB_A, 'scope': 'domain'})['changed'] is False
+    assert run(kps, {'public_key': PUB_A, 'scope': 'account'})['changed'] is False
+    run(kps, {'name': 'gen', 'key_protection': 'kms', 'kms_key_name': 'kps/default'})
+    assert kps.calls[-2][2]['encryption_type'] == 'kms' and kps.keypairs['gen']['is_key_protection'] is True
 
 
 def test_public_key_from_a_file(kps, tmp_path):
@@ -319,7 +332,7 @@ def test_force_deletes_and_recreates(kps):
 # ----- generated by KPS ---------------------------------------------------------------------------------------------
 
 def test_generate_and_host(kps):
-    args = {'key_protection': 'kms', 'kms_key_name': 'kps/default', 'kms_key_id': 'id-1'}
+    args = {'encryption_type': 'kms', 'kms_key_name': 'kps/default', 'kms_key_id': 'id-1'}
     checked = run(kps, args, check_mode=True, diff=True)
     assert checked['msg'] == 'Would create key pair web with a key pair generated by KPS, its private key hosted by KPS.'
     assert checked['keypair']['is_key_protection'] is True and checked['keypair']['public_key'] is None
@@ -431,7 +444,7 @@ def test_an_unwritable_dest_directory_fails_before_kps_generates_a_key(kps, tmp_
 
 def test_undeliverable_hosted_key_is_kept(kps, tmp_path):
     with mock.patch.object(runner, 'write_secret_file', side_effect=SecretFileError('Could not write x: No space')):
-        failed = run(kps, {'dest': str(tmp_path / 'web.pem'), 'key_protection': 'default'}, fail=True)
+        failed = run(kps, {'dest': str(tmp_path / 'web.pem'), 'encryption_type': 'default'}, fail=True)
     assert 'KPS hosts its private key' in failed['msg'] and 'kps_private_key_export' in failed['msg']
     assert 'web' in kps.keypairs and 'delete' not in kps.call_names
 

@@ -159,3 +159,11 @@ def test_details_shows_each_listed_key_pair_that_passes_the_filters(kps):
     del kps.calls[:]
     run(kps, {'name': 'web', 'details': True})
     assert kps.calls == [('show', 'web')]  # already read by show: no second call
+
+
+def test_scope_account_is_terraforms_domain(kps):
+    kps.add('deploy-a')
+    kps.add('deploy-b')
+    kps.keypairs['deploy-b']['scope'] = 'domain'
+    result = run(kps, {'scope': 'account'})
+    assert [kp['name'] for kp in result['keypairs']] == ['deploy-b'] and result['keypairs'][0]['scope'] == 'domain'
