@@ -62,11 +62,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     BATCH_EXPORT_MAX,
-    check_names,
     key_matches,
     keypair_summary,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule, KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 if TYPE_CHECKING:  # annotations only

@@ -26,6 +26,10 @@ Who is trusted: the controller and root on the host. Who is not: every other use
 - A file a task option names (``read_option_file``: private_key_path, public_key_path) is read by the same
   link rule, the link at the file itself included, and a file with other hard links is read only from a
   directory that rule trusts: another user cannot point the task at a file only root may read.
+- A file in another user's directory whose content goes to that user (``read`` with ``reader``: the lines of
+  ``~/.ssh/authorized_keys`` that the rewritten file keeps) is read only when that user could read it himself
+  (``readable_by``: he owns it, or its group or other bits let him), and, if it has other hard links, only when it
+  is his: otherwise he could rename or link a root-only file there and be handed a copy.
 - A written file belongs to the ``uid``/``gid`` asked for, else to the user running the module (its effective
   uid and gid): never to whoever owned the file it replaces.
 - The temp file is created ``O_CREAT | O_EXCL | O_NOFOLLOW`` with mode 0600, gets its final owner and group
@@ -113,6 +117,10 @@ class UntrustedLinkError(SecretFileError):
         self.link = link
 
 
+class NotReadableForError(SecretFileError):
+    """A file whose content would go to a user who could not read it himself (``Directory.read`` with ``reader``)."""
+
+
 class UntrustedHardLinkError(SecretFileError):
     """A file to read that has other hard links, in a directory where another user could have made this one."""
 
@@ -154,6 +162,26 @@ def read_option_file(path: str, limit: int, option: str, what: str) -> bytes:
     if len(data) > limit:
         raise SecretFileError('%s %s is larger than any %s (over %d bytes).' % (option, path, what, limit))
     return data
+
+
+def readable_by(st: os.stat_result, uid: int, gids: Iterable[int]) -> bool:
+    """Whether the user ``uid`` (member of the groups ``gids``) can read the file of ``st`` himself: root, its owner
+    (who may chmod it), or a user its group bits (a member of its group) or other bits let read it."""
+    if uid == 0 or st.st_uid == uid:
+        return True
+    if st.st_gid in set(gids):
+        return bool(st.st_mode & stat.S_IRGRP)
+    return bool(st.st_mode & stat.S_IROTH)
+
+
+def _reader_problem(st: os.stat_result, uid: int, gids: Iterable[int]) -> str | None:
+    """Why the content of the file of ``st`` must not go to the user ``uid``, or None."""
+    if not readable_by(st, uid, gids):
+        return 'belongs to %s (mode %s) and %s cannot read it' % (
+            user_name(st.st_uid), octal(stat.S_IMODE(st.st_mode)), user_name(uid))
+    if hard_linked(st) and st.st_uid != uid:
+        return 'has other hard links and does not belong to %s' % user_name(uid)
+    return None
 
 
 def _read_through_trusted_links(path: str, limit: int) -> bytes:
@@ -454,16 +482,23 @@ class Directory:
                                   'changed on it. Find out who replaces it, then run the task again.' % self.join(name))
         return fd, st
 
-    def read(self, name: str, limit: int, expect: os.stat_result | None = None) -> bytes | None:
+    def read(self, name: str, limit: int, expect: os.stat_result | None = None,
+             reader: tuple[int, Iterable[int]] | None = None) -> bytes | None:
         """The bytes of the regular file ``name``: at most ``limit + 1`` (so a caller sees a bigger file).
 
         None when ``name`` does not exist or is a symbolic link (never read through: it will be replaced).
         Raises SecretFileError for a directory or another kind of file, or when it cannot be read; with
         ``expect`` (a stat result from ``lstat``), also when it is no longer that file (see ``_open_regular``).
+        ``reader``: (uid, gids) of the user the content goes to; NotReadableForError, before a byte is read, for a
+        file that user could not read himself, or one with other hard links that is not his (``_reader_problem``).
         """
-        fd, _st = self._open_regular(name, expect=expect)
+        fd, st = self._open_regular(name, expect=expect)
         if fd is None:
             return None
+        problem = _reader_problem(st, *reader) if reader is not None else None
+        if problem:
+            os.close(fd)
+            raise NotReadableForError('%s %s, so it is not read.' % (self.join(name), problem))
         try:
             chunks = []
             left = limit + 1

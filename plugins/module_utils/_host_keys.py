@@ -9,8 +9,8 @@
 """The pure logic of kps_host_keys: the plan of one host's key files and authorized_keys lines.
 
 No file system access here (``_host_keys_runner`` does that), so every rule is unit-tested on plain data:
-- ``normalise_keys``: the role's key list with its defaults filled in, checked (relative paths, a key pair both
-  present and absent, one path for two key pairs) before anything is read or written.
+- ``normalise_keys``: the role's key list with its defaults filled in, checked (key pair names, relative paths, a key
+  pair both present and absent, one path for two key pairs) before anything is read or written.
 - ``authorized_lines``: the new content of one ``authorized_keys`` file.
 - ``key_file_action``: what a key file needs (create, replace, convert, attributes, nothing).
 - ``openssh_comment`` / ``with_openssh_comment``: the comment of an unencrypted OpenSSH-format private key,
@@ -27,6 +27,7 @@ import struct
 from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
 
 COMMENT_PREFIX = 'huaweicloud.kps:'
 NOT_OPENSSH_RSA = object()
@@ -56,8 +57,11 @@ def normalise_keys(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The key list (as the module's argument spec returns it) as a list of entries with every default known.
 
     Each entry: name, state, install, owner (None: the user running the module), group, path, mode, format,
-    authorized_users, options. Raises HostKeysError before anything is done.
+    authorized_users, options. Raises HostKeysError (KeypairNameError for a name KPS would refuse: a name makes
+    the default path ~/.ssh/id_NAME, so '/..' in it must never reach a path) before anything is done.
     """
+    keys = list(keys)
+    check_names([key['name'] for key in keys])
     entries = []
     for key in keys:
         private_key = key.get('private_key') or {}
@@ -130,6 +134,18 @@ def key_file_action(current: Mapping[str, Any], public_key: str | None, wanted_f
     if (current['mode'], current['uid'], current['gid']) != (mode, uid, gid):
         return 'attributes'
     return None
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of an authorized_keys file as sshd reads them: split at "\\n" only, without line ends.
+
+    Not ``str.splitlines``, which also splits at CR, VT, FF, NEL and more: sshd keeps those inside a line, so text
+    after a CR, inert there, would become a line (an active key) of its own in the rewritten file.
+    """
+    lines = text.split('\n')
+    if lines[-1] == '':
+        lines.pop()
+    return lines
 
 
 def _words(line: str) -> list[str]:

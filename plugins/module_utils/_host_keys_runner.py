@@ -9,7 +9,10 @@
 """The work of kps_host_keys on one managed host: inspect, plan (``_host_keys``), then write in one go.
 
 Every user's ``~/.ssh`` is opened relative to the home directory without following a link (a link fails the
-task, naming the path, before anything is written), and every file in it is read without following links.
+task, naming the path, before anything is written), and every file in it is read without following links, and
+only when its content may go to that user (``_files.Directory.read`` with ``reader``): the user owns it, or could
+read it himself and, if it has other hard links, owns it. Otherwise a user could rename or hard-link a root-only
+file to ``~/.ssh/authorized_keys`` and be handed a copy of it in the rewritten file.
 Files are written through the write core in ``_files``. Results, warnings and diffs hold paths, modes, owners
 and public keys, never a private key.
 
@@ -29,6 +32,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     MAX_AUTHORIZED_KEYS_BYTES,
     MAX_KEY_BYTES,
     Directory,
+    NotReadableForError,
     group_name,
     missing_dirs,
     octal,
@@ -50,6 +54,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     openssh_comment,
     openssh_rsa_public_key,
     public_blob,
+    split_lines,
     with_openssh_comment,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan, Runner
@@ -67,6 +72,15 @@ class Account:
     @property
     def ssh_dir(self) -> str:
         return os.path.join(self.home, '.ssh')
+
+    @property
+    def reader(self) -> tuple[int, list[int]]:
+        """(uid, gids) of this user, for ``Directory.read``: what he could read himself."""
+        try:
+            groups = os.getgrouplist(self.name, self.gid)
+        except (KeyError, OSError):
+            groups = [self.gid]
+        return self.uid, groups
 
 
 def derive_public_key(data: bytes, run_command: Callable[..., Any] | None = None) -> str | None:
@@ -217,14 +231,23 @@ class HostKeysRunner(Runner):
         return dict(path=account.ssh_dir, action='attributes' if wrong else None, uid=account.uid, gid=account.gid,
                     before=self._describe_stat(st))
 
-    def inspect_key_file(self, path: str) -> dict[str, Any]:
-        """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment."""
+    def inspect_key_file(self, path: str, owner: Account | None = None) -> dict[str, Any]:
+        """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment.
+
+        ``owner``: the user the file is for; a file he could not read himself is not read (no public key: it is
+        rewritten, and ``state=absent`` leaves it)."""
         folder, name = os.path.split(path)
         directory = self._dir(folder)
         st = directory.lstat(name) if directory is not None else None
         if st is None:
             return dict(exists=False, type=None)
-        data = directory.read(name, MAX_KEY_BYTES, expect=st) if stat.S_ISREG(st.st_mode) else None
+        data = None
+        if stat.S_ISREG(st.st_mode):
+            try:
+                data = directory.read(name, MAX_KEY_BYTES, expect=st, reader=owner.reader if owner else None)
+            except NotReadableForError:
+                return dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, st=st,
+                            type='file', format=None, public_key=None, comment=None)
         info = dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, st=st,
                     type='file' if data is not None else 'link' if stat.S_ISLNK(st.st_mode) else 'other')
         if data is not None:
@@ -240,14 +263,21 @@ class HostKeysRunner(Runner):
         if st is None:
             return path, None, []
         # Replacing a link with our lines alone would drop the lines of the file it points to: refuse instead.
-        data = directory.read('authorized_keys', MAX_AUTHORIZED_KEYS_BYTES) if stat.S_ISREG(st.st_mode) else None
+        try:
+            data = (directory.read('authorized_keys', MAX_AUTHORIZED_KEYS_BYTES, expect=st, reader=account.reader)
+                    if stat.S_ISREG(st.st_mode) else None)
+        except NotReadableForError as exc:
+            # Its lines would go into a file the user can read: a root-only file renamed or linked there by him.
+            raise HostKeysError('%s The role keeps the lines of an authorized_keys file in the file it writes, which %s '
+                                'can read: if this is his file, give it to him (chown %s), otherwise remove it. Nothing '
+                                'was read or changed on this host.' % (exc, account.name, account.name))
         if data is None:
             raise HostKeysError('%s is a symbolic link or not a regular file. The role never follows links in '
                                 '~/.ssh: replace it with a regular file, then run again. Nothing was changed.' % path)
         if len(data) > MAX_AUTHORIZED_KEYS_BYTES:
             raise HostKeysError('%s is larger than %d bytes; not an authorized_keys file the role manages.'
                                 % (path, MAX_AUTHORIZED_KEYS_BYTES))
-        return path, st, data.decode('utf-8', 'surrogateescape').splitlines()
+        return path, st, split_lines(data.decode('utf-8', 'surrogateescape'))
 
     # --- the plan --------------------------------------------------------------------------------------------------
 
@@ -275,7 +305,7 @@ class HostKeysRunner(Runner):
                 if not self.check_mode:
                     raise HostKeysError(problem + ' Nothing was changed.')
                 warnings.append(problem + ' An earlier task may create it.')
-            current = self.inspect_key_file(item['path'])
+            current = self.inspect_key_file(item['path'], item['account'])
             report.append(self._report_entry(item, current, public_keys.get(item['name'])))
             if item['state'] == 'present':
                 action = key_file_action(current, public_keys.get(item['name']), item['format'], item['mode_value'],

@@ -29,12 +29,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     IMPORT_NAME_MAX,
     KEYPAIR_DETAIL_FIELDS,
-    NAME_MAX,
-    check_names,
     key_matches,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import keypair_summary as _summary
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule, KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._names import NAME_MAX, check_names
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 # What decide() can answer.

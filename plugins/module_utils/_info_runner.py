@@ -25,10 +25,10 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import Kps
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     KEYPAIR_DETAIL_FIELDS,
     api_scope,
-    check_names,
     keypair_summary,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 

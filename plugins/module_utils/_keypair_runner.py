@@ -42,11 +42,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     DESCRIPTION_MAX,
     KEYPAIR_DETAIL_FIELDS,
     api_scope,
-    check_names,
     key_matches,
     keypair_summary,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 
 # The encodings of a generated private key in dest and in the result, as the export module's format option:

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import io
 import posixpath
-import re
 import zipfile
 import zlib
 from typing import Any, Iterable, Iterator, Mapping, NoReturn, Sequence
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError, quote_path_segment
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
@@ -36,13 +34,9 @@ BATCH_EXPORT_MAX = 10
 # The zip bomb guard of batch export: an archive entry larger than this is no private key (a key is a few KiB).
 # The client's own limit: the API client never depends on the write core (_files).
 MAX_ENTRY_BYTES = 1024 * 1024
-# KPS key pair names: letters, digits, '_' and '-' (so also safe file names). CreateKeypair and ClearPrivateKey
-# take up to 255 characters (SDK create_keypair_action, current API pages), so any key pair that exists can be
-# shown, listed, exported and cleared by such a name; the import-private-key model still says 64, so names sent
-# to that call are held to 64.
-NAME_MAX = 255
+# Key pair names: the rule is in _names (the host side checks names too). The import-private-key model still
+# says 64 characters, so names sent to that call are held to 64.
 IMPORT_NAME_MAX = 64
-NAME_RE = re.compile(r'^[A-Za-z0-9_-]{1,%d}\Z' % NAME_MAX)
 # A key pair's description (CreateKeypair, UpdateKeypairDescription).
 DESCRIPTION_MAX = 255
 # The largest page the newest ListKeypairs page documents (limit 1-1000); a shorter page is the last one.
@@ -60,23 +54,6 @@ SCOPE_CHOICES = ['user', 'domain', 'account']
 def api_scope(scope: str | None) -> str | None:
     """The scope as KPS says it: Terraform's ``account`` is KPS's ``domain``."""
     return 'domain' if scope == 'account' else scope
-
-
-def invalid_names(names: Iterable[Any]) -> list[Any]:
-    """The items of ``names`` that are not key pair names."""
-    return [item for item in names if not isinstance(item, str) or not NAME_RE.match(item)]
-
-
-class KeypairNameError(KpsError):
-    """A key pair name KPS would refuse; found before any call."""
-
-
-def check_names(names: Iterable[Any]) -> None:
-    """Raise KeypairNameError naming every invalid name of ``names`` and the rule."""
-    invalid = invalid_names(names)
-    if invalid:
-        raise KeypairNameError('Invalid key pair %s: %s. A key pair name has 1 to %d letters, digits, "_" or "-".' % (
-            plural(len(invalid), 'name'), ', '.join(repr(str(item)[:80]) for item in invalid), NAME_MAX))
 
 
 class KpsZipError(HuaweiCloudError):

@@ -23,6 +23,11 @@ description:
     and changes nothing. Files in it are read without following links and written through the collection's
     write core (a temporary file with mode C(0600) in the same directory, renamed over the file), so that
     another user of the host cannot make the task write to a file of their choice.
+  - A file in C(~USER/.ssh) is read only when USER could read it himself (he owns it, or its group or other
+    permission bits let him) and, if it has other hard links, owns it. An C(authorized_keys) file that fails this
+    (a root-only file the user renamed or hard-linked there) fails the task naming it, before anything is read or
+    written; a key file that fails it is not read, and is replaced. C(authorized_keys) lines are split at newlines
+    only, as sshd reads them; a file over 4 MiB is refused.
   - Makes no API call and takes no credentials, so it is not part of the C(huaweicloud.kps.kps) action group.
 author:
   - huaweicloud.kps contributors (@huaweicloud)
@@ -55,7 +60,9 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the KPS key pair.
+        description:
+          - Name of the KPS key pair, 1 to 255 letters, digits, C(_) or C(-) (checked before any file is read or
+            written; the default key file is C(~OWNER/.ssh/id_NAME)).
         type: str
         required: true
       state:

@@ -21,6 +21,24 @@ def ansible(emulator, tmp_path):
     return AnsibleRunner(emulator, tmp_path)
 
 
+@pytest.fixture
+def unprotected_hardlinks():
+    """fs.protected_hardlinks=0 (the kernel's default; systemd sets 1): any user may link a file it cannot read."""
+    setting = '/proc/sys/fs/protected_hardlinks'
+    try:
+        with open(setting) as handle:
+            old = handle.read().strip()
+        with open(setting, 'w') as handle:
+            handle.write('0')
+    except OSError as exc:
+        pytest.skip('cannot set %s to 0 (%s): a user could not link a file it cannot read here' % (setting, exc))
+    try:
+        yield
+    finally:
+        with open(setting, 'w') as handle:
+            handle.write(old)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print the reports tests left in integration.harness.REPORTS (e.g. the fault matrix table)."""
     for title, lines in REPORTS:

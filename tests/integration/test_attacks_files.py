@@ -446,24 +446,6 @@ def test_keypair_does_not_read_a_root_only_file_through_a_link_the_attacker_plan
 # ----- (g) the same, by a hard link the attacker made to root's key (fs.protected_hardlinks=0) ---------------
 
 @pytest.fixture
-def unprotected_hardlinks():
-    """fs.protected_hardlinks=0 (the kernel's default; systemd sets 1): any user may link a file it cannot read."""
-    setting = '/proc/sys/fs/protected_hardlinks'
-    try:
-        with open(setting) as handle:
-            old = handle.read().strip()
-        with open(setting, 'w') as handle:
-            handle.write('0')
-    except OSError as exc:
-        pytest.skip('cannot set %s to 0 (%s): a user could not link a file it cannot read here' % (setting, exc))
-    try:
-        yield
-    finally:
-        with open(setting, 'w') as handle:
-            handle.write(old)
-
-
-@pytest.fixture
 def linkable_root_key(root_key, root_dir):
     """Root's key pair, 0600, in a root-owned directory others may traverse (/etc/ssh, or a 0755 /root)."""
     os.chmod(root_dir, 0o755)

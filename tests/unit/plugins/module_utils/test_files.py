@@ -286,6 +286,30 @@ def test_a_directory_another_process_creates_meanwhile_is_opened_as_existing(tmp
     assert (tmp_path / 'new' / 'k').read_bytes() == SECRET
 
 
+@root_only
+def test_a_directory_swapped_in_while_it_is_created_is_refused_and_left_alone(tmp_path, monkeypatch):
+    """Between our mkdir and its open, the user owning the parent replaces the new directory with one of his (issue
+    29, 12): nothing is written into it, and it keeps its owner and mode (no chown of his directory to the owner
+    asked for, no chmod)."""
+    parent = tmp_path / 'home'
+    parent.mkdir()
+    real_mkdir = os.mkdir
+
+    def swapping_mkdir(name, mode, dir_fd=None):
+        real_mkdir(name, mode, dir_fd=dir_fd)
+        os.rmdir(name, dir_fd=dir_fd)  # what the user does: rmdir, then mkdir his own
+        real_mkdir(name, 0o777, dir_fd=dir_fd)
+        os.chown(name, NOBODY, NOGROUP, dir_fd=dir_fd)
+        os.chmod(name, 0o777, dir_fd=dir_fd)
+    monkeypatch.setattr(_files.os, 'mkdir', swapping_mkdir)
+    with pytest.raises(SecretFileError) as caught:
+        open_dir(str(parent / '.ssh' / 'keys'), create=True, mode=0o700, uid=0, gid=0)
+    assert str(caught.value) == ('The directory %s was replaced while it was being created; nothing was written '
+                                 'into it.' % (parent / '.ssh'))
+    swapped = parent / '.ssh'
+    assert os.listdir(str(swapped)) == [] and _owner(swapped) == (NOBODY, NOGROUP) and _mode(swapped) == 0o777
+
+
 def test_resolve_owner_and_group():
     assert _files.resolve_uid(None) is None and _files.resolve_gid(None) is None
     assert _files.resolve_uid('nobody') == NOBODY and _files.resolve_uid('123') == 123
@@ -517,3 +541,27 @@ def test_read_option_file_follows_the_running_users_own_links():
         assert got == SECRET
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@root_only
+def test_read_for_a_user_gives_him_only_what_he_could_read_himself(tmp_path):
+    """``reader``: a file whose content goes to another user (his authorized_keys lines) is read only when he could
+    read it himself, and, with other hard links, only when it is his; otherwise nothing is read."""
+    with open_dir(str(tmp_path)) as folder:
+        folder.write('file', SECRET, 0o600, 0, 0)
+        reader = (NOBODY, [NOGROUP])
+        with pytest.raises(_files.NotReadableForError) as caught:
+            folder.read('file', 1024, reader=reader)
+        assert str(caught.value) == '%s belongs to root (mode 0600) and nobody cannot read it, so it is not read.' % (
+            tmp_path / 'file')
+        assert folder.read('file', 1024, reader=(0, [0])) == SECRET  # root could read it
+        for mode, uid, gid in ((0o644, 0, 0), (0o640, 0, NOGROUP), (0o600, NOBODY, 0), (0o200, NOBODY, 0)):
+            folder.set_attributes('file', mode, uid, gid)
+            assert folder.read('file', 1024, reader=reader) == SECRET, (oct(mode), uid, gid)
+        os.link(str(tmp_path / 'file'), str(tmp_path / 'other-name'))
+        assert folder.read('file', 1024, reader=reader) == SECRET  # hard-linked, but his
+        os.chown(str(tmp_path / 'file'), 0, 0)
+        os.chmod(str(tmp_path / 'file'), 0o644)
+        with pytest.raises(_files.NotReadableForError, match='file has other hard links and does not belong to nobody, '
+                           'so it is not read.'):
+            folder.read('file', 1024, reader=reader)

@@ -40,7 +40,8 @@ def test_stale_temp_files(tmp_path):
     _touch(tmp_path / ('.web.pem.kps-%s-%d.abc123.tmp' % (tag, os.getpid())))      # this run's own
     _touch(tmp_path / ('.web.pem.kps-%s-%d.abc123.tmp' % (tag, os.getppid())))     # a live process
     _touch(tmp_path / '.web.pem.kps-0000beef-1.abc123.tmp.keep')                    # not our pattern
-    _touch(tmp_path / '.web.pem.kps-0000beef-2.abc123.tmp')                          # another host, recent
+    _touch(tmp_path / ('.web.pem.kps-0000beef-%d.abc123.tmp' % _dead_pid()))          # another host, recent: its pid
+    # is dead here, so only the host tag keeps it (a pid on another host says nothing about a process here)
     other = _touch(tmp_path / ('.other.pem.kps-%s-%d.abc123.tmp' % (tag, _dead_pid())))  # another destination
     _touch(tmp_path / '.web.pem.abc123.tmp')                                          # not tagged: never ours
     os.symlink(dead, str(tmp_path / ('.web.pem.kps-%s-%d.link.tmp' % (tag, _dead_pid()))))  # a link: not ours

@@ -17,15 +17,13 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import finge
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     LIST_PAGE_SIZE,
     MAX_ENTRY_BYTES,
-    KeypairNameError,
     KpsClient,
     KpsZipError,
     KpsZipMismatch,
-    check_names,
-    invalid_names,
     keypair_summary,
     parse_batch_export_zip,
 )
+from ansible_collections.huaweicloud.kps.plugins.module_utils._names import KeypairNameError, check_names, invalid_names
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.kps_test_keys import pem, public_line
 
 ENDPOINT = 'https://kms.cn-north-4.myhuaweicloud.com'

@@ -242,3 +242,82 @@ def test_a_failed_read_of_kps_fails_hosts_with_present_key_pairs_only(home, keyp
     absent = [{'name': 'web', 'state': 'absent', 'private_key': {'path': str(keydir / 'web')}}]
     result = run({'keys': absent, 'public_keys': {}, 'public_keys_error': 'HTTP 401 APIGW.0301'}, keypairs, private=[])
     assert result['changed'] is True and os.listdir(str(keydir)) == []  # the OpenSSH file carries the role's mark
+
+
+@pytest.mark.parametrize('name', ['x/../../../tmp/kps-escape', '..', 'web.key', 'web server', ''])
+def test_key_pair_names_are_checked_before_any_file_is_touched(home, keypairs, tmp_path, name):
+    """The default key file is ~/.ssh/id_NAME: a name with '/..' would write outside ~/.ssh (issue 24, 9)."""
+    keys = [{'name': name, 'authorized_users': ['alice']}]
+    for check_mode, private in ((False, None), (True, []), (False, [])):
+        failed = run({'keys': keys, 'public_keys': {name: keypairs['web'][1]}, 'private_keys': {name: keypairs['web'][0]}},
+                     keypairs, check_mode=check_mode, fail=True)
+        assert failed['msg'] == ('Invalid key pair name: %r. A key pair name has 1 to 255 letters, digits, "_" or "-".'
+                                 % name)
+    assert not (home / '.ssh').exists() and not os.path.exists('/tmp/kps-escape')
+
+
+def test_authorized_keys_lines_are_split_at_newlines_only_as_sshd_splits_them(home, keypairs):
+    """A CR, VT, FF, FS, NEL or LINE SEPARATOR inside a line is part of that line for sshd: the text after it is
+    inert there and must stay inside that line, never become a line (an active key) of its own (issue 24, 8)."""
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    inert = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGF0dGFja2VyLWtleQ attacker'
+    own = ''.join('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG93bi1rZXk mine%s%s\n' % (separator, inert)
+                  for separator in ('\r', '\x0b', '\x0c', '\x1c', '\x85', '\u2028'))
+    (ssh / 'authorized_keys').write_bytes(own.encode('utf-8'))
+    os.chmod(str(ssh / 'authorized_keys'), 0o600)
+    keys = [{'name': 'web', 'private_key': {'install': False}, 'authorized_users': ['alice']}]
+    result = run({'keys': keys}, keypairs, private=[])
+    assert result['changed'] is True
+    assert (ssh / 'authorized_keys').read_bytes() == (own + keypairs['web'][1] + ' huaweicloud.kps:web\n').encode('utf-8')
+    assert result['diff'][0]['before'] == '' and result['diff'][0]['after'] == keypairs['web'][1] + ' huaweicloud.kps:web\n'
+
+
+def test_an_authorized_keys_over_4_mib_is_refused_not_read_truncated_and_rewritten(home, keypairs):
+    """The user's own lines past the limit would be lost (issue 29, 9)."""
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    line = b'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG93bi1rZXk mine\n'
+    content = line * (4 * 1024 * 1024 // len(line))
+    content += b'#' * (4 * 1024 * 1024 - len(content) - 1) + b'\n'  # exactly 4 MiB, in whole lines
+    exact, content = content, content + line  # and a line past the limit
+    (ssh / 'authorized_keys').write_bytes(content)
+    os.chmod(str(ssh / 'authorized_keys'), 0o600)
+    keys = [{'name': 'web', 'private_key': {'install': False}, 'authorized_users': ['alice']}]
+    for check_mode, private in ((False, None), (True, []), (False, [])):
+        failed = run({'keys': keys}, keypairs, check_mode=check_mode, private=private, fail=True)
+        assert failed['msg'] == ('%s is larger than 4194304 bytes; not an authorized_keys file the role manages.'
+                                 % (ssh / 'authorized_keys'))
+    assert (ssh / 'authorized_keys').read_bytes() == content
+    (ssh / 'authorized_keys').write_bytes(exact)  # exactly 4 MiB is read whole
+    assert run({'keys': keys}, keypairs, private=[])['changed'] is True
+    assert (ssh / 'authorized_keys').read_bytes() == exact + (keypairs['web'][1] + ' huaweicloud.kps:web\n').encode()
+
+
+@pytest.mark.parametrize('fmt', ['pem', 'pkcs8'])
+def test_absent_leaves_a_pem_or_pkcs8_file_holding_another_key(home, keypairs, tmp_path, fmt):
+    """PEM formats carry no comment, so only the key tells the role's file from another (issue 29, 10): a file
+    holding another key at the key pair's path stays, with a warning; one holding the key of KPS goes."""
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    other = tmp_path / 'other'
+    subprocess.run(['ssh-keygen', '-q', '-N', '', '-t', 'rsa', '-b', '2048', '-m', 'PEM' if fmt == 'pem' else 'PKCS8',
+                    '-f', str(other)], check=True)
+    (ssh / 'id_db').write_text(other.read_text())
+    absent = [{'name': 'db', 'state': 'absent'}]
+    for check_mode in (True, False):
+        result = run({'keys': absent}, keypairs, check_mode=check_mode, private=[])
+        assert result['changed'] is False and result['files'] == []
+        assert result['warnings'] == ['Left %s in place: it is not a private key file that the role installed for key '
+                                      'pair db (a link, another key, or a key KPS cannot confirm). Remove it yourself if '
+                                      'it should go.' % (ssh / 'id_db')]
+    assert (ssh / 'id_db').read_text() == other.read_text()
+    ours = tmp_path / 'ours'
+    ours.write_text(keypairs['db'][0])  # PEM, as KPS returns it
+    os.chmod(str(ours), 0o600)
+    if fmt == 'pkcs8':
+        subprocess.run(['ssh-keygen', '-q', '-p', '-P', '', '-N', '', '-m', 'PKCS8', '-f', str(ours)], check=True)
+    (ssh / 'id_db').write_text(ours.read_text())
+    result = run({'keys': absent}, keypairs, private=[])
+    assert [(item['path'], item['action']) for item in result['files']] == [(str(ssh / 'id_db'), 'remove')]
+    assert not (ssh / 'id_db').exists()

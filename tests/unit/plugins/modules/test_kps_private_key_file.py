@@ -311,3 +311,16 @@ def test_the_module_needs_neither_requests_nor_cryptography():
     assert sorted(name[len(prefix):] for name in loaded if name.count('.') == 5) == [
         'module_utils._errors', 'module_utils._files', 'module_utils._runner', 'module_utils._secret_file_runner',
         'modules.kps_private_key_file']
+
+
+@pytest.mark.parametrize('extra', ['\n', 'x', '-----BEGIN RSA PRIVATE KEY-----\n'])
+def test_a_file_holding_the_content_and_more_is_rewritten_not_counted_unchanged(tmp_path, extra):
+    """The content followed by anything (issue 29, 11): the file is not what the task asks for."""
+    path = str(tmp_path / 'id_web')
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as handle:
+        handle.write(SECRET + extra)
+    for check_mode in (True, False):
+        result = run({'path': path, 'content': SECRET}, check_mode=check_mode)
+        assert result['changed'] is True and result['content_changed'] is True
+    assert read(path) == SECRET
+    assert run({'path': path, 'content': SECRET})['changed'] is False

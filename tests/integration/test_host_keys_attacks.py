@@ -1,0 +1,154 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host side (kps_host_keys, the role's step 4) against a real unprivileged user whose ~/.ssh it manages.
+
+The module runs as root through real ansible-playbook processes, as the role runs it. The user (tests/integration/
+attacker.py) owns his home, so he can rename any file in it, a root-owned one included (a ``~/.viminfo`` that
+``sudo`` with a preserved HOME left there), and, where ``fs.protected_hardlinks`` is 0, hard-link any file of the
+file system into it. Whatever he puts at ``~/.ssh/authorized_keys``, the role must never hand him a copy of a file
+he could not read: each test asserts what he can read afterwards and that the root file is unchanged.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+
+import pytest
+
+from integration.attacker import Attacker, attack_base, file_state, needs_root
+from integration.harness import CONNECTION
+from kps_emulator import keys
+
+pytestmark = needs_root
+
+SECRET = 'root-only: the content of a file only root may read\n'
+ROLE = 'huaweicloud.kps.kps_key_distribution'
+
+
+@pytest.fixture
+def base():
+    path = attack_base()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def attacker(base):
+    user = Attacker(base)
+    yield user
+    user.remove()
+
+
+@pytest.fixture
+def fleet(ansible):
+    """(private key, public key line) of key pair "fleet", hosted in the emulator."""
+    private_key, public_key = keys.generate('ed25519')
+    ansible.add_secret(private_key)
+    client = ansible.emulator.client()
+    client.json('POST', client.kps(), {'keypair': {'name': 'fleet', 'public_key': public_key, 'key_protection': {
+        'private_key': private_key, 'encryption': {'type': 'default'}}}}, expect=200)
+    return private_key, public_key
+
+
+def host_keys(ansible, keys_list, public_keys, check_mode=False, diff=False):
+    """One kps_host_keys task as root on localhost (failures kept); returns (registered result, stdout)."""
+    result_file = os.path.join(ansible.workdir, 'result.json')
+    proc = ansible.playbook([{
+        'name': 'host side', 'hosts': 'localhost', 'gather_facts': False,
+        'tasks': [
+            {'name': 'kps_host_keys', 'huaweicloud.kps.kps_host_keys': {
+                'keys': keys_list, 'public_keys': public_keys, 'private_keys': {}},
+             'register': 'out', 'ignore_errors': True},
+            {'name': 'keep the result', 'ansible.builtin.copy': {
+                'content': '{{ out | to_json }}', 'dest': result_file, 'mode': '0600'}, 'check_mode': False},
+        ]}], *(['--check'] if check_mode else []), *(['--diff'] if diff else []))
+    with open(result_file) as handle:
+        return json.load(handle), proc.stdout
+
+
+def role(ansible, keys_list, *args):
+    play = [{'name': 'distribute', 'hosts': 'localhost', 'gather_facts': False,
+             'module_defaults': {'group/huaweicloud.kps.kps': CONNECTION},
+             'tasks': [{'name': 'The role', 'ansible.builtin.include_role': {'name': ROLE},
+                        'vars': {'kps_key_distribution_keys': keys_list}}]}]
+    return ansible.playbook(play, *args, check=False, env={'ANSIBLE_PIPELINING': '1'})
+
+
+def root_file(path, mode=0o600, content=SECRET):
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), 'w') as handle:
+        handle.write(content)
+    os.chmod(path, mode)
+    return path
+
+
+def refused(path, why, user):
+    return ('%s %s, so it is not read. The role keeps the lines of an authorized_keys file in the file it writes, '
+            'which %s can read: if this is his file, give it to him (chown %s), otherwise remove it. Nothing was read '
+            'or changed on this host.' % (path, why, user, user))
+
+
+def test_a_root_only_file_renamed_to_authorized_keys_is_not_read_into_a_file_he_can_read(
+        ansible, attacker, fleet):
+    """Finding 1 of issue 24: the role run used to give the user a copy of root's file as his authorized_keys."""
+    viminfo = root_file(os.path.join(attacker.home, '.viminfo'))  # left by sudo with a preserved HOME
+    assert not attacker.can_read(viminfo)
+    attacker.run(['mkdir', '-m', '700', os.path.join(attacker.home, '.ssh')])
+    planted = os.path.join(attacker.home, '.ssh', 'authorized_keys')
+    attacker.run(['mv', viminfo, planted])
+    before = file_state(planted)
+    ansible.emulator.clear_requests()
+    keys_list = [{'name': 'fleet', 'private_key': {'owner': attacker.name}, 'authorized_users': [attacker.name]}]
+    for args in (('--check',), ()):
+        result = role(ansible, keys_list, *args)
+        assert result.returncode != 0
+        # ansible-core 2.17 prints the message inside the JSON result, with its quotes escaped.
+        message = refused(planted, 'belongs to root (mode 0600) and %s cannot read it' % attacker.name, attacker.name)
+        assert message in result.stdout.replace('\\"', '"'), result.stdout[-3000:]
+        assert SECRET.strip() not in result.stdout
+    assert file_state(planted) == before and not attacker.can_read(planted)
+    assert os.listdir(os.path.dirname(planted)) == ['authorized_keys']  # no key file either: nothing written
+    assert [entry for entry in ansible.emulator.requests() if 'export' in (entry['call'] or '')] == []
+
+
+def test_a_hard_link_to_a_root_file_is_never_read_into_his_authorized_keys(
+        ansible, attacker, base, fleet, unprotected_hardlinks):
+    """With fs.protected_hardlinks=0 he can link any file of the file system into ~/.ssh: one he cannot read
+    (think /etc/shadow) and one he can (0644) are both refused, since the rewritten file would be his."""
+    etc = os.path.join(base, 'etc')
+    os.mkdir(etc, 0o755)
+    shadow, motd = root_file(os.path.join(etc, 'shadow'), 0o640), root_file(os.path.join(etc, 'motd'), 0o644)
+    ssh = os.path.join(attacker.home, '.ssh')
+    attacker.run(['mkdir', '-m', '700', ssh])
+    planted = os.path.join(ssh, 'authorized_keys')
+    _private, public = fleet
+    for victim, why in ((shadow, 'belongs to root (mode 0640) and %s cannot read it' % attacker.name),
+                        (motd, 'has other hard links and does not belong to %s' % attacker.name)):
+        attacker.run(['ln', '-f', victim, planted])
+        before = file_state(victim)
+        for check_mode in (True, False):
+            result, _out = host_keys(ansible, [{'name': 'fleet', 'private_key': {'install': False},
+                                                'authorized_users': [attacker.name]}], {'fleet': public}, check_mode)
+            assert result['failed'] is True and result['msg'] == refused(planted, why, attacker.name)
+            assert result['changed'] is False and result['files'] == []
+        assert file_state(victim) == before and os.stat(victim).st_nlink == 2
+        assert os.lstat(planted).st_ino == before[-1]  # still his link, nothing written in its place
+    assert not attacker.can_read(shadow)
+
+
+def test_files_he_could_read_himself_are_kept_in_his_authorized_keys(ansible, attacker, fleet):
+    """Not every foreign file is refused: his own, and a root-owned one he can read (an administrator's 0644 file
+    with one link), are read and get the role's line."""
+    _private, public = fleet
+    ssh = os.path.join(attacker.home, '.ssh')
+    attacker.run(['mkdir', '-m', '700', ssh])
+    path = os.path.join(ssh, 'authorized_keys')
+    own_line = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwn0wn0wn0wn0wn0wn0wn0wn0wn0wn0wn0wn0wn0wn0 his own\n'
+    root_file(path, 0o644, own_line)
+    keys_list = [{'name': 'fleet', 'private_key': {'install': False}, 'authorized_users': [attacker.name]}]
+    result, _out = host_keys(ansible, keys_list, {'fleet': public})
+    assert not result.get('failed'), result.get('msg')
+    with open(path) as handle:
+        assert handle.read() == own_line + '%s huaweicloud.kps:fleet\n' % ' '.join(public.split()[:2])
+    assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
