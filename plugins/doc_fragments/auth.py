@@ -51,8 +51,8 @@ options:
     type: str
   user_name:
     description:
-      - IAM user name for a password login (with O(user_password) and O(domain_name)). The module logs in once
-        per run, and once more if the token expires during the run.
+      - IAM user name for a password login (with O(user_password) and O(domain_name)). A module logs in once
+        per task, a lookup once per call, and once more if the token expires meanwhile.
       - If not set, the value of the E(HW_USER_NAME) environment variable is used.
     type: str
   user_password:
@@ -132,16 +132,68 @@ notes:
   - Give exactly one way to authenticate; AK/SK (O(access_key), O(secret_key), optionally O(security_token)),
     a token (O(auth_token)), or a password login (O(user_name), O(user_password), O(domain_name)). Credentials
     for two methods at once, or half of one, are an error that lists which options were found (never their values).
-  - An option set on the task wins over the E(HW_*) environment variable, which wins over the E(HUAWEICLOUD_SDK_*) one.
+  - An option set on the task (or passed to the lookup) wins over the E(HW_*) environment variable, which wins over
+    the E(HUAWEICLOUD_SDK_*) one.
   - Environment variables are read on the host that runs the module (with C(delegate_to) that host, usually the
-    controller), not from the controller's environment when the module runs on a managed node.
-  - Use C(module_defaults) with C(group/huaweicloud.kps.kps) to set these options once for every module of the collection.
+    controller), not from the controller's environment when the module runs on a managed node. Lookups run on
+    the controller and read the environment C(ansible-playbook) was started with.
+  - Use C(module_defaults) with C(group/huaweicloud.kps.kps) to set these options once for every module of the
+    collection. C(module_defaults) do not reach lookups; pass the options to a lookup as keyword arguments, for
+    example C(lookup('huaweicloud.kps.kps_public_key', 'web', **kps_auth)) with a dictionary C(kps_auth).
   - Do not pass secrets through the task's C(environment) keyword; at C(-vvvv) Ansible prints a task's environment.
-    Set secrets as options (they are C(no_log)) or in the environment of the process that runs the module.
+    Set secrets as options (they are C(no_log) in modules) or in the environment of the process that runs the module.
   - The HTTP(S) proxy is taken from the E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) environment variables.
     An endpoint on this machine (C(localhost), C(127.0.0.0/8), C(::1)) is never reached through a proxy on
     another host.
   - Error messages quote the endpoint's own words only in part (at most 300 characters), with PEM blocks and every
     secret of the task (in raw, JSON-escaped and URL-encoded form) removed, so an endpoint echoing a request
     cannot put a private key or password into the task output.
+"""
+
+    # The variant for lookup plugins (extends_documentation_fragment: [huaweicloud.kps.auth,
+    # huaweicloud.kps.auth.lookup]): Ansible merges it into the options above, adding the environment variables
+    # that Ansible's configuration reads for a lookup's options. The last variable of a list wins, so each lists
+    # _auth.ENV_VARS in reverse (tests/unit/test_meta.py checks it).
+    LOOKUP = r"""
+options:
+  region:
+    env:
+      - name: HW_REGION_NAME
+  project_id:
+    env:
+      - name: HUAWEICLOUD_SDK_PROJECT_ID
+      - name: HW_PROJECT_ID
+  access_key:
+    env:
+      - name: HUAWEICLOUD_SDK_AK
+      - name: HW_ACCESS_KEY
+  secret_key:
+    env:
+      - name: HUAWEICLOUD_SDK_SK
+      - name: HW_SECRET_KEY
+  security_token:
+    env:
+      - name: HUAWEICLOUD_SDK_SECURITY_TOKEN
+      - name: HW_SECURITY_TOKEN
+  auth_token:
+    env:
+      - name: HW_AUTH_TOKEN
+  user_name:
+    env:
+      - name: HW_USER_NAME
+  user_password:
+    env:
+      - name: HW_USER_PASSWORD
+  domain_name:
+    env:
+      - name: HW_DOMAIN_NAME
+  cloud:
+    env:
+      - name: HW_CLOUD
+  kps_endpoint:
+    env:
+      - name: HW_KPS_ENDPOINT
+  iam_endpoint:
+    env:
+      - name: HW_IAM_ENDPOINT
 """

@@ -51,6 +51,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import key_format, openssh_rsa_public_key
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    KPS_FORMAT,
     NO_TRADITIONAL_PEM,
     OPENSSH,
     PRIVATE_FORMATS,
@@ -64,6 +65,9 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     BATCH_EXPORT_MAX,
     key_matches,
     keypair_summary,
+    keypairs_without_format,
+    unavailable,
+    unavailable_problems,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule, KpsRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
@@ -87,8 +91,7 @@ ATTRIBUTES = 'attributes'
 NONE = 'none'
 WRITE_ACTIONS = (CREATE, REPLACE, REWRITE, REFORMAT)
 
-# format=kps: the key in the encoding KPS returned it in (PKCS#1, SEC1 or PKCS#8 PEM), serialised by us.
-KPS_FORMAT = 'kps'
+# format=kps (KPS_FORMAT): the key in the encoding KPS returned it in (PKCS#1, SEC1 or PKCS#8 PEM), serialised by us.
 FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
 DEFAULT_FORMAT = 'openssh'
 
@@ -255,14 +258,6 @@ def decide(state: FileState, keypair: dict[str, Any], force: bool = False, fmt: 
     return REWRITE if force else NONE
 
 
-def keypairs_without_format(keypairs: list[dict[str, Any]], fmt: str) -> list[str]:
-    """Names of the key pairs whose key type has no encoding ``fmt`` (ED25519 and traditional PEM)."""
-    if fmt != TRADITIONAL:
-        return []
-    return [keypair['name'] for keypair in keypairs
-            if ((keypair.get('public_key') or '').split() or [None])[0] in NO_TRADITIONAL_PEM]
-
-
 class ExportRunner(KpsRunner):
     """Runs kps_private_key_export for one ``KpsModule``.
 
@@ -362,21 +357,13 @@ class ExportRunner(KpsRunner):
         missing key pair then counts as one whose key is in no file yet.
         """
         found = self.module.kps.find_keypairs(names)
-        missing = [name for name in names if not found.get(name)]
-        not_hosted = [name for name in names if found.get(name) and not found[name].get('is_key_protection')]
+        missing, not_hosted = unavailable(names, found)
         unformattable = keypairs_without_format([found[name] for name in names if found.get(name)],
                                                 self.params['format'])
         if unformattable:
             raise ExportError('%s Nothing was exported or written.' % traditional_pem_error(unformattable))
         if missing or not_hosted:
-            problems = []
-            if missing:
-                problems.append('%s %s %s not exist in KPS' % (
-                    plural(len(missing), 'key pair'), ', '.join(missing), plural(len(missing), 'does', 'do')))
-            if not_hosted:
-                problems.append('KPS hosts no private key for %s %s (import one with '
-                                'huaweicloud.kps.kps_private_key_import)'
-                                % (plural(len(not_hosted), 'key pair'), ', '.join(not_hosted)))
+            problems = unavailable_problems(missing, not_hosted)
             if self.module.check_mode:
                 self.module.warn('huaweicloud.kps.kps_private_key_export: %s. Check mode goes on as if an earlier '
                                  'task of the play had fixed that; a real run fails unless one does.'

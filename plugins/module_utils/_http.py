@@ -420,8 +420,9 @@ class _TooLarge(Exception):
 class _Deadline:
     """Interrupts whatever the attempt is blocked in (connect, headers, body) once ``seconds`` have passed.
 
-    Uses SIGALRM, so it works in the main thread only, where modules run; elsewhere only the per-read socket
-    timeouts apply.
+    Uses SIGALRM, so it works in the main thread only, where modules run, and only while no one else uses it: in
+    an Ansible process (a lookup on the controller, under a task's ``timeout``) a pending alarm or a SIGALRM
+    handler of someone else is left alone. Elsewhere only the per-read socket timeouts apply.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -433,7 +434,9 @@ class _Deadline:
         raise _DeadlineExceeded()
 
     def __enter__(self) -> _Deadline:
-        if hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread():
+        if (hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+                and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)):
             self._previous = signal.signal(signal.SIGALRM, self._fire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
             self._armed = True

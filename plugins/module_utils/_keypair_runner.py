@@ -32,6 +32,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    KPS_FORMAT,
     PRIVATE_FORMATS,
     KeyMaterialError,
     fingerprint,
@@ -51,7 +52,6 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Pla
 
 # The encodings of a generated private key in dest and in the result, as the export module's format option:
 # ours (OpenSSH, PKCS#8, traditional PEM), or 'kps', the encoding KPS returned it in.
-KPS_FORMAT = 'kps'
 FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
 
 # What decide() can answer.

@@ -128,6 +128,9 @@ OPENSSH = 'openssh'
 PKCS8 = 'pkcs8'
 TRADITIONAL = 'pem'
 PRIVATE_FORMATS = (OPENSSH, PKCS8, TRADITIONAL)
+# Asked of the export, kps_keypair and the private key lookup: the key in the encoding KPS returned it in
+# (PKCS#1, SEC1 or PKCS#8 PEM), serialised by us; ``PrivateKey.private_text`` takes it too.
+KPS_FORMAT = 'kps'
 # Key types that have no traditional PEM form.
 NO_TRADITIONAL_PEM = ('ssh-ed25519',)
 _PEM_FORMATS = {
@@ -329,12 +332,15 @@ class PrivateKey:
             serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode('ascii')
 
     def private_text(self, fmt: str) -> str:
-        """The unencrypted private key in ``fmt`` (one of PRIVATE_FORMATS) as text ending in a newline.
+        """The unencrypted private key in ``fmt`` (one of PRIVATE_FORMATS, or KPS_FORMAT: the one the key was
+        loaded from) as text ending in a newline.
 
         The same key gives the same text on every call, so that a file or a value compared byte by byte stays
         unchanged. The RSA consistency check is not run here: the export writes keys that KPS returned and
         that match the key pair's public key, and the check costs 30 to 200 ms per RSA key.
         """
+        if fmt == KPS_FORMAT and self.source_format:
+            fmt = self.source_format
         if fmt == TRADITIONAL and self.key_type in NO_TRADITIONAL_PEM:
             raise UnsupportedKeyTypeError(traditional_pem_error())
         if fmt == OPENSSH:

@@ -21,8 +21,11 @@ import zipfile
 import zlib
 from typing import Any, Iterable, Iterator, Mapping, NoReturn, Sequence
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError, quote_path_segment
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    NO_TRADITIONAL_PEM,
+    TRADITIONAL,
     KeyMaterialError,
     PrivateKey,
     fingerprint,
@@ -54,6 +57,34 @@ SCOPE_CHOICES = ['user', 'domain', 'account']
 def api_scope(scope: str | None) -> str | None:
     """The scope as KPS says it: Terraform's ``account`` is KPS's ``domain``."""
     return 'domain' if scope == 'account' else scope
+
+
+def unavailable(names: Iterable[str], found: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """``(missing, not_hosted)``: the names of ``names`` that ``found`` (``find_keypairs``) lacks, and those whose
+    private key KPS does not host."""
+    names = list(names)
+    return ([name for name in names if not found.get(name)],
+            [name for name in names if found.get(name) and not found[name].get('is_key_protection')])
+
+
+def unavailable_problems(missing: Sequence[str], not_hosted: Sequence[str] = ()) -> list[str]:
+    """What is wrong with the ``unavailable`` key pairs, one clause per kind (none when nothing is)."""
+    problems = []
+    if missing:
+        problems.append('%s %s %s not exist in KPS' % (
+            plural(len(missing), 'key pair'), ', '.join(missing), plural(len(missing), 'does', 'do')))
+    if not_hosted:
+        problems.append('KPS hosts no private key for %s %s (import one with huaweicloud.kps.kps_private_key_import)'
+                        % (plural(len(not_hosted), 'key pair'), ', '.join(not_hosted)))
+    return problems
+
+
+def keypairs_without_format(keypairs: Iterable[Mapping[str, Any]], fmt: str) -> list[str]:
+    """Names of the key pairs whose key type has no private key encoding ``fmt`` (ED25519 and traditional PEM)."""
+    if fmt != TRADITIONAL:
+        return []
+    return [keypair['name'] for keypair in keypairs
+            if ((keypair.get('public_key') or '').split() or [None])[0] in NO_TRADITIONAL_PEM]
 
 
 class KpsZipError(HuaweiCloudError):

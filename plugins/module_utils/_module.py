@@ -18,7 +18,7 @@ Usage in a module::
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -30,6 +30,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import (
     insecure_endpoints,
     resolve_credentials,
 )
+from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -72,6 +73,50 @@ COMMON_ARGSPEC = dict(
 )
 
 
+class CaBundleError(KpsError):
+    """The CA bundle to verify the endpoints with cannot be used (ca_path, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE)."""
+
+
+def common_options_problem(params: Mapping[str, Any]) -> str | None:
+    """What is wrong with the common options' values that the argument spec cannot check, or None."""
+    if params.get('timeout') is not None and params['timeout'] <= 0:
+        return 'timeout must be a positive number of seconds.'
+    if params.get('retries') is not None and params['retries'] < 0:
+        return 'retries must be 0 (no retries) or more.'
+    return None
+
+
+def http_client(params: Mapping[str, Any], warn: Callable[[str], None]) -> HttpClient:
+    """The HttpClient of one task (or lookup call) for the common options ``params``, without credentials yet."""
+    if not params.get('validate_certs', True):
+        warn('huaweicloud.kps: validate_certs is false, TLS certificates of the endpoints are not checked.')
+    return HttpClient(
+        validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
+        timeout=params.get('timeout') or DEFAULT_TIMEOUT,
+        retries=params.get('retries') if params.get('retries') is not None else DEFAULT_RETRIES,
+        warn=warn)
+
+
+def kps_client(params: Mapping[str, Any], get_http: Callable[[], HttpClient],
+               warn: Callable[[str], None]) -> tuple[Credentials, str, KpsClient]:
+    """``(credentials, project id, KpsClient)`` for the common options ``params``: credentials resolved (before
+    ``get_http()`` builds any client), logged in, project id known. The one place modules and lookups connect;
+    raises KpsError (CaBundleError, CredentialError, HuaweiCloudError)."""
+    credentials = resolve_credentials(params)
+    for option in insecure_endpoints(credentials):
+        warn('huaweicloud.kps: allow_insecure_http is true and %s is plain http:// to another host: '
+             'credentials and private keys cross the network unencrypted.' % option)
+    # The CA bundle is loaded in full (about 15 ms of CPU) only when TLS uses it.
+    http = get_http()
+    problem = http.ca_bundle_problem(load=any(
+        urlsplit(endpoint or '').scheme == 'https'
+        for endpoint in (credentials.kps_endpoint, credentials.iam_endpoint)))
+    if problem:
+        raise CaBundleError(problem)
+    _auth, project_id = connect(http, credentials)
+    return credentials, project_id, KpsClient(http, credentials.kps_endpoint, project_id)
+
+
 class KpsModule(AnsibleModule):
     """AnsibleModule with the collection's common options (hashi_vault style)."""
 
@@ -91,10 +136,9 @@ class KpsModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         if not HAS_CRYPTOGRAPHY:
             self.fail_json(msg=missing_required_lib('cryptography'), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-        if self.params.get('timeout') is not None and self.params['timeout'] <= 0:
-            self.fail_json(msg='timeout must be a positive number of seconds.')
-        if self.params.get('retries') is not None and self.params['retries'] < 0:
-            self.fail_json(msg='retries must be 0 (no retries) or more.')
+        problem = common_options_problem(self.params)
+        if problem:
+            self.fail_json(msg=problem)
         self._http: HttpClient | None = None
         self._kps: KpsClient | None = None
         self.credentials: Credentials | None = None
@@ -104,13 +148,7 @@ class KpsModule(AnsibleModule):
     def http(self) -> HttpClient:
         """The HttpClient of this run (one requests.Session), without credentials attached yet."""
         if self._http is None:
-            if not self.params.get('validate_certs', True):
-                self.warn('huaweicloud.kps: validate_certs is false, TLS certificates of the endpoints are not checked.')
-            self._http = HttpClient(
-                validate_certs=self.params.get('validate_certs', True), ca_path=self.params.get('ca_path'),
-                timeout=self.params.get('timeout') or DEFAULT_TIMEOUT,
-                retries=self.params.get('retries') if self.params.get('retries') is not None else DEFAULT_RETRIES,
-                warn=self.warn)
+            self._http = http_client(self.params, self.warn)
         return self._http
 
     @property
@@ -120,18 +158,10 @@ class KpsModule(AnsibleModule):
         Raises CredentialError / HuaweiCloudError: use it inside a runner's ``plan()`` or ``apply()``.
         """
         if self._kps is None:
-            self.credentials = resolve_credentials(self.params)
-            for option in insecure_endpoints(self.credentials):
-                self.warn('huaweicloud.kps: allow_insecure_http is true and %s is plain http:// to another host: '
-                          'credentials and private keys cross the network unencrypted.' % option)
-            # The CA bundle is loaded in full (about 15 ms of CPU) only when TLS uses it.
-            problem = self.http.ca_bundle_problem(load=any(
-                urlsplit(endpoint or '').scheme == 'https'
-                for endpoint in (self.credentials.kps_endpoint, self.credentials.iam_endpoint)))
-            if problem:
-                self.fail_json(msg=problem)
-            _auth, self.project_id = connect(self.http, self.credentials)
-            self._kps = KpsClient(self.http, self.credentials.kps_endpoint, self.project_id)
+            try:
+                self.credentials, self.project_id, self._kps = kps_client(self.params, lambda: self.http, self.warn)
+            except CaBundleError as exc:
+                self.fail_json(msg=exc.msg)
         return self._kps
 
 

@@ -55,3 +55,17 @@ def test_requirements_have_lower_bounds():
         lines = [line.strip() for line in handle if line.strip() and not line.startswith('#')]
     assert sorted(line.split('>=')[0] for line in lines) == ['bcrypt', 'cryptography', 'requests']
     assert all('>=' in line for line in lines)
+
+
+def test_the_lookup_variant_of_the_auth_fragment_reads_the_modules_environment_variables():
+    """Lookups get the HW_* variables from Ansible's configuration, through the fragment's lookup variant: the same
+    names, in the same precedence (the configuration lets the last variable of a list win), as the modules."""
+    from ansible_collections.huaweicloud.kps.plugins.doc_fragments.auth import ModuleDocFragment
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import ENV_VARS
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._module import COMMON_ARGSPEC
+
+    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    lookup = yaml.safe_load(ModuleDocFragment.LOOKUP)['options']
+    assert set(documented) == set(COMMON_ARGSPEC)
+    assert dict((name, [entry['name'] for entry in reversed(option['env'])]) for name, option in lookup.items()) == ENV_VARS
+    assert all(set(option) == {'env'} for option in lookup.values())  # the option docs stay in one place

@@ -335,6 +335,24 @@ def test_trickling_endpoint_is_cut_at_the_deadline(hostile, path):
     assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None) and signal.getitimer(signal.ITIMER_REAL) == (0, 0)
 
 
+def test_the_deadline_leaves_an_alarm_of_someone_else_alone():
+    """A lookup runs inside an Ansible process, perhaps under a task's timeout (SIGALRM): the client neither
+    replaces that handler nor cancels that alarm."""
+    def task_timeout(signum, frame):
+        raise AssertionError('the outer alarm fired')
+
+    previous = signal.signal(signal.SIGALRM, task_timeout)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 60)
+        client, _adapter = _stub_client([reply(200, {'keypair': {'name': 'a'}})])
+        assert client.request('show key pair', 'GET', URL) == {'keypair': {'name': 'a'}}
+        assert signal.getsignal(signal.SIGALRM) is task_timeout
+        assert 50 < signal.getitimer(signal.ITIMER_REAL)[0] <= 60
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 # --- connection failures in a few words ---------------------------------------------------------------------
 
 def test_dns_failure_is_short_and_names_what_to_check():
