@@ -119,13 +119,15 @@ def test_secret_options_are_scrubbed_from_messages(kps):
         'x [secret removed] [secret removed] AK-NOT-SECRET')
 
 
-def test_a_server_error_is_the_lookup_error(kps):
+def test_a_server_error_is_the_lookup_error_without_the_secrets_it_echoes(kps):
     def fail(names):
-        raise HuaweiCloudError('list key pairs', status=403, error_code='KPS.0403', error_msg='Forbidden')
+        raise HuaweiCloudError('list key pairs', status=403, error_code='KPS.0403',
+                               error_msg='Forbidden: bad signature with SK-SECRET-VALUE')
     kps.find_keypairs = fail
-    assert failure(kps_public_key, 'a', 'b') == (
-        str(HuaweiCloudError('list key pairs', status=403, error_code='KPS.0403',
-                                                                  error_msg='Forbidden')))
+    message = failure(kps_public_key, 'a', 'b', secret_key='SK-SECRET-VALUE')
+    assert message.startswith("KPS call 'list key pairs' failed: HTTP 403 KPS.0403: Forbidden: bad signature with "
+                              "[secret removed]")
+    assert 'SK-SECRET-VALUE' not in message
 
 
 # ----- kps_private_key ---------------------------------------------------------------------------------------
