@@ -1,0 +1,128 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kps_keypair_server in-process against an in-memory ECS + KPS task service: groups of at most 10 servers,
+a task still running from an earlier run, the wait timeout, wait=false."""
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keypair_server_runner import KeypairServerRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
+from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair_server
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
+
+PASSWORD = 'root-password-for-tests'
+
+
+class FakeTasks:
+    """ECS servers and KPS tasks in memory; with ``finish`` a wait ends the tasks, else they keep running."""
+
+    def __init__(self, count, finish=True):
+        self.servers = dict(('s%02d' % i, {'id': 's%02d' % i, 'name': 'web-%02d' % i, 'status': 'ACTIVE',
+                                           'key_name': None}) for i in range(count))
+        self.tasks = {}
+        self.finish = finish
+        self.calls = []
+        self.running_at_most = 0
+
+    def show_server(self, server_id):
+        self.calls.append('show_server')
+        return dict(self.servers[server_id]) if server_id in self.servers else None
+
+    def running_tasks(self):
+        self.calls.append('running_tasks')
+        return [dict(task_id=task_id, server_id=task['server'], keypair_name=task['keypair'],
+                     operate_type='RUNNING_' + task['op']) for task_id, task in self.tasks.items() if task['left']]
+
+    def associate(self, keypair, servers):
+        self.calls.append('associate:%d' % len(servers))
+        answers = []
+        for info in servers:
+            assert info['auth'] == {'type': 'password', 'key': PASSWORD} and info['port'] == 22
+            task_id = 't-%s' % info['id']
+            self.tasks[task_id] = {'server': info['id'], 'keypair': keypair, 'op': 'BIND', 'left': True}
+            answers.append({'server_id': info['id'], 'task_id': task_id, 'status': 'SUCCESS', 'error_code': None,
+                            'error_msg': None})
+        self.running_at_most = max(self.running_at_most, len(self.running_tasks()))
+        return answers
+
+    def wait(self, task_ids, timeout):
+        statuses = {}
+        for task_id in task_ids:
+            task = self.tasks[task_id]
+            if self.finish:
+                task['left'] = False
+                self.servers[task['server']]['key_name'] = task['keypair']
+            statuses[task_id] = ('SUCCESS_' if not task['left'] else 'RUNNING_') + task['op']
+        self.calls.append('wait:%d' % len(task_ids))
+        return statuses
+
+    def failed_tasks(self):
+        self.calls.append('failed_tasks')
+        return []
+
+
+def run(fake, fail=False, check=False, **args):
+    kps = mock.Mock(show_keypair=mock.Mock(return_value={'name': 'deploy'}), project_id='p1')
+    params = dict(name='deploy', servers=sorted(fake.servers), auth={'type': 'password', 'key': PASSWORD},
+                  ecs_endpoint='http://127.0.0.1:1', region='cn-north-4', access_key='ak', secret_key='sk',
+                  _ansible_check_mode=check)
+    params.update(args)
+    with set_module_args(params), \
+            mock.patch.object(KpsModule, 'kps', new_callable=mock.PropertyMock, return_value=kps), \
+            mock.patch.object(KeypairServerRunner, 'client', new_callable=mock.PropertyMock, return_value=fake):
+        return run_module(kps_keypair_server.main, fail=fail)
+
+
+def test_25_servers_go_in_groups_of_10_each_waited_for():
+    fake = FakeTasks(25)
+    result = run(fake)
+    assert result['changed'] and result['msg'] == 'Put key pair deploy on 25 servers.'
+    starts = [call for call in fake.calls if call.startswith(('associate', 'wait'))]
+    assert starts == ['associate:10', 'wait:10', 'associate:10', 'wait:10', 'associate:5', 'wait:5']
+    assert fake.running_at_most == 10
+    assert set(server['key_name'] for server in fake.servers.values()) == {'deploy'}
+    assert PASSWORD not in str(result)
+    again = run(fake)
+    assert not again['changed'] and fake.calls[-25:] == ['show_server'] * 25
+
+
+def test_a_task_still_running_from_an_earlier_run_is_waited_for_not_started_again():
+    fake = FakeTasks(2, finish=False)
+    started = run(fake, wait=False)
+    assert started['changed'] and [s['task_status'] for s in started['servers']] == ['RUNNING_BIND'] * 2
+    fake.finish = True
+    fake.calls = []
+    waited = run(fake)
+    assert waited['changed'] and [s['task_status'] for s in waited['servers']] == ['SUCCESS_BIND'] * 2
+    assert not any(call.startswith('associate') for call in fake.calls)
+    assert [s['task_id'] for s in waited['servers']] == ['t-s00', 't-s01']
+
+
+def test_wait_false_starts_at_most_the_free_room_and_says_so_before_any_write():
+    fake = FakeTasks(11)
+    failure = run(fake, fail=True, wait=False)
+    assert failure['msg'] == ('With wait=false at most 10 tasks can start now (at most 10 run at once), and 11 servers '
+                              'need one: use wait=true, or fewer servers.')
+    assert not any(call.startswith('associate') for call in fake.calls)
+
+
+def test_tasks_still_running_at_the_timeout_are_named():
+    fake = FakeTasks(1, finish=False)
+    failure = run(fake, fail=True, wait_timeout=5)
+    assert failure['changed'] and failure['servers'][0]['task_status'] == 'RUNNING_BIND'
+    assert failure['msg'].startswith('A task is still running after wait_timeout (5 s): web-00 (s00): task t-s00. '
+                                     'KPS goes on with it; run the task again later (it waits for it).')
+
+
+@pytest.mark.parametrize('check', [True, False])
+def test_another_task_on_a_server_fails_before_any_write(check):
+    fake = FakeTasks(2)
+    fake.tasks['other'] = {'server': 's01', 'keypair': 'old', 'op': 'UNBIND', 'left': True}
+    failure = run(fake, fail=True, check=check)
+    assert failure['msg'] == ('A server already has a running key pair task: web-01 (s01): task other (RUNNING_UNBIND, '
+                              'key pair old). Wait for it (huaweicloud.kps.kps_task_info lists running tasks) and run '
+                              'again.')
+    assert not any(call.startswith('associate') for call in fake.calls)
