@@ -70,8 +70,8 @@ def test_task_text_from_the_endpoint_is_scrubbed():
 
 def test_task_lists_read_every_page():
     page = [{'task_id': 't%d' % index} for index in range(TASK_PAGE_SIZE)]
-    tasks, http = client({'total': TASK_PAGE_SIZE + 1, 'tasks': page}, {'total': TASK_PAGE_SIZE + 1,
-                                                                       'tasks': [{'task_id': 'last'}]})
+    last = {'total': TASK_PAGE_SIZE + 1, 'tasks': [{'task_id': 'last'}]}
+    tasks, http = client({'total': TASK_PAGE_SIZE + 1, 'tasks': page}, last)
     running = tasks.running_tasks()
     assert len(running) == TASK_PAGE_SIZE + 1 and running[-1]['task_id'] == 'last'
     assert [call['params'] for call in http.calls] == [{'limit': TASK_PAGE_SIZE, 'offset': 0},
