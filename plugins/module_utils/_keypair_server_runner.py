@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import is_loopback
-from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import check_names
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
 from ansible_collections.huaweicloud.kps.plugins.module_utils._tasks import (
     MAX_AT_ONCE,
