@@ -46,7 +46,7 @@ export ANSIBLE_NOCOLOR := 1
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help demo test test-checks test-matrix venv system-deps get-pip tree sanity units pytest integration lint lint-ansible \
-	changelog-lint docs-lint galaxy ee-check emulator bench clean integration-ansible-test \
+	changelog-lint docs-lint galaxy ee-check emulator bench mutation clean integration-ansible-test \
 	$(addprefix matrix-,$(MATRIX_VERSIONS))
 
 help:
@@ -58,6 +58,7 @@ help:
 	@echo "make integration-ansible-test   the integration targets through ansible-test (2.19)"
 	@echo "make emulator     start the KPS emulator in the foreground (Ctrl-C stops it)"
 	@echo "make bench        API-call counts, per-task cost and scaling figures (not part of make test)"
+	@echo "make mutation     apply each deliberate bug of hack/mutations.yml to a copy, run its tests, print caught/survived"
 
 $(VENV)/.stamp: tests/requirements-dev.txt requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -219,6 +220,11 @@ emulator: venv
 bench: venv system-deps
 	$(BIN)/pip install --quiet --disable-pip-version-check -r tests/bench/requirements.txt
 	$(BIN)/python tests/bench/run_bench.py $(BENCH_ARGS)
+
+# Each deliberate bug of hack/mutations.yml, alone, in a copy of the tree, against the tests that must catch it
+# (not part of make test). MUTATION_ARGS: e.g. --only redirects-followed, or --list.
+mutation: venv system-deps
+	$(BIN)/python hack/mutation.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(BUILD) tests/output

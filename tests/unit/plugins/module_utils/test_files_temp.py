@@ -79,3 +79,20 @@ def test_write_secret_file_removes_stale_temp_files(tmp_path):
     runner.write_secret_file(str(dest), 'new\n')
     assert not os.path.exists(stale)
     assert sorted(os.listdir(str(tmp_path))) == ['key.pem']
+
+
+def test_a_file_planted_at_the_temp_name_is_neither_written_nor_reused(tmp_path, monkeypatch):
+    """Whoever can write the directory may guess a temp name: the temp file is created with O_EXCL, so a file or a
+    link already there is left as it was and the write takes the next name."""
+    victim = tmp_path / 'victim'
+    victim.write_text('not yours\n')
+    names = iter(['.web.pem.guessed.tmp', '.web.pem.linked.tmp', '.web.pem.free.tmp'])
+    monkeypatch.setattr(runner, '_temp_name', lambda name: next(names))
+    planted = tmp_path / '.web.pem.guessed.tmp'
+    planted.write_text('planted\n')
+    os.symlink(str(victim), str(tmp_path / '.web.pem.linked.tmp'))
+    with runner.open_dir(str(tmp_path)) as folder:
+        folder.write('web.pem', 'KEY\n')
+    assert (tmp_path / 'web.pem').read_text() == 'KEY\n'
+    assert planted.read_text() == 'planted\n' and victim.read_text() == 'not yours\n'
+    assert os.path.islink(str(tmp_path / '.web.pem.linked.tmp'))
