@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Apply each deliberate bug of hack/mutations.yml to a copy of the tree and run the tests that must catch it.
