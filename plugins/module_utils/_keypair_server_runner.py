@@ -54,6 +54,7 @@ class KeypairServerRunner(KpsRunner):
     """Runs kps_keypair_server for one ``KpsModule``."""
 
     _client: TaskClient | None = None
+    _applying: Plan | None = None
 
     @property
     def client(self) -> TaskClient:
@@ -192,6 +193,7 @@ class KeypairServerRunner(KpsRunner):
         return info
 
     def apply(self, plan: Plan) -> None:
+        self._applying = plan  # for _failure(): a call that fails after tasks started still reports them
         by_id = dict((server['id'], server) for server in plan.changes)
         for server_id, task_id in plan.adopted.items():
             by_id[server_id].update(task_id=task_id, adopted=True)
@@ -239,19 +241,19 @@ class KeypairServerRunner(KpsRunner):
         statuses = self.client.wait([server['task_id'] for server in servers], self.params['wait_timeout'])
         for server in servers:
             server['task_status'] = statuses.get(server['task_id'])
+            if (server['task_status'] or '').startswith('SUCCESS'):
+                server['key_name'] = None if server['action'] == 'unbind' else self.params['name']
 
     def _settle(self, plan: Plan) -> None:
-        """The outcome of each change: key_name after it, and the code and message of each failed task."""
+        """The outcome of the changes: the code and message of each failed task; fails naming the servers
+        whose task failed or still runs."""
         failed_ids = [server['task_id'] for server in plan.changes
                       if server.get('task_id') and (server.get('task_status') or '').startswith('FAILED')]
         records = dict((task['task_id'], task) for task in self.client.failed_tasks()) if failed_ids else {}
         for server in plan.changes:
-            status = server.get('task_status') or ''
             record = records.get(server.get('task_id'))
             if record and not server.get('error_code'):
                 server.update(error_code=record['task_error_code'], error_msg=record['task_error_msg'])
-            if status.startswith('SUCCESS'):
-                server['key_name'] = plan.after[server['id']]
         plan.changed = any(server.get('task_id') for server in plan.changes)
         plan.after = dict((server['id'], server['key_name']) for server in plan.servers)
         failed = [server for server in plan.changes if (server.get('task_status') or '').startswith('FAILED')]
@@ -301,3 +303,13 @@ class KeypairServerRunner(KpsRunner):
         if plan.applied and not self.params['wait'] and changes:
             msg += ' The tasks run on (wait=false): kps_task_info shows them.'
         return dict(msg=msg, servers=servers)
+
+    def _failure(self, exc: KpsError) -> dict[str, Any]:
+        """A call that failed while tasks were starting or running (for example the second group's start)
+        still reports what the run started: ``changed`` and ``servers``."""
+        plan = self._applying
+        if plan is None or 'servers' in exc.details:
+            return exc.result()
+        plan.applied = True
+        return exc.result(changed=any(server.get('task_id') for server in plan.changes),
+                          servers=self.result(plan)['servers'])

@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keypair_server_runner import KeypairServerRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair_server
@@ -126,3 +127,20 @@ def test_another_task_on_a_server_fails_before_any_write(check):
                               'key pair old). Wait for it (huaweicloud.kps.kps_task_info lists running tasks) and run '
                               'again.')
     assert not any(call.startswith('associate') for call in fake.calls)
+
+
+def test_a_call_that_fails_after_the_first_group_still_reports_what_started():
+    fake = FakeTasks(12)
+    real_associate = fake.associate
+
+    def associate(keypair, servers):
+        if len(servers) == 2:
+            raise HuaweiCloudError('batch associate key pair', status=400, error_code='KPS.7010', error_msg='busy')
+        return real_associate(keypair, servers)
+
+    fake.associate = associate
+    failure = run(fake, fail=True)
+    assert failure['msg'] == "KPS call 'batch associate key pair' failed: HTTP 400 KPS.7010: busy"
+    assert failure['changed'] is True and failure['error_code'] == 'KPS.7010'
+    assert [server['task_status'] for server in failure['servers']] == ['SUCCESS_BIND'] * 10 + [None] * 2
+    assert [server['key_name'] for server in failure['servers']] == ['deploy'] * 10 + [None] * 2
