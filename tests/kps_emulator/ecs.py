@@ -379,6 +379,12 @@ class Ecs:
             if path == '/tasks' and method == 'DELETE':
                 self.tasks.clear()
                 return {'cleared': True}
+            if path == '/tasks/finish' and method == 'POST':
+                running = self._running()
+                for task in running:
+                    task['seconds'] = 0.0
+                self._settle()
+                return {'finished': len(running)}
             if path == '/tasks/settings' and method == 'POST':
                 return self.set_settings(data)
             if path == '/tasks/settings' and method == 'GET':

@@ -287,6 +287,10 @@ class EmulatorProcess:
         """Every key pair task, with its task_status, error code and message (never its auth key)."""
         return self.control('GET', '/tasks')
 
+    def finish_tasks(self):
+        """End every running task now (as its time were up); returns how many."""
+        return self.control('POST', '/tasks/finish')['finished']
+
     def set_task_settings(self, **settings):
         """How tasks run: set_task_settings(seconds=0.2, failure={'error_code': ..., 'error_msg': ...})."""
         return self.control('POST', '/tasks/settings', settings)

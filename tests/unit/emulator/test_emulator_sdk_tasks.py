@@ -69,6 +69,7 @@ def test_associate_replace_and_disassociate_through_the_sdk(emu):
     client = kps_client(emu)
     emu.add_servers({'id': 'srv-on', 'name': 'web-1', 'password': PASSWORD},
                     {'id': 'srv-off', 'name': 'db-1', 'status': 'SHUTOFF'})
+    emu.set_task_settings(seconds=600)  # running until finish_tasks(), however slow the machine
     bound = client.associate_keypair(associate('kp-a', 'srv-on', Auth(type='password', key=PASSWORD), 22))
     assert (bound.status, bound.server_id, bound.error_code) == ('SUCCESS', 'srv-on', None) and bound.task_id
     running = client.list_running_task(ListRunningTaskRequest(limit=10, offset=0))
@@ -76,6 +77,9 @@ def test_associate_replace_and_disassociate_through_the_sdk(emu):
     assert (running.tasks[0].server_name, running.tasks[0].keypair_name) == ('web-1', 'kp-a')
     assert running.tasks[0].operate_type == 'RUNNING_BIND' and int(running.tasks[0].task_time) > 1_600_000_000_000
     assert emu.server('srv-on')['key_name'] is None  # not before the task ends
+    assert client.list_keypair_task(ListKeypairTaskRequest(task_id=bound.task_id)).task_status == 'RUNNING_BIND'
+    assert emu.finish_tasks() == 1
+    emu.set_task_settings(seconds=0.2)
     task = wait(client, bound.task_id)
     assert (task.task_id, task.server_id, task.task_status) == (bound.task_id, 'srv-on', 'SUCCESS_BIND')
     assert emu.server('srv-on')['key_name'] == 'kp-a'
@@ -95,7 +99,7 @@ def test_associate_replace_and_disassociate_through_the_sdk(emu):
 
 def test_batch_associate_and_the_ten_server_rule_through_the_sdk(emu):
     client = kps_client(emu)
-    emu.set_task_settings(seconds=5)
+    emu.set_task_settings(seconds=600)  # running until the end of the test, however slow the machine
     emu.add_servers(*[{'id': 'srv-%02d' % index, 'name': 'web-%02d' % index, 'password': PASSWORD}
                       for index in range(12)])
     bodies = [AssociateKeypairRequestBody(keypair_name='kp-a', server=EcsServerInfo(
@@ -129,11 +133,14 @@ def test_failed_tasks_and_their_deletion_through_the_sdk(emu):
                     {'id': 'srv-private', 'name': 'private', 'password': PASSWORD, 'public_image': False},
                     {'id': 'srv-closed', 'name': 'closed', 'password': PASSWORD, 'ssh_open': False},
                     {'id': 'srv-off', 'name': 'off', 'status': 'SHUTOFF'})
+    emu.set_task_settings(seconds=600)  # srv-good stays busy until finish_tasks()
     wrong = client.associate_keypair(associate('kp-a', 'srv-good', Auth(type='password', key='wrong-password')))
     private = client.associate_keypair(associate('kp-a', 'srv-private', Auth(type='password', key=PASSWORD)))
     closed = client.associate_keypair(associate('kp-a', 'srv-closed', Auth(type='password', key=PASSWORD)))
     other_port = client.associate_keypair(associate('kp-a', 'srv-good', Auth(type='password', key=PASSWORD), 2222))
     assert other_port.status == 'FAILED' and other_port.error_code == 'KPS.7005'  # srv-good is busy
+    assert emu.finish_tasks() == 3
+    emu.set_task_settings(seconds=0.2)
     statuses = {task_id: wait(client, task_id).task_status for task_id in (wrong.task_id, private.task_id,
                                                                            closed.task_id)}
     assert set(statuses.values()) == {'FAILED_BIND'}
