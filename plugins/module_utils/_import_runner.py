@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import MAX_KEY_BYTES, read_option_file
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
@@ -47,6 +49,16 @@ CLEAR = 'clear'                    # absent: hosts a key, clear it
 ALREADY_CLEAR = 'already_clear'    # absent: exists, hosts nothing
 NO_KEYPAIR = 'no_keypair'          # absent: the key pair does not exist
 WRITES = (CREATE, IMPORT, REIMPORT, CLEAR)
+
+WHO = 'huaweicloud.kps.kps_private_key_import'  # the start of its warnings
+
+# The options that give a private key, as kps_private_key_import and kps_keypair take them; task_private_key()
+# reads them.
+PRIVATE_KEY_OPTIONS = dict(
+    private_key=dict(type='str', no_log=True),
+    private_key_path=dict(type='path', no_log=False),
+    private_key_passphrase=dict(type='str', no_log=True, fallback=(env_fallback, ['HW_PRIVATE_KEY_PASSPHRASE'])),
+)
 
 
 class KeyImportError(KpsError):
@@ -144,6 +156,78 @@ def message(action: str, name: str, check_mode: bool = False, keypair: Mapping[s
     raise ValueError('unknown action %r' % action)
 
 
+def read_private_key(name: str, private_key: str | None, private_key_path: str | None,
+                     passphrase: str | None) -> tuple[PrivateKey, bool, bool]:
+    """The private key for key pair ``name`` from ``private_key`` or the file ``private_key_path``, parsed.
+
+    Returns ``(key, weak: an RSA key under 2048 bits, passphrase given but not used)``; KeyImportError (or the
+    file core's SecretFileError) names the key pair and what is wrong, never the key.
+    """
+    data = private_key
+    if data is None:
+        data = read_option_file(private_key_path, MAX_KEY_BYTES, 'private_key_path', 'private key')
+    try:
+        key = load_private_key(data, passphrase)
+    except KeyMaterialError as exc:
+        raise KeyImportError('Cannot use the private key for key pair %s: %s' % (name, exc.msg))
+    return key, key.key_type == 'ssh-rsa' and key.key_size < 2048, bool(passphrase) and not key.was_encrypted
+
+
+def task_private_key(module: KpsModule, name: str, who: str) -> PrivateKey:
+    """The private key of the task's PRIVATE_KEY_OPTIONS (kps_private_key_import, kps_keypair), parsed, with the
+    warnings of a weak key and an unused passphrase; ``who`` is the module's name for the warnings."""
+    params = module.params
+    key, weak, passphrase_unused = read_private_key(name, params['private_key'], params['private_key_path'],
+                                                    params['private_key_passphrase'])
+    if weak:
+        module.warn('%s: the RSA key of key pair %s has only %d bits; RSA keys under 2048 bits are weak, replace it '
+                    'with a longer one.' % (who, name, key.key_size))
+    if passphrase_unused:
+        module.warn('%s: private_key_passphrase was given, but the private key is not encrypted; the passphrase was '
+                    'not used.' % who)
+    return key
+
+
+def host_private_key(module: KpsModule, name: str, key: PrivateKey, action: str, encryption_type: str,
+                     who: str, scope: str | None = None) -> None:
+    """The one write that makes KPS host ``key`` for key pair ``name`` (kps_private_key_import, kps_keypair).
+
+    ``action`` CREATE creates the missing key pair from the key's public key with the key hosted, in one call;
+    IMPORT and REIMPORT import it into the key pair. The KMS key and user come from the task's kms_key_name,
+    kms_key_id and user_id. A call that got no answer (or a 5xx) may have been carried out: a read tells for
+    CREATE and IMPORT (success with a warning when KPS now hosts the key), not for REIMPORT (fails saying so).
+    """
+    kps = module.kps
+    protection = dict(encryption_type=encryption_type, kms_key_name=module.params['kms_key_name'],
+                      kms_key_id=module.params['kms_key_id'], user_id=module.params['user_id'])
+    try:
+        if action == CREATE:
+            kps.create_keypair(name, public_key=key.public_key, private_key=key.pem, scope=scope, **protection)
+        else:
+            kps.import_private_key(name, key.pem, **protection)
+    except HuaweiCloudError as exc:
+        if _outcome_unknown(exc) and action != REIMPORT and _write_landed(module, name, key):
+            module.warn('%s: the %s call for key pair %s got %s, but KPS now hosts this private key for it; treating '
+                        'the call as successful.' % (who, 'create' if action == CREATE else 'import', name,
+                                                     'HTTP %s' % exc.status if exc.status else 'no answer'))
+            return
+        if _outcome_unknown(exc) and action == REIMPORT:
+            # A read cannot tell: the re-imported key is the one already hosted, only its encryption differs.
+            raise KeyImportError(
+                '%s. KPS may or may not have re-imported the private key with the requested encryption; '
+                'run the task again.' % api_error_message(name, exc), **exc.details)
+        raise
+
+
+def _write_landed(module: KpsModule, name: str, key: PrivateKey) -> bool:
+    """After a POST without an answer: does KPS now host this key for the key pair?"""
+    try:
+        keypair = module.kps.show_keypair(name)
+    except HuaweiCloudError:
+        return False
+    return keypair is not None and bool(keypair.get('is_key_protection')) and key_matches(keypair, key)
+
+
 # KPS codes for which the user needs more than the server's words.
 _ERROR_HINTS = {
     'KPS.6008': 'Check that the KMS key given by kms_key_name/kms_key_id exists in this region and is enabled.',
@@ -202,64 +286,21 @@ class ImportRunner(KpsRunner):
         return {'before': diff_state(plan.before), 'after': diff_state(plan.after)}
 
     def _private_key(self) -> PrivateKey:
-        passphrase = self.params['private_key_passphrase']
-        data = self.params['private_key']
-        if data is None:
-            data = read_option_file(self.params['private_key_path'], MAX_KEY_BYTES, 'private_key_path', 'private key')
-        try:
-            key = load_private_key(data, passphrase)
-        except KeyMaterialError as exc:
-            raise KeyImportError('Cannot use the private key for key pair %s: %s' % (self.name, exc.msg))
-        if key.key_type == 'ssh-rsa' and key.key_size < 2048:
-            self.module.warn('huaweicloud.kps.kps_private_key_import: the RSA key of key pair %s has only %d bits; '
-                             'RSA keys under 2048 bits are weak, replace it with a longer one.' % (self.name, key.key_size))
-        if passphrase and not key.was_encrypted:
-            self.module.warn('huaweicloud.kps.kps_private_key_import: private_key_passphrase was given, but the '
-                             'private key is not encrypted; the passphrase was not used.')
-        return key
+        return task_private_key(self.module, self.name, WHO)
 
     def _warn_unused_kms_options(self) -> None:
         if self.params['encryption_type'] != 'kms':
             unused = [opt for opt in ('kms_key_name', 'kms_key_id') if self.params[opt]]
             if unused:
-                self.module.warn('huaweicloud.kps.kps_private_key_import: %s only applies with encryption_type=kms; '
-                                 'it was not used.' % ' and '.join(unused))
+                self.module.warn('%s: %s only applies with encryption_type=kms; it was not used.'
+                                 % (WHO, ' and '.join(unused)))
 
     def _write(self, action: str, key: PrivateKey | None) -> bool:
         """Send the one write of ``action``; returns whether it changed anything."""
-        kps = self.module.kps
         if action == CLEAR:
-            return kps.clear_private_key(self.name)
-        protection = dict(encryption_type=self.params['encryption_type'], kms_key_name=self.params['kms_key_name'],
-                          kms_key_id=self.params['kms_key_id'], user_id=self.params['user_id'])
-        try:
-            if action == CREATE:
-                kps.create_keypair(self.name, public_key=key.public_key, private_key=key.pem, **protection)
-            else:
-                kps.import_private_key(self.name, key.pem, **protection)
-        except HuaweiCloudError as exc:
-            if _outcome_unknown(exc) and action != REIMPORT and self._write_landed(key):
-                # The request timed out or the connection broke after it was sent, but KPS acted on it.
-                self.module.warn('huaweicloud.kps.kps_private_key_import: the %s call for key pair %s got %s, '
-                                 'but KPS now hosts this private key for it; treating the call as successful.'
-                                 % ('create' if action == CREATE else 'import', self.name,
-                                    'HTTP %s' % exc.status if exc.status else 'no answer'))
-                return True
-            if _outcome_unknown(exc) and action == REIMPORT:
-                # A read cannot tell: the re-imported key is the one already hosted, only its encryption differs.
-                raise KeyImportError(
-                    '%s. KPS may or may not have re-imported the private key with the requested encryption; '
-                    'run the task again.' % api_error_message(self.name, exc), **exc.details)
-            raise
+            return self.module.kps.clear_private_key(self.name)
+        host_private_key(self.module, self.name, key, action, self.params['encryption_type'], WHO)
         return True
-
-    def _write_landed(self, key: PrivateKey) -> bool:
-        """After a POST without an answer: does KPS now host this key for the key pair?"""
-        try:
-            keypair = self.module.kps.show_keypair(self.name)
-        except HuaweiCloudError:
-            return False
-        return keypair is not None and bool(keypair.get('is_key_protection')) and key_matches(keypair, key)
 
 
 def _outcome_unknown(exc: HuaweiCloudError) -> bool:

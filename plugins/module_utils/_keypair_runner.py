@@ -8,12 +8,14 @@
 
 """The work of kps_keypair: the key pair itself (create, describe, delete), one read decides.
 
-One run is: check the options locally (name, description, public key, dest) -> show the key pair ->
-``decide()`` (a key pair KPS must generate needs somewhere for its private key to go) -> the writes of that
-action unless in check mode -> read the key pair again after a write -> one result. KPS returns a generated private key once, in the create answer: it is
-checked against the new key pair and delivered (written to ``dest`` and/or returned) before the run ends;
-if it cannot be delivered and KPS does not host it either, the new key pair is deleted again, so that no key
-pair is left whose private key nobody has. Nothing here puts key material into a warning, an error or a diff.
+One run is: check the options locally (name, description, public key, private key, dest) -> show the key
+pair -> ``decide()`` (a key pair KPS must generate needs somewhere for its private key to go) -> the writes of
+that action unless in check mode -> read the key pair again after a write -> one result. A given private key is
+read and hosted by kps_private_key_import's own functions (task_private_key, host_private_key). KPS returns a
+generated private key once, in the create answer: it is checked against the new key pair and delivered (written
+to ``dest`` and/or returned) before the run ends; if it cannot be delivered and KPS does not host it either, the
+new key pair is deleted again, so that no key pair is left whose private key nobody has. Nothing here puts key
+material into a warning, an error or a diff.
 """
 
 from __future__ import annotations
@@ -31,10 +33,19 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
     write_secret_file,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
+from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import CREATE as CREATE_HOSTED
+from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import IMPORT as IMPORT_KEY
+from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import (
+    api_error_message,
+    check_import_name,
+    host_private_key,
+    task_private_key,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KPS_FORMAT,
     PRIVATE_FORMATS,
     KeyMaterialError,
+    PrivateKey,
     fingerprint,
     load_private_key,
     public_key_blob,
@@ -58,14 +69,16 @@ FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
 CREATE = 'create'          # missing: create it
 RECREATE = 'recreate'      # differs in what only creation sets, force=true: delete, then create
 UPDATE = 'update'          # only the description differs: update it in place
+HOST = 'host'              # a private key is given, the key pair has its public key and hosts none: import it
 NONE = 'none'              # as requested
 MISMATCH = 'mismatch'      # differs in what only creation sets, force=false: fail before any write
 DELETE = 'delete'          # absent: delete it
 NO_KEYPAIR = 'no_keypair'  # absent: it does not exist
-WRITES = (CREATE, RECREATE, UPDATE, DELETE)
+WRITES = (CREATE, RECREATE, UPDATE, HOST, DELETE)
 
-NO_LOG_WARNING = ('huaweicloud.kps.kps_keypair: the result of this task holds a private key. '
-                  'Set no_log: true on the task so that it is not shown or logged.')
+WHO = 'huaweicloud.kps.kps_keypair'  # the start of its warnings
+NO_LOG_WARNING = ('%s: the result of this task holds a private key. Set no_log: true on the task so that it is not '
+                  'shown or logged.' % WHO)
 
 
 class KeypairError(KpsError):
@@ -75,7 +88,8 @@ class KeypairError(KpsError):
 # ----- pure helpers (unit tested on their own) ---------------------------------------------------------------
 
 class Wanted:
-    """What the task asks for, checked locally. ``public_key`` is '<type> <base64>' or None (KPS generates)."""
+    """What the task asks for, checked locally. ``public_key`` is '<type> <base64>' or None (KPS generates);
+    ``private_key`` the parsed private key that KPS is to host (its public key is ``public_key``), or None."""
 
     def __init__(self, name: str, public_key: str | None = None, scope: str | None = None,
                  description: str | None = None, encryption_type: str | None = None, dest: str | None = None,
@@ -87,10 +101,16 @@ class Wanted:
         self.encryption_type = encryption_type
         self.dest = dest
         self.return_private_key = return_private_key
+        self.private_key: PrivateKey | None = None
 
     @property
     def generated(self) -> bool:
         return self.public_key is None
+
+    @property
+    def hosted(self) -> bool:
+        """Whether KPS is to host the private key: one given, or a generated one with encryption_type."""
+        return self.private_key is not None or (self.generated and bool(self.encryption_type))
 
     @property
     def fingerprint(self) -> str | None:
@@ -131,9 +151,15 @@ def decide(state: str, keypair: Mapping[str, Any] | None, wanted: Wanted, force:
         return CREATE
     if differences(keypair, wanted):
         return RECREATE if force else MISMATCH
-    if wanted.description is not None and (keypair.get('description') or '') != wanted.description:
+    if wanted.private_key is not None and not keypair.get('is_key_protection'):
+        return HOST
+    if _new_description(keypair, wanted):
         return UPDATE
     return NONE
+
+
+def _new_description(keypair: Mapping[str, Any], wanted: Wanted) -> bool:
+    return wanted.description is not None and (keypair.get('description') or '') != wanted.description
 
 
 def summary(keypair: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -150,13 +176,15 @@ def predicted(action: str, keypair: Mapping[str, Any] | None, wanted: Wanted,
     if action in (CREATE, RECREATE):
         after = dict((field, None) for field in KEYPAIR_DETAIL_FIELDS)
         after.update(name=wanted.name, type='ssh', scope=wanted.scope or 'user', public_key=wanted.public_key,
-                     fingerprint=wanted.fingerprint, is_key_protection=bool(wanted.generated and wanted.encryption_type),
+                     fingerprint=wanted.fingerprint, is_key_protection=wanted.hosted,
                      description=wanted.description or '', user_id=user_id)
         return after
     if action in (DELETE, NO_KEYPAIR):
         return None
     after = summary(keypair)
-    if action == UPDATE:
+    if action == HOST:
+        after['is_key_protection'] = True
+    if action in (UPDATE, HOST) and wanted.description is not None:
         after['description'] = wanted.description
     return after
 
@@ -195,14 +223,20 @@ def message(action: str, wanted: Wanted, check_mode: bool = False, keypair: Mapp
     """What the run did (or in check mode would do), in words."""
     name = wanted.name
     if action in (CREATE, RECREATE):
-        how = ('from the given public key' if not wanted.generated
-               else 'with a key pair generated by KPS, its private key %s' % _generated_where(wanted))
+        how = ('with a key pair generated by KPS, its private key %s' % _generated_where(wanted) if wanted.generated
+               else 'from the given private key, hosted by KPS' if wanted.private_key is not None
+               else 'from the given public key')
         if action == CREATE:
             return '%s key pair %s %s.' % ('Would create' if check_mode else 'Created', name, how)
         return '%s key pair %s %s (force=true; it differed in %s).' % (
             'Would delete and re-create' if check_mode else 'Deleted and re-created', name, how, '; '.join(changes))
     if action == UPDATE:
         return '%s the description of key pair %s.' % ('Would update' if check_mode else 'Updated', name)
+    if action == HOST:
+        described = keypair is not None and _new_description(keypair, wanted)
+        return '%s the private key into key pair %s%s.' % (
+            'Would import' if check_mode else 'Imported', name,
+            (' and update its description' if check_mode else ' and updated its description') if described else '')
     if action == DELETE:
         hosted = ' and the private key KPS hosts for it' if (keypair or {}).get('is_key_protection') else ''
         return '%s key pair %s%s.' % ('Would delete' if check_mode else 'Deleted', name, hosted)
@@ -224,7 +258,7 @@ class KeypairRunner(KpsRunner):
 
     def _failure(self, exc: KpsError) -> dict[str, Any]:
         if isinstance(exc, HuaweiCloudError):
-            return exc.result(msg='Key pair %s: %s' % (self.params['name'], exc))  # API errors name the key pair
+            return exc.result(msg=api_error_message(self.params['name'], exc))  # API errors name the key pair
         return exc.result()
 
     def plan(self) -> Plan:
@@ -236,6 +270,8 @@ class KeypairRunner(KpsRunner):
             raise KeypairError(message(action, wanted, keypair=before, changes=changes), keypair=summary(before))
         if action in (CREATE, RECREATE) and wanted.generated and not _generated_where(wanted):
             raise KeypairError(nowhere_message(action, wanted, changes), keypair=summary(before))
+        if action == HOST:
+            check_import_name(wanted.name)
         if action in (CREATE, RECREATE) and wanted.dest and os.path.lexists(wanted.dest) and not self.params['force']:
             raise KeypairError(
                 'dest %s already exists. A key pair that KPS generates gets a new private key, and the module '
@@ -245,9 +281,9 @@ class KeypairRunner(KpsRunner):
         if action in (CREATE, RECREATE) and wanted.dest:
             self._check_dest_writable(wanted.dest, before)
         if action == NONE and wanted.dest and not os.path.lexists(wanted.dest):
-            self.module.warn('huaweicloud.kps.kps_keypair: key pair %s already exists, so KPS generates no private '
-                             'key and nothing is written to %s. If KPS hosts its private key, write it with '
-                             'huaweicloud.kps.kps_private_key_export.' % (wanted.name, wanted.dest))
+            self.module.warn('%s: key pair %s already exists, so KPS generates no private key and nothing is written '
+                             'to %s. If KPS hosts its private key, write it with '
+                             'huaweicloud.kps.kps_private_key_export.' % (WHO, wanted.name, wanted.dest))
         # What the write hands back (the generated private key, whether dest was written); None/False until then.
         delivered = {}
         if wanted.return_private_key:
@@ -288,22 +324,34 @@ class KeypairRunner(KpsRunner):
         wanted = Wanted(name, scope=api_scope(params['scope']), description=description)
         if params['state'] == 'absent':
             return wanted
-        if params['encryption_type'] and (params['public_key'] or params['public_key_path']):
-            raise KeypairError('encryption_type makes KPS host a private key, and with public_key or public_key_path '
-                               'alone KPS has none. Leave encryption_type out to create the key pair from the public '
-                               'key only. Nothing was sent.')
         public_key = params['public_key']
         if params['public_key_path'] is not None:
             public_key = read_option_file(params['public_key_path'], MAX_PUBLIC_KEY_BYTES, 'public_key_path',
                                           'public key').decode('ascii', 'replace')
+        private = params['private_key'] is not None or params['private_key_path'] is not None
+        if params['encryption_type'] and public_key is not None and not private:
+            raise KeypairError('encryption_type makes KPS host a private key, and with public_key or public_key_path '
+                               'alone KPS has none. Give the private key too (private_key or private_key_path), or '
+                               'leave encryption_type out to create the key pair from the public key only. Nothing '
+                               'was sent.')
+        if (public_key is not None or private) and params['return_private_key']:
+            raise KeypairError('return_private_key applies to a key pair that KPS generates; with a public or private '
+                               'key given there is no private key to return.')
         if public_key is not None:
-            if params['return_private_key']:
-                raise KeypairError('return_private_key applies to a key pair that KPS generates; with public_key or '
-                                   'public_key_path there is no private key to return.')
             try:
                 wanted.public_key = public_key_blob(public_key)
             except KeyMaterialError as exc:
                 raise KeypairError('Cannot use the public key for key pair %s: %s' % (name, exc.msg))
+        if private:
+            # The same reading, parsing and warnings as kps_private_key_import's.
+            wanted.private_key = task_private_key(self.module, name, WHO)
+            if wanted.public_key is not None and wanted.public_key != wanted.private_key.public_key:
+                raise KeypairError('Key pair %s: the public key (fingerprint %s) is not the public key of the private '
+                                   'key (fingerprint %s). Give the matching pair, or the private key alone. Nothing was '
+                                   'sent.' % (name, wanted.fingerprint, wanted.private_key.fingerprint))
+            wanted.public_key = wanted.private_key.public_key
+            wanted.encryption_type = params['encryption_type'] or 'default'
+        if wanted.public_key is not None:
             return wanted
         wanted.encryption_type = params['encryption_type']
         wanted.dest = params['dest']
@@ -341,20 +389,27 @@ class KeypairRunner(KpsRunner):
         kps = self.module.kps
         if action == DELETE:
             return kps.delete_keypair(wanted.name)  # False: deleted by someone else meanwhile
-        if action == UPDATE:
-            kps.update_keypair_description(wanted.name, wanted.description)
+        if action == HOST:
+            host_private_key(self.module, wanted.name, wanted.private_key, IMPORT_KEY, wanted.encryption_type, WHO)
+        if action in (UPDATE, HOST):
+            if _new_description(before, wanted):
+                kps.update_keypair_description(wanted.name, wanted.description)
             return True
         if action == RECREATE:
             kps.delete_keypair(wanted.name)
-        try:
-            created = kps.create_keypair(
-                wanted.name, public_key=wanted.public_key, scope=wanted.scope, user_id=self.params['user_id'],
-                encryption_type=wanted.encryption_type if wanted.generated else None,
-                kms_key_name=self.params['kms_key_name'], kms_key_id=self.params['kms_key_id'])
-        except HuaweiCloudError as exc:
-            created = self._create_landed(wanted, exc)
-        if wanted.generated:
-            self._deliver(wanted, created, result)
+        if wanted.private_key is not None:  # the create call of kps_private_key_import
+            host_private_key(self.module, wanted.name, wanted.private_key, CREATE_HOSTED, wanted.encryption_type, WHO,
+                             scope=wanted.scope)
+        else:
+            try:
+                created = kps.create_keypair(
+                    wanted.name, public_key=wanted.public_key, scope=wanted.scope, user_id=self.params['user_id'],
+                    encryption_type=wanted.encryption_type if wanted.generated else None,
+                    kms_key_name=self.params['kms_key_name'], kms_key_id=self.params['kms_key_id'])
+            except HuaweiCloudError as exc:
+                created = self._create_landed(wanted, exc)
+            if wanted.generated:
+                self._deliver(wanted, created, result)
         if wanted.description:
             kps.update_keypair_description(wanted.name, wanted.description)
         return True
@@ -375,9 +430,8 @@ class KeypairRunner(KpsRunner):
             raise exc
         what = 'HTTP %s' % exc.status if exc.status else 'no answer'
         if not wanted.generated and _same_public_key(landed, wanted.public_key):
-            self.module.warn('huaweicloud.kps.kps_keypair: the create call for key pair %s got %s, but KPS now has '
-                             'the key pair with this public key; treating the call as successful.'
-                             % (wanted.name, what))
+            self.module.warn('%s: the create call for key pair %s got %s, but KPS now has the key pair with this '
+                             'public key; treating the call as successful.' % (WHO, wanted.name, what))
             return landed
         if wanted.generated and not wanted.encryption_type:
             raise KeypairError(self._undo_creation(wanted, 'the answer to the create call, which holds the only copy '

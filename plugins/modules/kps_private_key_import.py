@@ -319,9 +319,7 @@ keypair:
       sample: 1763891234000
 """
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import ImportRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import PRIVATE_KEY_OPTIONS, ImportRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 
 
@@ -329,9 +327,7 @@ def main():
     argument_spec = KpsModule.generate_argspec(
         name=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),
-        private_key=dict(type='str', no_log=True),
-        private_key_path=dict(type='path', no_log=False),
-        private_key_passphrase=dict(type='str', no_log=True, fallback=(env_fallback, ['HW_PRIVATE_KEY_PASSPHRASE'])),
+        **PRIVATE_KEY_OPTIONS,
         encryption_type=dict(type='str', default='default', choices=['default', 'kms']),
         kms_key_name=dict(type='str', no_log=False),
         kms_key_id=dict(type='str', no_log=False),

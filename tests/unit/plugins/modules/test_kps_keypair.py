@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _keypair_runner as runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._files import Directory, SecretFileError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
-from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key, public_key_blob
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KEYPAIR_DETAIL_FIELDS
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair
@@ -61,13 +61,15 @@ class FakeKps:
                        kms_key_id=None, user_id=None, scope=None):
         self.calls.append(('create', name, {'public_key': public_key, 'encryption_type': encryption_type,
                                             'kms_key_name': kms_key_name, 'kms_key_id': kms_key_id,
-                                            'scope': scope, 'user_id': user_id}))
-        assert private_key is None and name not in self.keypairs
+                                            'scope': scope, 'user_id': user_id, 'private_key': private_key}))
+        assert name not in self.keypairs
         generated = None
         if public_key is None:
             generated, public_key = new_key()
             self.generated.append(generated)
-        record = self.add(name, public_key, scope=scope or 'user', hosted=bool(generated and encryption_type))
+        assert private_key is None or load_private_key(private_key).public_key == public_key
+        record = self.add(name, public_key, scope=scope or 'user',
+                          hosted=bool(private_key or (generated and encryption_type)))
         if self.create_errors:
             raise self.create_errors.pop(0)
         answer = {'name': name, 'type': 'ssh', 'public_key': record['public_key'],
@@ -75,6 +77,14 @@ class FakeKps:
         if generated:
             answer['private_key'] = self.answer_private_key or generated
         return answer
+
+    def import_private_key(self, name, private_key, encryption_type='default', kms_key_name=None, kms_key_id=None,
+                           user_id=None):
+        self.calls.append(('import', name, {'encryption_type': encryption_type, 'kms_key_name': kms_key_name,
+                                            'kms_key_id': kms_key_id, 'user_id': user_id, 'private_key': private_key}))
+        assert load_private_key(private_key).public_key == public_key_blob(self.keypairs[name]['public_key'])
+        self.keypairs[name]['is_key_protection'] = True
+        return {'name': name}
 
     def update_keypair_description(self, name, description):
         self.calls.append(('update', name, description))
@@ -109,7 +119,7 @@ def run(kps, args, check_mode=False, diff=False, no_log=False, fail=False):
         result = run_module(kps_keypair.main, fail=fail)
     # No generated private key in messages, warnings or diffs, ever.
     shown = json.dumps(dict((k, v) for k, v in result.items() if k != 'private_key'))
-    for private in kps.generated:
+    for private in kps.generated + [PRIV_A, PRIV_B]:
         body = ''.join(line for line in private.splitlines() if not line.startswith('-----'))
         assert body not in shown
     return result
@@ -117,8 +127,8 @@ def run(kps, args, check_mode=False, diff=False, no_log=False, fail=False):
 
 # ----- the decision table ---------------------------------------------------------------------------------------
 
-PUB_A = new_key()[1]
-PUB_B = new_key()[1]
+PRIV_A, PUB_A = new_key()
+PRIV_B, PUB_B = new_key()
 
 
 def kp(public=PUB_A, scope='user', hosted=False, description=''):
@@ -207,6 +217,12 @@ def test_an_existing_key_pair_by_name_alone(kps, hosted):
     ({'public_key': 'ssh-ed25519 not-base64!'}, 'Cannot use the public key for key pair web'),
     ({'public_key': PUB_A, 'description': 'x' * 256}, 'description has 256 characters; KPS allows at most 255.'),
     ({'public_key': PUB_A, 'return_private_key': True}, 'return_private_key applies to a key pair that KPS generates'),
+    ({'private_key': PRIV_A, 'return_private_key': True}, 'return_private_key applies to a key pair that KPS generates'),
+    ({'private_key': PRIV_A, 'public_key': PUB_B}, 'Key pair web: the public key (fingerprint %s) is not the public key of '
+     'the private key (fingerprint %s). Give the matching pair, or the private key alone. Nothing was sent.'
+     % (fingerprint(PUB_B), fingerprint(PUB_A))),
+    ({'private_key': 'not a key'}, 'Cannot use the private key for key pair web'),
+    ({'private_key_path': '/nonexistent/key'}, 'Cannot read private_key_path /nonexistent/key'),
     ({'public_key_path': '/nonexistent/key.pub'}, 'Cannot read public_key_path /nonexistent/key.pub'),
     ({'dest': '/nonexistent/dir/key'}, 'The directory of dest, /nonexistent/dir, does not exist.'),
     ({'dest': '/tmp'}, 'dest /tmp is a directory'),
@@ -221,6 +237,8 @@ def test_bad_options_fail_before_any_call(kps, args, msg):
 
 @pytest.mark.parametrize('args, msg', [
     ({'public_key': PUB_A, 'dest': '/tmp/x'}, 'mutually exclusive: public_key|dest'),
+    ({'private_key': PRIV_A, 'dest': '/tmp/x'}, 'mutually exclusive: private_key|dest'),
+    ({'private_key': PRIV_A, 'private_key_path': '/tmp/x'}, 'mutually exclusive: private_key|private_key_path'),
     ({'encryption_type': 'kms'}, 'encryption_type is kms but any of the following are missing: kms_key_name, kms_key_id'),
     ({'key_protection': 'kms'}, 'encryption_type is kms but any of the following are missing: kms_key_name, kms_key_id'),
     ({'public_key': PUB_A, 'kms_key_id': 'k'}, 'missing parameter(s) required by \'kms_key_id\': encryption_type'),
@@ -525,3 +543,78 @@ def test_a_format_the_key_type_lacks_undoes_the_creation(kps, tmp_path):
     assert failed['msg'].startswith('Key pair web was created, but format=pem (traditional PEM) does not exist')
     assert 'The new key pair was deleted again' in failed['msg']
     assert kps.call_names == ['show', 'create', 'delete'] and not (tmp_path / 'web.pem').exists()
+
+
+# ----- a private key you have, hosted by KPS (Terraform's public_key + private_key + encryption_type) -------------
+
+def test_private_key_creates_the_key_pair_hosted_in_one_call(kps):
+    args = {'private_key': PRIV_A, 'public_key': PUB_A + ' me@laptop', 'encryption_type': 'default', 'scope': 'account',
+            'description': 'migrated'}
+    checked = run(kps, args, check_mode=True, diff=True)
+    assert kps.call_names == ['show'] and 'web' not in kps.keypairs
+    real = run(kps, args, diff=True)
+    assert kps.call_names == ['show'] + ['show', 'create', 'update', 'show']
+    create = kps.calls[2][2]
+    assert create['public_key'] == PUB_A and create['scope'] == 'domain' and create['encryption_type'] == 'default'
+    assert load_private_key(create['private_key']).public_key == PUB_A  # the unencrypted PEM the import module sends
+    assert checked['msg'] == 'Would create key pair web from the given private key, hosted by KPS.'
+    assert real['msg'] == 'Created key pair web from the given private key, hosted by KPS.'
+    for result in (checked, real):
+        assert result['changed'] is True and result['keypair']['is_key_protection'] is True
+        assert result['keypair']['fingerprint'] == fingerprint(PUB_A) and result['keypair']['description'] == 'migrated'
+    assert checked['diff'] == real['diff'] and real['diff']['after']['is_key_protection'] is True
+    assert kps.keypairs['web']['is_key_protection'] is True
+    del kps.calls[:]
+    for again in (run(kps, args, check_mode=True), run(kps, args), run(kps, {'private_key': PRIV_A})):
+        assert again['changed'] is False and again['msg'] == 'Key pair web is as requested.'
+    assert kps.call_names == ['show'] * 3
+
+
+def test_private_key_is_imported_into_a_key_pair_that_hosts_none(kps):
+    kps.add('web', PUB_A, description='old')
+    args = {'private_key': PRIV_A, 'encryption_type': 'kms', 'kms_key_name': 'kps/default', 'description': 'new'}
+    checked = run(kps, args, check_mode=True, diff=True)
+    real = run(kps, args, diff=True)
+    assert kps.call_names == ['show'] + ['show', 'import', 'update', 'show']
+    assert (kps.calls[2][2]['encryption_type'], kps.calls[2][2]['kms_key_name']) == ('kms', 'kps/default')
+    assert checked['msg'] == 'Would import the private key into key pair web and update its description.'
+    assert real['msg'] == 'Imported the private key into key pair web and updated its description.'
+    assert checked['keypair'] == real['keypair'] and real['keypair']['is_key_protection'] is True
+    assert real['diff']['before']['is_key_protection'] is False and real['diff']['after']['is_key_protection'] is True
+    assert kps.keypairs['web']['id'] == 1 and kps.keypairs['web']['description'] == 'new'
+    assert run(kps, args)['changed'] is False
+    kps.add('db', PUB_B)
+    assert run(kps, {'name': 'db', 'private_key': PRIV_B})['msg'] == 'Imported the private key into key pair db.'
+    assert kps.calls[-2][0] == 'import' and kps.calls[-2][2]['encryption_type'] == 'default'
+
+
+def test_private_key_of_another_key_pair_is_reported_or_recreated_with_force(kps):
+    kps.add('web', PUB_A, hosted=True)
+    failed = run(kps, {'private_key': PRIV_B}, fail=True)
+    assert failed['msg'].startswith('Key pair web exists and differs in what only its creation sets: public key')
+    assert kps.call_names == ['show']
+    real = run(kps, {'private_key': PRIV_B, 'force': True})
+    assert real['msg'].startswith('Deleted and re-created key pair web from the given private key, hosted by KPS')
+    assert kps.call_names[1:] == ['show', 'delete', 'create', 'show']
+    assert kps.keypairs['web']['public_key'].startswith(PUB_B) and kps.keypairs['web']['is_key_protection'] is True
+
+
+def test_private_key_from_an_encrypted_file_warns_as_the_import_module_does(kps, tmp_path):
+    key = ed25519.Ed25519PrivateKey.generate()
+    path = tmp_path / 'id_ed25519'
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.BestAvailableEncryption(b'pass-phrase')))
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    result = run(kps, {'private_key_path': str(path), 'private_key_passphrase': 'pass-phrase'})
+    assert result['keypair']['public_key'] == public and kps.keypairs['web']['is_key_protection'] is True
+    unused = run(kps, {'name': 'other', 'private_key': PRIV_A, 'private_key_passphrase': 'x'})
+    assert unused['warnings'] == ['huaweicloud.kps.kps_keypair: private_key_passphrase was given, but the private key '
+                                  'is not encrypted; the passphrase was not used.']
+
+
+def test_lost_create_answer_of_a_private_key_is_success_when_kps_hosts_it(kps):
+    kps.create_errors.append(HuaweiCloudError('create key pair', status=None))
+    result = run(kps, {'private_key': PRIV_A})
+    assert result['changed'] is True and result['keypair']['is_key_protection'] is True
+    assert result['warnings'] == ['huaweicloud.kps.kps_keypair: the create call for key pair web got no answer, but '
+                                  'KPS now hosts this private key for it; treating the call as successful.']
