@@ -42,7 +42,7 @@ MAX_ENTRY_BYTES = 1024 * 1024
 IMPORT_NAME_MAX = 64
 # A key pair's description (CreateKeypair, UpdateKeypairDescription).
 DESCRIPTION_MAX = 255
-# The largest page the newest ListKeypairs page documents (limit 1-1000); a shorter page is the last one.
+# The largest page the newest ListKeypairs page documents (limit 1-1000); KPS may serve fewer (iter_pages).
 LIST_PAGE_SIZE = 1000
 _MAX_PAGES = 10000
 # The metadata fields every listing and show of a key pair reports; what the modules return as `keypairs`.
@@ -220,13 +220,25 @@ class KpsClient:
     def iter_pages(self, limit: int = LIST_PAGE_SIZE) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         """The listing page by page: ``(metadata dicts, more pages follow)``; stop iterating to stop reading.
 
-        ``marker`` is the last name of the previous page (``page_info.next_marker`` when KPS gives it). A page
-        shorter than ``limit`` is the last (newest ListKeypairs page); so is an empty one or a repeated marker.
+        The sources disagree on paging (docs/emulator.md), so: ``page_info.next_marker`` is followed whenever it
+        is present, non-empty and new, whatever the page length (a server may serve fewer than ``limit``), and
+        sent back as it came (the SDK calls it an address, not a name). The listing ends on an empty page, a
+        missing or repeated marker, or, only when KPS gives no ``page_info`` at all, a page shorter than
+        ``limit`` (the marker is then the last name). A 400 naming ``limit`` (a region that takes no
+        ``limit=1000``) is retried once without ``limit``: KPS then pages by its default.
         """
         marker = None
-        for _page in range(_MAX_PAGES):
-            data = self.http.request('list key pairs', 'GET', self.base + '/keypairs',
-                                     params={'limit': limit, 'marker': marker})
+        markers = set()
+        send_limit = True
+        for _request in range(_MAX_PAGES):
+            try:
+                data = self.http.request('list key pairs', 'GET', self.base + '/keypairs',
+                                         params={'limit': limit if send_limit else None, 'marker': marker})
+            except HuaweiCloudError as exc:
+                if send_limit and exc.status == 400 and 'limit' in str(exc.error_msg or '').lower():
+                    send_limit = False
+                    continue
+                raise
             if not isinstance(data, dict):
                 raise HuaweiCloudError('list key pairs', reason='KPS answered with an unexpected body')
             items = data.get('keypairs') or []
@@ -235,12 +247,19 @@ class KpsClient:
                 keypair = item.get('keypair') if isinstance(item, dict) and 'keypair' in item else item
                 if isinstance(keypair, dict):
                     page.append(_normalized(keypair))
-            next_marker = (data.get('page_info') or {}).get('next_marker') or (page[-1].get('name') if page else None)
-            more = len(items) >= limit and bool(next_marker) and next_marker != marker
+            page_info = data.get('page_info')
+            if isinstance(page_info, dict):
+                next_marker = page_info.get('next_marker')
+                more = bool(items)
+            else:  # no page_info at all: the newest ListKeypairs page's rule, the last name as the marker
+                next_marker = page[-1].get('name') if page else None
+                more = bool(items) and (len(items) >= limit or not send_limit)
+            more = more and isinstance(next_marker, str) and next_marker != '' and next_marker not in markers
             yield page, more
             if not more:
                 return
             marker = next_marker
+            markers.add(marker)
         raise HuaweiCloudError('list key pairs', reason='KPS kept returning more pages; giving up')
 
     def list_keypairs(self, limit: int = LIST_PAGE_SIZE) -> list[dict[str, Any]]:
@@ -250,10 +269,12 @@ class KpsClient:
     def find_keypairs(self, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Metadata of key pairs by name, as ``{name: metadata}``; key pairs that do not exist are left out.
 
-        The rule (docs/benchmark.md): one name is one show. Several names: list pages of 1000 until every
-        name is found or the listing ends; once the pages read are as many as the names still missing, show
-        those names instead. Reads: 1 in a project of under 1000 key pairs; min(N, pages) whenever the
-        names turn up or the listing ends first, and never more than 2 x min(N, pages).
+        The rule (docs/benchmark.md): one name is one show. Several names: list pages (``limit`` 1000; KPS
+        may serve fewer, 50 by the older pages' default) until every name is found or the listing ends; once
+        the pages read are as many as the names still missing, show those names instead. It counts pages, not
+        key pairs, so it holds whatever size KPS serves: reads are 1 when the project fits on one page,
+        min(N, pages) whenever the names turn up or the listing ends first, and never more than
+        2 x min(N, pages) (plus the one refused request where a region takes no ``limit``).
         ``names=None`` returns every key pair of the project.
         """
         if names is None:

@@ -101,10 +101,10 @@ notes:
   - >-
     How key pairs are read (the same rule for M(huaweicloud.kps.kps_keypair_info) and
     M(huaweicloud.kps.kps_private_key_export)): one name is one show call. Several names are looked up in the
-    listing, 1000 key pairs a page, which stops as soon as every name is found or a page is shorter than
-    1000; once the pages read are as many as the names still missing, those names are shown one call each
-    instead. A project of fewer than 1000 key pairs costs one call whatever the number of names.
-  - Without O(names), every page of the listing is read (one call per 1000 key pairs).
+    listing (1000 key pairs a page, or fewer where KPS serves fewer), which stops as soon as every name is
+    found or the listing ends; once the pages read are as many as the names still missing, those names are
+    shown one call each instead. A project that fits on one page costs one call whatever the number of names.
+  - Without O(names), every page of the listing is read (one call per 1000 key pairs, or per page KPS serves).
   - The KPS listing does not report the ID, owner (C(user_id)), description or times of a key pair. They are
     returned for key pairs read with a show call (one name, or names looked up one call each), or with
     O(details=true).

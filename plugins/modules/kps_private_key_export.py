@@ -180,9 +180,9 @@ notes:
   - >-
     How key pairs are read (the same rule for M(huaweicloud.kps.kps_keypair_info) and
     M(huaweicloud.kps.kps_private_key_export)): one name is one show call. Several names are looked up in the
-    listing, 1000 key pairs a page, which stops as soon as every name is found or a page is shorter than
-    1000; once the pages read are as many as the names still missing, those names are shown one call each
-    instead. A project of fewer than 1000 key pairs costs one call whatever the number of names.
+    listing (1000 key pairs a page, or fewer where KPS serves fewer), which stops as soon as every name is
+    found or the listing ends; once the pages read are as many as the names still missing, those names are
+    shown one call each instead. A project that fits on one page costs one call whatever the number of names.
   - >-
     Run the module on the controller (C(delegate_to: localhost), C(run_once: true)) and copy the keys on with
     C(no_log: true), or use the role P(huaweicloud.kps.kps_key_distribution#role), which does that.

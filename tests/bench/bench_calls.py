@@ -6,7 +6,7 @@ Every operation is one ``ansible-playbook`` run of one task (or of the role). Th
 modules' documented contract, written out as exact call counts: an unchanged import is one read, an
 unchanged export makes no export call, a changed export of N keys makes ceil(N/10) batch calls (one plain
 export call for a single key), ``names`` reads the metadata by the rule of ``KpsClient.find_keypairs`` (pages
-of 1000 that stop once every name is found, or show calls once they are fewer: ``lookup_reads`` below), and
+of 1000 that stop once every name is found or the last page is read, or show calls once they are fewer: ``lookup_reads`` below), and
 the role costs the same whatever the number of hosts. Without ``project_id`` every module run adds one IAM
 project lookup. The role exports nothing when the hosts already hold their keys.
 """
@@ -39,8 +39,9 @@ def _expected(project_id, **calls):
 def lookup_reads(project_names, wanted):
     """(list calls, show calls) the documented lookup rule makes for ``wanted`` in a project listed in name order.
 
-    One name: one show. Several: pages of LIST_PAGE until every name is found or a page is short; once the
-    pages read are as many as the names still missing, one show per missing name.
+    One name: one show. Several: pages of LIST_PAGE until every name is found or the last page (the emulator's
+    next_marker is null on it) is read; once the pages read are as many as the names still missing, one show per
+    missing name.
     """
     if len(wanted) == 1:
         return 0, 1
@@ -49,7 +50,7 @@ def lookup_reads(project_names, wanted):
         page = project_names[pages * LIST_PAGE:(pages + 1) * LIST_PAGE]
         pages += 1
         missing -= set(page)
-        if len(page) < LIST_PAGE:
+        if pages * LIST_PAGE >= len(project_names):
             return pages, 0
         if not missing or pages >= len(missing):
             return pages, len(missing)

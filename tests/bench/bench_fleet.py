@@ -48,7 +48,7 @@ def calls_per_job(slices, project_names, needed):
     """KPS calls of one sliced job (docs/benchmark.md): per slice, every page of the project (the public keys),
     and when some host of the slice needs keys, the export: the lookup rule for those names, then ceil(K / 10)
     batch exports (one format; a single key: one show and one export)."""
-    listing = len(project_names) // LIST_PAGE + 1
+    listing = max(1, ceil_div(len(project_names), LIST_PAGE))  # the last page has no next_marker
     if not needed:
         return slices * listing
     lists, shows = lookup_reads(project_names, needed)

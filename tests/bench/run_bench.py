@@ -142,7 +142,7 @@ def slicing_table(rows):
     text, markdown = table(['run', 'slices', 'wall', 'KPS calls answered', 'formula', '429s absorbed',
                             'export calls', 'slices'], body)
     note = ('One emulator throttled to %d requests/s (HTTP 429, Retry-After: 1). Formula (docs/benchmark.md): '
-            'calls per job = S x (P // 1000 + 1 + [some host of the slice needs keys] x (lookup(K) + ceil(K/10))), '
+            'calls per job = S x (ceil(P / 1000) + [some host of the slice needs keys] x (lookup(K) + ceil(K/10))), '
             'S slices, P key pairs in the project, K key pairs needed, lookup: the rule of section 1.' % RATE_LIMIT)
     return text + '\n' + note, markdown + '\n\n' + note
 

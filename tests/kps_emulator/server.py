@@ -7,6 +7,7 @@ unit-tested directly; ``Handler`` only moves bytes between the socket and ``Emul
 """
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import hashlib
@@ -81,7 +82,19 @@ SWITCH_DEFAULTS = {
     'archive_drop_entry': False,
     # EC private keys in SEC1 form (BEGIN EC PRIVATE KEY) are refused with KPS.0002 on create and import.
     'sec1_refused': False,
+    # Listing (ListKeypairs; the sources disagree, docs/emulator.md): at most this many key pairs a page whatever
+    # `limit` asks, with next_marker while more follow (null: as many as `limit`).
+    'list_page_cap': None,
+    # The page size when `limit` is absent (the newest page: 1000; older pages and the SDK: 50).
+    'list_default_limit': DEFAULT_PAGE,
+    # The largest `limit` taken; a larger one is KPS.0002 naming limit.
+    'list_max_limit': MAX_PAGE,
+    # next_marker is an opaque token, not the last name; a marker that is no token of the emulator is KPS.0002.
+    'list_opaque_marker': False,
 }
+# Switches whose value is a page size (an integer of at least 1; list_page_cap may be null).
+_PAGE_SWITCHES = ('list_page_cap', 'list_default_limit', 'list_max_limit')
+_OPAQUE_MARKER = 'kps-page.'  # + urlsafe base64 of the last name of the previous page
 
 
 class ApiError(Exception):
@@ -198,6 +211,10 @@ class Emulator:
                         not isinstance(value.get('error_code'), (str, type(None))):
                     raise ValueError('not_found is {"status": 4xx, "error_code": "<code>" or null}')
                 value = {'status': value['status'], 'error_code': value.get('error_code')}
+            elif name in _PAGE_SWITCHES:
+                value = SWITCH_DEFAULTS[name] if value is None and name != 'list_page_cap' else value
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                    raise ValueError('%s is an integer of at least 1%s' % (name, ' or null' * (name == 'list_page_cap')))
             elif not isinstance(value, bool):
                 raise ValueError('%s is true or false' % name)
             checked[name] = value
@@ -623,16 +640,33 @@ class Emulator:
         return Response.json(200, {'keypair': detail})
 
     def list_keypairs(self, _params, query, _body):
-        limit = (query.get('limit') or [str(DEFAULT_PAGE)])[0]
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
-            raise bad_request('limit must be an integer from 1 to %d' % MAX_PAGE)
-        limit, marker = int(limit), (query.get('marker') or [''])[0]
+        switches = self.switches
+        limit = (query.get('limit') or [None])[0]
+        if limit is None:
+            limit = switches['list_default_limit']
+        elif not limit.isdigit() or not 1 <= int(limit) <= switches['list_max_limit']:
+            raise bad_request('limit must be an integer from 1 to %d' % switches['list_max_limit'])
+        limit = min(int(limit), switches['list_page_cap'] or int(limit))
+        marker = (query.get('marker') or [''])[0]
+        after = self._marker_name(marker) if marker and switches['list_opaque_marker'] else marker
         with self.store.lock:
-            names = sorted(name for name in self.store.keypairs if name > marker)
+            names = sorted(name for name in self.store.keypairs if name > after)
             page = [self._summary(self.store.keypairs[name]) for name in names[:limit]]
-        page_info = {'next_marker': page[-1]['name'] if len(names) > limit else None,
-                     'previous_marker': marker or None, 'current_count': len(page)}
+        next_marker = page[-1]['name'] if len(names) > limit else None
+        if next_marker and switches['list_opaque_marker']:
+            next_marker = _OPAQUE_MARKER + base64.urlsafe_b64encode(next_marker.encode('utf-8')).decode('ascii')
+        page_info = {'next_marker': next_marker, 'previous_marker': marker or None, 'current_count': len(page)}
         return Response.json(200, {'keypairs': [{'keypair': item} for item in page], 'page_info': page_info})
+
+    @staticmethod
+    def _marker_name(marker):
+        """The last name of the previous page, from an opaque marker (switch list_opaque_marker)."""
+        try:
+            if not marker.startswith(_OPAQUE_MARKER):
+                raise ValueError(marker)
+            return base64.urlsafe_b64decode(marker[len(_OPAQUE_MARKER):].encode('ascii')).decode('utf-8')
+        except (ValueError, UnicodeError):
+            raise bad_request('marker %r is no marker this listing gave' % marker[:80]) from None
 
     def update_keypair(self, params, _query, body):
         description = self._keypair_of(self._body(body)).get('description')

@@ -188,6 +188,57 @@ def test_list_default_page_is_1000(server, client):
     assert len(body['keypairs']) == 1000 and body['page_info']['next_marker'] == 'k0999'
 
 
+def _list_all(client, limit=None):
+    """Every page of the listing: ([names per page], [next_marker per page])."""
+    pages, markers, marker = [], [], None
+    while True:
+        query = {key: value for key, value in (('limit', limit), ('marker', marker)) if value is not None}
+        body = client.json('GET', client.kps(), query=query, expect=200)[2]
+        pages.append([item['keypair']['name'] for item in body['keypairs']])
+        marker = body['page_info']['next_marker']
+        markers.append(marker)
+        if not marker:
+            return pages, markers
+
+
+@pytest.mark.parametrize('switches, limit, sizes', [
+    ({'list_page_cap': 3}, '1000', [3, 3, 1]),                          # fewer than limit, next_marker set
+    ({'list_page_cap': 3}, '2', [2, 2, 2, 1]),
+    ({'list_default_limit': 3}, None, [3, 3, 1]),                       # no limit: the default page
+    ({'list_default_limit': 3}, '1000', [7]),
+    ({'list_max_limit': 5, 'list_default_limit': 4}, None, [4, 3]),
+    ({'list_opaque_marker': True, 'list_page_cap': 3}, '1000', [3, 3, 1]),
+])
+def test_listing_switches(client, switches, limit, sizes):
+    names = sorted('page-%02d' % i for i in range(7))
+    for name in names:
+        create(client, name, public_key=keys.generate('ed25519')[1])
+    client.call('POST', '/_emulator/switches', switches, sign=False)
+    pages, markers = _list_all(client, limit)
+    assert [len(page) for page in pages] == sizes and sum(pages, []) == names
+    opaque = switches.get('list_opaque_marker', False)
+    assert all(marker.startswith('kps-page.') is opaque and (marker in names) is not opaque for marker in markers[:-1])
+    if opaque:  # a name is no marker of an opaque listing
+        assert error_of(client.json('GET', client.kps(), query={'marker': 'page-02'})) == (400, 'KPS.0002')
+    client.call('DELETE', '/_emulator/switches', sign=False)
+    assert _list_all(client)[0] == [names]
+
+
+def test_limit_above_the_maximum_is_refused_naming_limit(client):
+    client.call('POST', '/_emulator/switches', {'list_max_limit': 100}, sign=False)
+    status, _headers, body = client.json('GET', client.kps(), query={'limit': '1000'})
+    assert (status, body) == (400, {'error_code': 'KPS.0002',
+                                    'error_msg': 'parameter error: limit must be an integer from 1 to 100'})
+    assert client.json('GET', client.kps(), query={'limit': '100'})[0] == 200
+
+
+@pytest.mark.parametrize('switches', [{'list_page_cap': 0}, {'list_max_limit': -3}, {'list_default_limit': '50'},
+                                      {'list_page_cap': True}, {'list_opaque_marker': 1}])
+def test_bad_listing_switches_are_refused(client, switches):
+    status, _headers, raw = client.call('POST', '/_emulator/switches', switches, sign=False)
+    assert status == 400 and json.loads(raw)['error_code'] == 'EMULATOR.0400', raw
+
+
 def test_update_and_delete(client):
     create(client, 'upd', public_key=keys.generate('ed25519')[1])
     status = client.call('PUT', client.kps('/upd'), {'keypair': {'description': 'hello'}})[0]

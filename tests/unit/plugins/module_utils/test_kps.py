@@ -206,24 +206,74 @@ def page(*names, **page_info):
     return {'keypairs': [{'keypair': {'name': name, 'frozen_state': '0'}} for name in names], 'page_info': page_info}
 
 
-def test_list_keypairs_asks_the_largest_page_and_a_short_page_ends_it():
-    http = FakeHttp(page('a', 'b', next_marker='b'), page('c', 'd', next_marker=None), page('e'), page())
-    names = [k['name'] for k in KpsClient(http, ENDPOINT, 'p1').list_keypairs(limit=2)]
-    # no next_marker on a full page: the marker is the last name (newest ListKeypairs page); 'e' is a short page
-    assert names == ['a', 'b', 'c', 'd', 'e']
-    assert [c['params'] for c in http.calls] == [{'limit': 2, 'marker': None}, {'limit': 2, 'marker': 'b'},
-                                                 {'limit': 2, 'marker': 'd'}]
+def listed(*answers, limit=LIST_PAGE_SIZE):
+    """(names listed, params of each request) for scripted list answers."""
+    http = FakeHttp(*answers)
+    names = [k['name'] for k in KpsClient(http, ENDPOINT, 'p1').list_keypairs(limit=limit)]
+    return names, [c['params'] for c in http.calls]
+
+
+def test_list_keypairs_asks_the_largest_page_and_follows_next_marker_whatever_the_page_length():
+    """A server that serves fewer than limit with next_marker set (older pages: 50) is listed whole; the marker
+    goes back as it came (an opaque token, not a name)."""
     assert LIST_PAGE_SIZE == 1000
-    http = FakeHttp(page('a'))
-    KpsClient(http, ENDPOINT, 'p1').list_keypairs()
-    assert http.calls[0]['params'] == {'limit': 1000, 'marker': None}
+    names, params = listed(page('a', next_marker='tok-1'), page('b', 'c', next_marker='tok-2'),
+                           page('d', next_marker=None), page('never'))
+    assert names == ['a', 'b', 'c', 'd']
+    assert params == [{'limit': 1000, 'marker': None}, {'limit': 1000, 'marker': 'tok-1'},
+                      {'limit': 1000, 'marker': 'tok-2'}]
 
 
-def test_list_keypairs_stops_on_an_empty_or_repeated_marker():
-    http = FakeHttp(page('a', 'b', next_marker='b'), page('a', 'b', next_marker='b'), page('x'))
-    assert len(KpsClient(http, ENDPOINT, 'p1').list_keypairs(limit=2)) == 4 and len(http.calls) == 2
-    http = FakeHttp(page(), page('x'))
-    assert KpsClient(http, ENDPOINT, 'p1').list_keypairs(limit=2) == [] and len(http.calls) == 1
+@pytest.mark.parametrize('last, reads', [
+    (page(next_marker='tok-2'), 2),           # an empty page ends it, whatever its marker
+    (page('b', next_marker='tok-1'), 2),      # a repeated marker
+    (page('b', next_marker=''), 2),           # an empty marker
+    (page('b'), 2),                           # page_info without next_marker
+    (page('b', next_marker=7), 2),            # a marker that is no string
+])
+def test_list_keypairs_ends_on_an_empty_page_or_a_missing_or_repeated_marker(last, reads):
+    names, params = listed(page('a', next_marker='tok-1'), last, page('never', next_marker='tok-9'))
+    assert len(params) == reads and 'never' not in names
+
+
+def test_list_keypairs_also_ends_on_a_marker_seen_before():
+    names, params = listed(page('a', next_marker='t1'), page('b', next_marker='t2'), page('c', next_marker='t1'),
+                           page('never'))
+    assert names == ['a', 'b', 'c'] and len(params) == 3
+
+
+def test_list_keypairs_without_page_info_ends_on_a_short_page():
+    """No page_info at all: the newest ListKeypairs page's rule, the last name as the marker."""
+    def bare(*names):
+        return {'keypairs': [{'keypair': {'name': name}} for name in names]}
+
+    names, params = listed(bare('a', 'b'), bare('c', 'd'), bare('e'), bare('never'), limit=2)
+    assert names == ['a', 'b', 'c', 'd', 'e']
+    assert params == [{'limit': 2, 'marker': None}, {'limit': 2, 'marker': 'b'}, {'limit': 2, 'marker': 'd'}]
+
+
+def test_a_region_that_refuses_the_limit_is_listed_by_its_default_page():
+    """A 400 naming limit: one retry without limit; KPS then pages by its default size."""
+    refused = HuaweiCloudError('list key pairs', status=400, error_code='KPS.0002',
+                               error_msg='parameter error: limit must be an integer from 1 to 100')
+    names, params = listed(refused, page('a', next_marker='t1'), page('b', next_marker=None))
+    assert names == ['a', 'b']
+    assert params == [{'limit': 1000, 'marker': None}, {'limit': None, 'marker': None},
+                      {'limit': None, 'marker': 't1'}]
+    with pytest.raises(HuaweiCloudError) as exc:  # once only
+        listed(refused, refused, page('a'))
+    assert exc.value is refused
+    other = HuaweiCloudError('list key pairs', status=400, error_code='KPS.0002', error_msg='parameter error: marker')
+    with pytest.raises(HuaweiCloudError) as exc:  # another 400 is an error at once
+        listed(other, page('a'))
+    assert exc.value is other
+
+
+def test_without_limit_and_page_info_the_listing_ends_on_an_empty_page():
+    refused = HuaweiCloudError('list key pairs', status=400, error_msg='limit too large')
+    bare = [{'keypairs': [{'keypair': {'name': name}} for name in names]} for names in (['a', 'b'], ['c'], [])]
+    names, params = listed(refused, *bare)
+    assert names == ['a', 'b', 'c'] and params[1:] == [{'limit': None, 'marker': marker} for marker in (None, 'b', 'c')]
 
 
 def test_frozen_state_is_an_int_from_list_and_show():
@@ -289,10 +339,12 @@ def test_one_message_for_invalid_names(names, message):
 
 
 class ProjectHttp:
-    """A project of ``count`` key pairs k00000...: answers list pages and shows, counts the calls."""
+    """A project of ``count`` key pairs k00000...: answers list pages (at most ``cap`` a page, whatever the limit,
+    with an opaque next_marker) and shows, counts the calls."""
 
-    def __init__(self, count):
+    def __init__(self, count, cap=None):
         self.names = ['k%05d' % index for index in range(count)]
+        self.cap = cap
         self.calls = []
 
     def request(self, call, method, url, json=None, params=None, expect='json', **kwargs):
@@ -302,10 +354,12 @@ class ProjectHttp:
             if name not in self.names:
                 raise HuaweiCloudError(call, status=400, error_code='KPS.6004')
             return {'keypair': {'name': name, 'frozen_state': 0}}
-        after = [name for name in self.names if name > (params.get('marker') or '')]
-        return page(*after[:params['limit']], next_marker=after[params['limit'] - 1] if len(after) > params['limit'] else None)
+        size = min(params['limit'], self.cap or params['limit'])
+        after = [name for name in self.names if name > (params.get('marker') or 'opaque-').split('opaque-')[1]]
+        return page(*after[:size], next_marker='opaque-' + after[size - 1] if len(after) > size else None)
 
 
+@pytest.mark.parametrize('cap', [None, 50], ids=['pages-of-1000', 'pages-of-50'])
 @pytest.mark.parametrize('count, wanted, reads', [
     (50, ['k00001'], ['show key pair']),
     (999, ['k00001', 'k00998', 'nope'], ['list key pairs']),           # one short page answers every name
@@ -316,21 +370,38 @@ class ProjectHttp:
     (5000, ['k04001', 'k04002', 'nope'], ['list key pairs'] * 3 + ['show key pair'] * 3),
     (5000, ['k00001', 'nope'], ['list key pairs', 'show key pair']),
 ])
-def test_find_keypairs_chooses_shows_or_a_listing(count, wanted, reads):
-    """The rule of find_keypairs (docs/benchmark.md), with the reads it costs."""
-    http = ProjectHttp(count)
+def test_find_keypairs_chooses_shows_or_a_listing(count, wanted, reads, cap):
+    """The rule of find_keypairs (docs/benchmark.md), with the reads it costs: pages of 1000, or of 50 when KPS
+    serves fewer than asked (the reads then follow the pages of 50, within the same bound)."""
+    http = ProjectHttp(count, cap)
     found = KpsClient(http, ENDPOINT, 'p1').find_keypairs(wanted)
     assert sorted(found) == sorted(name for name in wanted if name in http.names)
     assert all(keypair['frozen_state'] == 0 for keypair in found.values())
+    size = cap or LIST_PAGE_SIZE
+    pages = -(-count // size)
+    if cap is None:
+        assert http.calls == reads
+    assert len(http.calls) <= 2 * min(len(wanted), pages)
+
+
+@pytest.mark.parametrize('count, wanted, reads', [
+    (120, ['k00001', 'k00119'], ['list key pairs', 'show key pair']),  # the 50 of page 1, then one show
+    (120, ['k00101', 'k00102', 'k00119'], ['list key pairs'] * 3),     # the listing ends first
+    (45, ['k00001', 'k00044', 'nope'], ['list key pairs']),             # one page answers every name
+    (1000, ['k00051', 'k00052', 'k00990'], ['list key pairs'] * 2 + ['show key pair']),  # 2 pages, 1 missing
+])
+def test_find_keypairs_with_pages_of_50(count, wanted, reads):
+    http = ProjectHttp(count, cap=50)
+    found = KpsClient(http, ENDPOINT, 'p1').find_keypairs(wanted)
+    assert sorted(found) == sorted(name for name in wanted if name in http.names)
     assert http.calls == reads
-    pages = count // LIST_PAGE_SIZE + 1
-    assert len(reads) <= 2 * min(len(wanted), pages)
 
 
-def test_find_every_keypair_reads_every_page():
-    http = ProjectHttp(2000)
+@pytest.mark.parametrize('cap, reads', [(None, 2), (50, 40)])
+def test_find_every_keypair_reads_every_page(cap, reads):
+    http = ProjectHttp(2000, cap)
     assert len(KpsClient(http, ENDPOINT, 'p1').find_keypairs()) == 2000
-    assert http.calls == ['list key pairs'] * 3  # 1000, 1000, then an empty page
+    assert http.calls == ['list key pairs'] * reads  # the last page has no next_marker
 
 
 def test_create_keypair_bodies():
