@@ -646,7 +646,7 @@ class HttpClient:
 
             error = error_from_response(call, status, response.headers, content, service)
             if 300 <= status < 400:
-                # Never followed (allow_redirects=False): another host would get the body (private keys, the IAM
+                # Never followed (requests is told not to): another host would get the body (private keys, the IAM
                 # password) and X-Auth-Token/X-Security-Token, which requests does not strip.
                 location = response.headers.get('Location')
                 error.reason = ('%s answered with a redirect%s, which is never followed: it would send the '

@@ -402,3 +402,60 @@ def test_announced_length_over_the_cap_is_refused_before_reading():
     with pytest.raises(HuaweiCloudError) as exc:
         client.request('show key pair', 'GET', URL)
     assert 'is larger than 4 MiB' in str(exc.value)
+
+
+# --- redirects ------------------------------------------------------------------------------------------------
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    """Records each request in ``server.seen``; answers ``server.location`` with a 307 when it is set, else 200."""
+
+    protocol_version = 'HTTP/1.0'
+
+    def _serve(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        self.server.seen.append((self.command, self.path, dict(self.headers), body))
+        self.send_response(307 if self.server.location else 200)
+        if self.server.location:
+            self.send_header('Location', self.server.location + self.path)
+        self.send_header('Content-Length', '2')
+        self.end_headers()
+        self.wfile.write(b'{}')
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def two_servers():
+    """(first url, first's requests, second url, second's requests): the first answers 307 to the second."""
+    second = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Redirect)
+    first = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Redirect)
+    second.seen, second.location = [], None
+    first.seen, first.location = [], 'http://127.0.0.1:%d' % second.server_address[1]
+    for httpd in (first, second):
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield 'http://127.0.0.1:%d' % first.server_address[1], first.seen, first.location, second.seen
+    for httpd in (first, second):
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize('method, auth, header', [
+    ('POST', TokenAuth('redirect-token-0123456789', 'p1'), 'X-Auth-Token'),
+    ('GET', TokenAuth('redirect-token-0123456789', 'p1'), 'X-Auth-Token'),
+    ('GET', AkSkSigner('AK', 'SK', security_token='redirect-sts-token-0123456789'), 'X-Security-Token'),
+])
+def test_a_redirect_is_never_followed(two_servers, private_key, method, auth, header):
+    """requests strips only Authorization when it follows a redirect: the token headers and the body would go."""
+    first, first_seen, second, second_seen = two_servers
+    http = HttpClient(auth=auth, retries=2, sleep=lambda seconds: None)
+    body = {'keypair': {'name': 'a', 'key_protection': {'private_key': private_key}}} if method == 'POST' else None
+    with pytest.raises(HuaweiCloudError) as exc:
+        http.request('call', method, first + '/v3/p1/keypairs', json=body)
+    assert second_seen == []  # nothing, not even once
+    assert len(first_seen) == 1 and first_seen[0][2][header] and (json.dumps(private_key)[1:-1].encode() in first_seen[0][3]) is bool(body)
+    assert (exc.value.status, exc.value.reason) == (307, (
+        '%s answered with a redirect to %s/v3/p1/keypairs, which is never followed: it would send the credentials '
+        'and the request to another address. Check kps_endpoint/iam_endpoint' % (first.split('//')[1], second)))
