@@ -81,6 +81,8 @@ options:
     description:
       - How KPS logs in to the running servers (as root, over SSH). Required when a running server needs a change;
         not sent for stopped servers.
+      - The same O(auth) is sent for every server of the task; servers with different root passwords, or with
+        different key pairs when O(auth.type=keypair), need a task each.
     type: dict
     suboptions:
       type:
