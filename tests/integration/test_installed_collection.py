@@ -64,7 +64,8 @@ def test_ansible_doc_finds_everything_in_the_installed_copy(installed, tmp_path)
     root = os.path.join(collections_dir, 'ansible_collections', 'huaweicloud', 'kps')
     env = clean_env(collections_dir, str(tmp_path))
     modules = sorted(name[:-3] for name in os.listdir(os.path.join(root, 'plugins', 'modules')) if name.endswith('.py'))
-    assert modules == ['kps_host_keys', 'kps_keypair', 'kps_keypair_info', 'kps_private_key_export', 'kps_private_key_file', 'kps_private_key_import']
+    assert modules == ['kps_failed_task', 'kps_host_keys', 'kps_keypair', 'kps_keypair_info', 'kps_keypair_server',
+                       'kps_private_key_export', 'kps_private_key_file', 'kps_private_key_import', 'kps_task_info']
     for module in modules:
         proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-doc'), '--json', 'huaweicloud.kps.' + module],
                               env=env, capture_output=True, text=True, check=False)
