@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import re
 from typing import Any, Iterable, Mapping
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import KeyMaterialError, sha256_fingerprint
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
     KEYPAIR_DETAIL_FIELDS,
     api_scope,
@@ -77,14 +79,48 @@ def info_summary(keypair: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
+# The fingerprint forms the filter takes: KPS's (MD5, bare), ssh-keygen -E md5 -l's (MD5:...) and ssh-keygen -l's
+# (SHA256: and the unpadded base64 of 32 bytes).
+_MD5_RE = re.compile(r'^(?:MD5:)?([0-9a-f]{2}(?::[0-9a-f]{2}){15})\Z', re.IGNORECASE)
+_SHA256_RE = re.compile(r'^SHA256:[A-Za-z0-9+/]{43}\Z')
+MD5 = 'md5'
+SHA256 = 'sha256'
+
+
+def fingerprint_filter(text: str) -> tuple[str, str]:
+    """The form and the value to compare of the fingerprint filter: (MD5, 'xx:...:xx' lowercase) or
+    (SHA256, 'SHA256:...'). InfoError for anything else, naming the forms it takes."""
+    value = text.strip()
+    md5 = _MD5_RE.match(value)
+    if md5:
+        return MD5, md5.group(1).lower()
+    if _SHA256_RE.match(value.rstrip('=')):
+        return SHA256, value.rstrip('=')
+    raise InfoError('fingerprint %s is not a fingerprint this module can compare. Give it as KPS reports it (MD5, 16 '
+                    'colon-separated hex pairs such as 3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41), as ssh-keygen '
+                    '-E md5 -l prints it (MD5:3f:0a:...), or as ssh-keygen -l prints it (SHA256: and 43 base64 '
+                    'characters). Nothing was sent.' % value)
+
+
+def fingerprint_of(summary: Mapping[str, Any], form: str) -> str | None:
+    """The fingerprint of a key pair in ``form``: KPS's MD5, or the SHA256 one computed from its public key."""
+    if form == MD5:
+        return (summary['fingerprint'] or '').lower() or None
+    try:
+        return sha256_fingerprint(summary['public_key']) if summary['public_key'] else None
+    except KeyMaterialError:
+        return None
+
+
 def matches(summary: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     """Whether a key pair passes the client-side filters of the task."""
     pattern = params.get('name_pattern')
     if pattern is not None and not fnmatch.fnmatchcase(summary['name'] or '', pattern):
         return False
-    wanted_fingerprint = params.get('fingerprint')
-    if wanted_fingerprint is not None and (summary['fingerprint'] or '').lower() != wanted_fingerprint.strip().lower():
-        return False
+    if params.get('fingerprint') is not None:
+        form, wanted = fingerprint_filter(params['fingerprint'])
+        if fingerprint_of(summary, form) != wanted:
+            return False
     hosted = params.get('is_key_protection')
     if hosted is not None and bool(summary['is_key_protection']) is not hosted:
         return False
@@ -98,6 +134,8 @@ class InfoRunner(KpsRunner):
         """Reads only: this module never changes anything."""
         names = self.params['names'] if self.params.get('name') is None else [self.params['name']]
         names = wanted_names(names)
+        if self.params.get('fingerprint') is not None:
+            fingerprint_filter(self.params['fingerprint'])  # a malformed one fails before any call
         if names == []:
             return Plan(keypairs=[], missing=[])
         found = self.module.kps.find_keypairs(names)

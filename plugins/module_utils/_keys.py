@@ -437,6 +437,15 @@ def _md5_hex(data: bytes) -> str:
         return hashlib.md5(data).hexdigest()  # nosec
 
 
+def sha256_fingerprint(openssh_line: PrivateKey | str | bytes) -> str:
+    """The fingerprint ``ssh-keygen -l`` prints: 'SHA256:' and the unpadded base64 of the SHA-256 of the key blob.
+
+    KPS does not report it; it is computed from the public key (a PrivateKey or an OpenSSH public key line).
+    """
+    raw = _decode_blob(public_key_blob(openssh_line).split()[1])
+    return 'SHA256:' + base64.b64encode(hashlib.sha256(raw).digest()).decode('ascii').rstrip('=')
+
+
 def fingerprint(openssh_line_or_blob: PrivateKey | str | bytes) -> str:
     """KPS fingerprint: MD5 of the decoded blob as lowercase colon-separated hex (no 'MD5:' prefix).
 

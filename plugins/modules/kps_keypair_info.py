@@ -65,8 +65,12 @@ options:
     version_added: 2.0.0
   fingerprint:
     description:
-      - Only return the key pairs with this fingerprint (MD5, colon separated, as KPS reports it; case does not
-        matter).
+      - Only return the key pairs with this fingerprint, in any of the forms KPS and C(ssh-keygen) print.
+      - The MD5 form KPS reports (RV(keypairs[].fingerprint), 16 colon-separated hex pairs), also with the
+        C(MD5:) prefix that C(ssh-keygen -E md5 -l) prints; case does not matter.
+      - The SHA256 form C(ssh-keygen -l) prints by default (C(SHA256:) and 43 base64 characters, case
+        sensitive). KPS does not report it; the module computes it from each key pair's public key.
+      - Anything else fails the task before any call, naming the forms it takes.
     type: str
     version_added: 2.0.0
   is_key_protection:

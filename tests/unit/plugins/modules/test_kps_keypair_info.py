@@ -167,3 +167,34 @@ def test_scope_account_is_terraforms_domain(kps):
     kps.keypairs['deploy-b']['scope'] = 'domain'
     result = run(kps, {'scope': 'account'})
     assert [kp['name'] for kp in result['keypairs']] == ['deploy-b'] and result['keypairs'][0]['scope'] == 'domain'
+
+
+def _sha256(public_key):
+    """What ssh-keygen -l prints for an OpenSSH public key line, computed here without the collection's code."""
+    import base64
+    import hashlib
+    digest = hashlib.sha256(base64.b64decode(public_key.split()[1])).digest()
+    return 'SHA256:' + base64.b64encode(digest).decode().rstrip('=')
+
+
+def test_fingerprint_in_the_forms_kps_and_ssh_keygen_print(kps):
+    kps.add('deploy-a')
+    kps.add('deploy-b', hosted=False)
+    md5 = kps.keypairs['deploy-b']['fingerprint']
+    sha256 = _sha256(kps.keypairs['deploy-b']['public_key'])
+    for form in (md5, md5.upper(), 'MD5:' + md5, 'md5:' + md5.upper(), ' %s ' % md5, sha256, sha256 + '='):
+        assert [kp['name'] for kp in run(kps, {'fingerprint': form})['keypairs']] == ['deploy-b'], form
+    other = _sha256(kps.keypairs['deploy-a']['public_key'])
+    assert sha256 != other and [kp['name'] for kp in run(kps, {'fingerprint': other})['keypairs']] == ['deploy-a']
+    assert run(kps, {'fingerprint': 'SHA256:' + sha256[7:].swapcase()})['keypairs'] == []  # base64 is case-sensitive
+
+
+@pytest.mark.parametrize('form', ['SHA1:aa:bb', 'MD5:3f:0a', 'SHA256:abc', 'sha256:' + 'A' * 43, '3f0a62c19b118d4e275ca0690ef2d841',
+                                  'MD5:' + ':'.join(['zz'] * 16), ''])
+def test_a_fingerprint_in_no_known_form_fails_before_any_call(kps, form):
+    failed = run(kps, {'fingerprint': form, 'names': ['web', 'db']}, fail=True)
+    assert failed['msg'] == (
+        'fingerprint %s is not a fingerprint this module can compare. Give it as KPS reports it (MD5, 16 colon-separated '
+        'hex pairs such as 3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41), as ssh-keygen -E md5 -l prints it '
+        '(MD5:3f:0a:...), or as ssh-keygen -l prints it (SHA256: and 43 base64 characters). Nothing was sent.' % form)
+    assert kps.calls == []
