@@ -52,7 +52,8 @@ def wanted_names(names: Iterable[str] | None) -> list[str] | None:
 
 # Reported by show only in some regions and API versions: returned when KPS sends them.
 OPTIONAL_FIELDS = ('key_id', 'algorithm')
-# create_time below this is in seconds, not milliseconds (the API page says seconds, its example and Terraform ms).
+# create_time below this is in seconds, not milliseconds (the API page and the SDK say seconds, Terraform's provider
+# reads milliseconds, the unit is unsettled; 10**11 s is the year 5138, 10**11 ms 1973).
 _MS_THRESHOLD = 10 ** 11
 
 

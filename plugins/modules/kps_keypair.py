@@ -358,12 +358,17 @@ keypair:
       type: str
       sample: CI deploy key
     create_time:
-      description: When the key pair was created, in milliseconds since the epoch.
+      description:
+        - When the key pair was created, since the epoch, as KPS reports it.
+        - The unit is not settled. The KPS API page and the SDK model (C(keypair_detail.py)) say seconds;
+          Terraform's provider reads milliseconds (its C(created_at)), and the emulator of this collection sends
+          milliseconds. M(huaweicloud.kps.kps_keypair_info) also returns it in ISO 8601 (C(create_time_iso)),
+          reading either unit.
       returned: always
       type: int
       sample: 1763891234000
     update_time:
-      description: When the key pair was last changed, in milliseconds since the epoch.
+      description: When the key pair was last changed, since the epoch, in the unit of RV(keypair.create_time).
       returned: always
       type: int
       sample: 1763891234000

@@ -235,8 +235,10 @@ keypairs:
       version_added: 2.0.0
     create_time:
       description:
-        - When the key pair was created, as KPS reports it (milliseconds since the epoch); V(null) unless read (see
-          O(details)).
+        - When the key pair was created, since the epoch, as KPS reports it; V(null) unless read (see O(details)).
+        - The unit is not settled. The KPS API page and the SDK model (C(keypair_detail.py)) say seconds;
+          Terraform's provider reads milliseconds (its C(created_at)), and the emulator of this collection sends
+          milliseconds. Use RV(keypairs[].create_time_iso), which reads either unit.
       returned: always
       type: int
       sample: 1763891234000
@@ -244,13 +246,14 @@ keypairs:
     create_time_iso:
       description:
         - RV(keypairs[].create_time) in ISO 8601, UTC, to the second. A value below 10^11 is taken as seconds
-          (the API page says seconds, its example and Terraform milliseconds).
+          (10^11 seconds after the epoch is in the year 5138, 10^11 milliseconds in 1973), any other as
+          milliseconds, so either unit gives the right time.
       returned: always
       type: str
-      sample: '2025-11-23T10:27:14Z'
+      sample: '2025-11-23T09:47:14Z'
       version_added: 2.0.0
     update_time:
-      description: When the key pair was last changed (milliseconds since the epoch); V(null) unless read.
+      description: When the key pair was last changed, in the unit of RV(keypairs[].create_time); V(null) unless read.
       returned: always
       type: int
       sample: 1763891234000
