@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment
+from ansible_collections.huaweicloud.kps.tests.unit.role_spec import PRIVATE_KEY_MARKER_RE
 
 from integration.harness import CONNECTION, exported_text
 from integration.ssh_hosts import ssh_hosts
@@ -30,7 +31,6 @@ ROLE = 'huaweicloud.kps.kps_key_distribution'
 # sitecustomize.py there copies every file Ansible deletes from its local temp dir (see the module docstring).
 LOCAL_TEMP_CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'local_temp_capture')
 COMMENT = 'huaweicloud.kps:%s'
-PRIVATE_KEY_MARKERS = ('kps_private_key_export', 'private_keys', '_kps_key_distribution_export')
 ROLE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles',
                         'kps_key_distribution')
 # A result line of a host (or loop item) at -vvvv: "changed: [host1] => {" (its JSON follows on the next lines).
@@ -303,14 +303,14 @@ def _private_key_tasks():
     with open(os.path.join(ROLE_DIR, 'tasks', 'main.yml')) as handle:
         tasks = yaml.safe_load(handle)
     return [task['name'] for task in tasks if 'ansible.builtin.fail' not in task
-            and any(marker in yaml.safe_dump(task) for marker in PRIVATE_KEY_MARKERS)]
+            and PRIVATE_KEY_MARKER_RE.search(yaml.safe_dump(task))]
 
 
 def _assert_results_hidden(stdout, hosts):
     """In -vvvv output, every result of every task of the role that touches private keys is censored."""
     sections = re.split(r'^TASK \[', stdout, flags=re.M)
     names = _private_key_tasks()
-    assert len(names) == 2, names  # the export and the install
+    assert len(names) == 3, names  # the export, the install and the forgetting of the keys
     for name in names:
         [section] = [text for text in sections if text.startswith('%s : %s]' % (ROLE, name))]
         lines = section.splitlines()

@@ -9,6 +9,10 @@ import re
 
 import yaml
 
+# What marks a task of the distribution role that handles private keys: the export, or the private keys it
+# returned (not the names a host needs, needs_private_keys).
+PRIVATE_KEY_MARKER_RE = re.compile(r'kps_private_key_export|(?<!needs_)private_keys|_kps_key_distribution_export')
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
