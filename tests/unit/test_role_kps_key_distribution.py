@@ -28,8 +28,6 @@ def test_tasks_only_read_documented_variables():
     assert ROLE.variables_read('tasks') == set(ROLE.options())
 
 
-
-
 def test_every_task_that_touches_private_keys_has_no_log():
     """A static check of tasks/main.yml; the role test checks the same tasks' results at -vvvv, host by host."""
     tasks = ROLE.yaml('tasks', 'main.yml')
