@@ -126,8 +126,8 @@ def test_a_loop_of_rotations_judges_each_rotation_on_its_own(emulator, ansible, 
     _distribute(ansible, hosts, [{'name': LOOP_A, 'authorized_users': ['root']}, _entry(LOOP_B, user)])
     host3 = hosts[2]
     user_keys = user.home + '/.ssh/authorized_keys'
-    host3.run(user.argv(['sh', '-c', 'cp %s %s/mine && ln -sf %s/mine %s' % (user_keys, user.home, user.home,
-                                                                            user_keys)]))
+    mine = user.home + '/mine'
+    host3.run(user.argv(['sh', '-c', 'cp %s %s && ln -sf %s %s' % (user_keys, mine, mine, user_keys)]))
     inventory = ('-i', hosts.inventory)
 
     result = ansible.playbook(_rotations(({'name': LOOP_A, 'authorized_users': ['root']}, LOOP_A + '-2', 'controller'),
