@@ -1,0 +1,71 @@
+# Copyright: Contributors to the huaweicloud.kps collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docs/rotation.md, section "Trying it on your own machine, without SSH hosts", run as written.
+
+The code blocks are read from the page; the commands run in bash in one work directory, with the environment that
+getting-started.md section 1 sets (test_getting_started.py checks that the page sets exactly that). The page's
+``$USER`` is a user the test creates (the tests run as root, whose own ``~/.ssh`` they leave alone). What a comment
+after a command promises (``changed=N``, a failure) is checked, and so are the files and KPS afterwards.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from integration.attacker import Attacker, attack_base
+from integration.harness import TESTS_DIR
+from integration.test_getting_started import BLOCK_RE, RECAP_RE, _bash, _commands
+
+PAGE = os.path.join(os.path.dirname(TESTS_DIR), 'docs', 'rotation.md')
+SECTION = '## Trying it on your own machine, without SSH hosts'
+
+
+@pytest.fixture
+def user():
+    base = attack_base()
+    made = Attacker(base)
+    yield made
+    made.remove()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_local_try_out_runs_as_written(ansible, emulator, user):
+    with open(PAGE, encoding='utf-8') as handle:
+        section = handle.read().split(SECTION, 1)[1].split('\n## ', 1)[0]
+    blocks = BLOCK_RE.findall(section)
+    assert [language for language, _text in blocks] == ['console', 'yaml', 'yaml', 'console']
+    setup, distribute, rotate, runs = (text for _language, text in blocks)
+    for name, text in (('distribute.yml', distribute), ('rotate.yml', rotate)):
+        with open(os.path.join(ansible.workdir, name), 'w', encoding='utf-8') as handle:
+            handle.write(text)
+    env = dict(emulator.module_env(), USER=user.name)
+    for command, _comment in _commands(setup):
+        _bash(ansible, command, env)
+    assert emulator.keypair('tryout-1')['is_key_protection'] is True
+
+    ssh_dir = os.path.join(user.home, '.ssh')
+    for command, comment in _commands(runs):
+        proc = _bash(ansible, command, env, fails=comment.startswith('fails'))
+        if comment.startswith('fails'):
+            message = ' '.join(proc.stdout.split())
+            assert ('the new key pair tryout-2 cannot be shown to log in on localhost (the login check logs in with '
+                    'ssh to 127.0.0.1 port 22, and localhost uses the local connection, which needs no sshd: give the '
+                    'host the ansible_host and ansible_port of its sshd, or set kps_key_rotation_verify: false to '
+                    'rotate without the check)' in message), message[-3000:]
+            assert 'would rotate on no host; keeping tryout-1 on localhost' in message
+            assert emulator.keypair('tryout-2') is None
+        else:
+            expected = int(re.match(r'changed=(\d+)', comment).group(1))
+            assert [int(value) for value in RECAP_RE.findall(proc.stdout)] == [expected], (command, proc.stdout[-3000:])
+        if command == 'ansible-playbook distribute.yml':
+            assert sorted(os.listdir(ssh_dir)) == ['authorized_keys', 'id_tryout-1']
+
+    # After the rotation: the new key file and line replaced the old ones; KPS no longer hosts the old private key.
+    assert sorted(os.listdir(ssh_dir)) == ['authorized_keys', 'id_tryout-2']
+    with open(os.path.join(ssh_dir, 'authorized_keys'), encoding='utf-8') as handle:
+        assert [line.split()[-1] for line in handle] == ['huaweicloud.kps:tryout-2']
+    assert emulator.keypair('tryout-1')['is_key_protection'] is False
+    assert emulator.keypair('tryout-2')['is_key_protection'] is True
