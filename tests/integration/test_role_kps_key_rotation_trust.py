@@ -153,33 +153,42 @@ def test_a_loop_of_rotations_judges_each_rotation_on_its_own(emulator, ansible, 
     assert _keypair(emulator, LOOP_B)['is_key_protection'] is True
 
 
-def _freeze_for(host, user):
-    """From now on the host's sshd reads the user's keys from a frozen copy: the old key logs in as the user, the
-    new one never will (root is not affected)."""
+def _freeze_for(host, user, also_trusted):
+    """From now on the host's sshd reads the user's keys from a frozen copy, which also trusts ``also_trusted``
+    (a line the user's admin added): the old key logs in as the user, the new one never will (root is not
+    affected)."""
     user_keys = user.home + '/.ssh/authorized_keys'
-    host.run(user.argv(['cp', user_keys, user_keys + '_frozen']))
+    host.run(user.argv(['sh', '-c', 'cp "$0" "$0_frozen" && echo "$1" >> "$0_frozen"', user_keys, also_trusted]))
     config = os.path.join(host.workdir, 'sshd_config')
     with open(config, 'a') as handle:
-        handle.write('Match User %s\n    AuthorizedKeysFile .ssh/authorized_keys_frozen %s/admin_authorized_keys\n'
-                     % (user.name, host.workdir))
+        handle.write('Match User %s\n    AuthorizedKeysFile .ssh/authorized_keys_frozen\n' % user.name)
     os.kill(host.pid, signal.SIGHUP)
     time.sleep(0.5)
     _wait_listening(host, time.monotonic() + 10)
 
 
 def test_the_login_proof_is_the_new_key_for_every_user(emulator, ansible, user, hosts, tmp_path):
-    """host2 lets root in with the new key but not the user (the second of authorized_users); Ansible's ssh
-    options for host2 also hold the controller's key, which logs in as anyone there. Then the check runs from
-    host1, where the user keeps replacing the installed ~/.ssh/id_NEW with a link to that controller key."""
+    """host2 lets root in with the new key but not the user (the second of authorized_users). The user there also
+    trusts a fleet key of root's (a root-only file on the controller, which the hosts see too), and Ansible's
+    ssh options for host2 name it. Then the check runs from host1, where the user keeps replacing the installed
+    ~/.ssh/id_NEW with a link to that fleet key."""
     _seed(emulator, ansible, PROOF)
     old = _entry(PROOF, user, private_key={'owner': user.name})
     _distribute(ansible, hosts, [old])
     host1, host2, host3 = hosts
-    _freeze_for(host2, user)
+    fleet_dir = tmp_path / 'root-only'
+    fleet_dir.mkdir(mode=0o700)
+    fleet_key = str(fleet_dir / 'id_fleet')
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', fleet_key], check=True)
+    with open(fleet_key + '.pub') as handle:
+        fleet_public = handle.read().strip()
+    for host in hosts:  # root's fleet key logs in as root everywhere, and as the user on host2
+        with open(os.path.join(host.workdir, 'admin_authorized_keys'), 'a') as handle:
+            handle.write(fleet_public + '\n')
+    _freeze_for(host2, user, fleet_public)
     with open(hosts.inventory) as handle:
         inventory_data = yaml.safe_load(handle)
-    inventory_data['all']['children']['kps_hosts']['hosts']['host2']['ansible_ssh_extra_args'] = (
-        '-i ' + hosts.controller_key)
+    inventory_data['all']['children']['kps_hosts']['hosts']['host2']['ansible_ssh_extra_args'] = '-i ' + fleet_key
     with open(hosts.inventory, 'w') as handle:
         yaml.safe_dump(inventory_data, handle)
     recorder_dir = tmp_path / 'ssh-recorder'
@@ -193,8 +202,8 @@ def test_the_login_proof_is_the_new_key_for_every_user(emulator, ansible, user, 
                               check=False, env={'PATH': '%s:%s' % (recorder_dir, os.environ['PATH'])})
     recap = _recap(result.stdout)
     assert [recap[host.name]['failed'] for host in hosts] == [0, 1, 0]
-    assert re.search(r'fatal: \[host2\]: FAILED! => .*the new key pair %s does not log in on host2 \(failed %s: '
-                     r'[^)]*Permission denied' % (new, user.name), result.stdout)
+    assert re.search(r'fatal: \[host2\]: FAILED! => .*the new key pair %s does not log in on host2 \(failed %s: the '
+                     r'server did not accept the new key \(another key logged in\)\);' % (new, user.name), result.stdout)
     assert _summary(result.stdout, new) == ('rotated on host1, host3; keeping %s on host2; old key pair in KPS: kept '
                                             '(clear after every host has passed)' % PROOF)
     assert _keypair(emulator, PROOF)['is_key_protection'] is True
@@ -210,18 +219,18 @@ def test_the_login_proof_is_the_new_key_for_every_user(emulator, ansible, user, 
         ['root', user.name] * 3)
     for call in calls:
         argv = call['argv']
-        assert 'IdentitiesOnly=yes' in argv
+        assert 'IdentitiesOnly=yes' in argv[:argv.index('-i')]  # the check's own options, before the host's
         identities = [argv[index + 1] for index, word in enumerate(argv) if word == '-i']
-        assert identities[1:] == ([hosts.controller_key] if hosts[1].address in argv else [])
+        assert identities[1:] == ([fleet_key] if host2.address in argv else [])
         assert call['identity']['content'].split()[:2] == new_public.split()[:2]
         assert (call['identity']['dir_mode'], call['identity']['dir_uid']) == (0o700, 0)
     # A later task showing the hosts' variables shows no private key (the secret guard checks every form).
     assert '"_kps_key_rotation_new_key": {}' in result.stdout and 'PRIVATE KEY' not in result.stdout
 
-    # From host1, while its user keeps ~/.ssh/id_NEW a link to a key root can read that logs in everywhere.
+    # From host1, while its user keeps ~/.ssh/id_NEW a link to root's fleet key, which logs in everywhere.
     installed = '%s/.ssh/id_%s' % (user.home, new)
     relink = ('while :; do if [ -f {p} ] && [ ! -L {p} ]; then ln -sfn {k} {p}.tmp && mv -T {p}.tmp {p}; fi; '
-              'sleep 0.02; done').format(p=installed, k=hosts.controller_key)
+              'sleep 0.02; done').format(p=installed, k=fleet_key)
     attack = subprocess.Popen(host1.nsenter(user.argv(['sh', '-c', relink])))  # pylint: disable=consider-using-with
     try:
         result = ansible.playbook(_rotations((old, new, 'host1')), '-i', hosts.inventory, check=False)
