@@ -271,6 +271,9 @@ class ExportRunner(KpsRunner):
         self._folder: Directory | None = None  # the destination directory once it exists
         self._uid: int | None = None
         self._gid: int | None = None
+        # The key pairs that do not exist or have no hosted private key (skipped with fail_on_missing=false; in
+        # check mode otherwise assumed to be created by an earlier task): the result reports both lists.
+        self.unavailable: dict[str, list[str]] = dict(missing=[], not_hosted=[])
 
     def _close(self) -> None:
         if self._folder is not None:
@@ -291,7 +294,9 @@ class ExportRunner(KpsRunner):
         if dest is None:
             if not self.module.no_log:
                 self.module.warn(NO_LOG_WARNING)
-            return Plan(work=True, dest=None, names=names, keypairs=self._read_keypairs(names), texts={})
+            keypairs = self._read_keypairs(names)
+            names = [name for name in names if name in keypairs]
+            return Plan(work=bool(names), dest=None, names=names, keypairs=keypairs, texts={})
 
         # Local problems (paths, mode, owner, group, links) fail before any API call.
         directory, paths = self._plan_paths(names, dest)
@@ -303,6 +308,9 @@ class ExportRunner(KpsRunner):
         states = dict((name, inspect_file(self._folder, os.path.basename(paths[name]), paths[name]))
                       for name in names)
         keypairs = self._read_keypairs(names)
+        names = [name for name in names if name in keypairs]
+        if not names:
+            missing = []  # every key pair was skipped: no directory for nothing
         actions = dict((name, self._decide(states[name], keypairs[name])) for name in names)
         file_names = [states[name].name for name in names]
         stale = self._folder.stale_temp_files(*file_names) if self._folder is not None else []
@@ -352,9 +360,10 @@ class ExportRunner(KpsRunner):
         """Metadata of each name: one show for a single name, else one listing (cheaper than N shows).
 
         Fails, before any export, naming every key pair that is missing, has no hosted private key, or has
-        no encoding in the asked format. Check mode only warns about the first two: an earlier task of the
-        play (kps_private_key_import) may create them in a real run, so a first run in check mode works; a
-        missing key pair then counts as one whose key is in no file yet.
+        no encoding in the asked format. With fail_on_missing=false the first two are left out of the result
+        (``unavailable``) with a warning, in check mode too. Otherwise check mode only warns about them: an earlier
+        task of the play (kps_private_key_import) may create them in a real run, so a first run in check mode
+        works; a missing key pair then counts as one whose key is in no file yet.
         """
         found = self.module.kps.find_keypairs(names)
         missing, not_hosted = unavailable(names, found)
@@ -364,6 +373,11 @@ class ExportRunner(KpsRunner):
             raise ExportError('%s Nothing was exported or written.' % traditional_pem_error(unformattable))
         if missing or not_hosted:
             problems = unavailable_problems(missing, not_hosted)
+            self.unavailable = dict(missing=missing, not_hosted=not_hosted)
+            if not self.params['fail_on_missing']:
+                self.module.warn('huaweicloud.kps.kps_private_key_export: %s. fail_on_missing is false: %s skipped.'
+                                 % ('; '.join(problems), plural(len(missing) + len(not_hosted), 'it is', 'they are')))
+                return dict((name, found[name]) for name in names if name not in missing + not_hosted)
             if self.module.check_mode:
                 self.module.warn('huaweicloud.kps.kps_private_key_export: %s. Check mode goes on as if an earlier '
                                  'task of the play had fixed that; a real run fails unless one does.'
@@ -471,10 +485,15 @@ class ExportRunner(KpsRunner):
 
     def result(self, plan: Plan) -> dict[str, Any]:
         if plan.dest is None:
-            return self._keys_result(plan)
-        files = [self._file_result(plan, name) for name in plan.names]
-        return dict(files=files, keypairs=[keypair_summary(plan.keypairs[name]) for name in plan.names],
-                    msg=self._message(plan, files))
+            result = self._keys_result(plan)
+        else:
+            files = [self._file_result(plan, name) for name in plan.names]
+            result = dict(files=files, keypairs=[keypair_summary(plan.keypairs[name]) for name in plan.names],
+                          msg=self._message(plan, files))
+        result.update(self.unavailable)
+        if not self.params['fail_on_missing'] and (self.unavailable['missing'] or self.unavailable['not_hosted']):
+            result['msg'] += ' Skipped: %s.' % '; '.join(unavailable_problems(**self.unavailable))
+        return result
 
     def diff(self, plan: Plan) -> list[dict[str, Any]] | None:
         """One diff per file (none without dest)."""
@@ -487,9 +506,12 @@ class ExportRunner(KpsRunner):
         names, texts = plan.names, plan.texts
         result = dict(keypairs=[keypair_summary(plan.keypairs[name]) for name in names])
         if self.params['name'] is not None:
-            result['private_key'] = texts.get(names[0])
+            result['private_key'] = texts.get(names[0]) if names else None
         else:
             result['private_keys'] = dict((name, texts.get(name)) for name in names)
+        if not names:
+            result['msg'] = 'Nothing exported.'
+            return result
         calls = export_calls_needed(len(names))
         result['msg'] = '%s %d %s with %d %s %s.' % (
             plan.say('Would export', 'Exported'), len(names), plural(len(names), 'private key'),
@@ -548,6 +570,8 @@ class ExportRunner(KpsRunner):
             parts.append('%s the mode or owner of %d %s' % (plan.say('would fix', 'fixed'), fixed, plural(fixed, 'file')))
         if unchanged:
             parts.append('%d already up to date' % unchanged)
+        if not files:
+            return 'No private key file to write; nothing exported.'
         if not written and not reformatted and not fixed and not plan.missing:
             return 'All %d %s already up to date; nothing exported.' % (
                 len(files), plural(len(files), 'private key file'))

@@ -41,7 +41,8 @@ description:
     export call; the message names every such key pair at once. In check mode the module only warns about
     them and reports what a run would do once they exist (for example when an earlier
     M(huaweicloud.kps.kps_private_key_import) task creates them), so that the first run of a playbook can be
-    checked.
+    checked. With O(fail_on_missing=false) they are skipped instead, with a warning, and listed in
+    RV(missing) and RV(not_hosted).
   - >-
     Without O(dest), the module returns the private keys (RV(private_key) or RV(private_keys)) instead of
     writing them. Set C(no_log: true) on such tasks; the module warns when it is not set.
@@ -165,6 +166,18 @@ options:
       - Files that only get new attributes (mode, owner, group) are not backed up.
     type: bool
     default: false
+  fail_on_missing:
+    description:
+      - What to do about key pairs of O(name) or O(names) that do not exist, or for which KPS hosts no private key.
+      - V(true) fails the task before any export call, naming every such key pair (also in RV(missing) and
+        RV(not_hosted) of the failed result).
+      - V(false) exports the other key pairs, warns, and lists the skipped ones in RV(missing) and RV(not_hosted).
+        The file of a skipped key pair at O(dest) is left as it is, and without O(dest) its key is not in
+        RV(private_keys). Check mode skips them too, as a run would (it does not assume that an earlier task
+        creates them).
+    type: bool
+    default: true
+    version_added: 2.2.0
   force:
     description:
       - Export and rewrite the files even when they already hold the right private key.
@@ -276,9 +289,30 @@ msg:
   returned: always
   type: str
   sample: Wrote 2 of 3 private key files (1 batch export call); 1 already up to date.
+missing:
+  description:
+    - The key pairs of O(name) or O(names) that do not exist in KPS, in their order.
+    - With O(fail_on_missing=false) they were skipped; else the task failed before any export call (in check
+      mode it goes on as if an earlier task created them).
+  returned: always
+  type: list
+  elements: str
+  sample: [old-web]
+  version_added: 2.2.0
+not_hosted:
+  description:
+    - The key pairs of O(name) or O(names) for which KPS hosts no private key, in their order.
+    - With O(fail_on_missing=false) they were skipped; else the task failed before any export call (in check
+      mode it goes on as if an earlier task imported their keys).
+  returned: always
+  type: list
+  elements: str
+  sample: [ci-public-only]
+  version_added: 2.2.0
 files:
   description:
-    - One entry per key pair, in the order of O(name) or O(names).
+    - One entry per key pair, in the order of O(name) or O(names); none for the key pairs skipped because of
+      O(fail_on_missing=false).
   returned: when O(dest) is given
   type: list
   elements: dict
@@ -421,6 +455,7 @@ def main():
         create_dirs=dict(type='bool', default=False),
         backup=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
+        fail_on_missing=dict(type='bool', default=True),
     )
     module = KpsModule(
         argument_spec=argument_spec,

@@ -800,6 +800,61 @@ class TestBatch:
             assert name in result['msg']
         assert kps.exports == 0 and dir_listing(str(tmp_path)) == []
 
+    def test_fail_on_missing_false_exports_the_others_and_names_the_skipped(self, kps, tmp_path):
+        names = _seed(kps, 2)
+        kps.add('cold', hosted=False)
+        (tmp_path / 'gone.pem').write_text('a file of a key pair that is gone stays as it is')
+        args = {'names': ['gone', 'k00', 'cold', 'k01'], 'dest': str(tmp_path), 'fail_on_missing': False}
+        warning = ('huaweicloud.kps.kps_private_key_export: key pair gone does not exist in KPS; KPS hosts no '
+                   'private key for key pair cold (import one with huaweicloud.kps.kps_private_key_import). '
+                   'fail_on_missing is false: they are skipped.')
+        skipped = (' Skipped: key pair gone does not exist in KPS; KPS hosts no private key for key pair cold '
+                   '(import one with huaweicloud.kps.kps_private_key_import).')
+        results = [run(args, check_mode=True, diff=True), run(args, diff=True), run(args, check_mode=True), run(args)]
+        for result in results:
+            assert (result['missing'], result['not_hosted']) == (['gone'], ['cold'])
+            assert result['warnings'] == [warning]
+            assert [item['name'] for item in result['files']] == names
+            assert [item['name'] for item in result['keypairs']] == names
+        assert [result['changed'] for result in results] == [True, True, False, False]
+        assert results[0]['msg'] == 'Would write 2 of 2 private key files (1 batch export call).' + skipped
+        assert results[1]['files'] == results[0]['files'] and len(results[1]['diff']) == 2
+        assert results[3]['msg'] == 'All 2 private key files already up to date; nothing exported.' + skipped
+        assert dir_listing(str(tmp_path)) == ['gone.pem', 'k00.pem', 'k01.pem']
+        assert read(str(tmp_path / 'gone.pem')).startswith('a file of a key pair')
+        assert kps.calls.count(('batch', names)) == 1 and kps.exports == 1
+
+    @pytest.mark.parametrize('args', [{'name': 'gone'}, {'names': ['gone', 'cold']}])
+    def test_fail_on_missing_false_with_nothing_to_export(self, kps, tmp_path, args):
+        kps.add('cold', hosted=False)
+        dest = tmp_path / 'keys'
+        with_dest = dict(args, dest=str(dest / 'gone.pem') if 'name' in args else str(dest), create_dirs=True,
+                         fail_on_missing=False)
+        result = run(with_dest)
+        assert not result['changed'] and result['files'] == [] and result['missing'] == ['gone']
+        assert result['msg'].startswith('No private key file to write; nothing exported. Skipped: ')
+        assert not dest.exists()  # no directory for nothing
+        values = run(dict(args, fail_on_missing=False), no_log=True)
+        assert values['msg'].startswith('Nothing exported. Skipped: key pair')
+        assert values.get('private_key', values.get('private_keys')) in (None, {})
+        assert kps.exports == 0
+
+    def test_fail_on_missing_false_without_dest_returns_the_keys_that_exist(self, kps):
+        names = _seed(kps, 2)
+        check = run({'names': ['k00', 'gone', 'k01'], 'fail_on_missing': False}, check_mode=True, no_log=True)
+        real = run({'names': ['k00', 'gone', 'k01'], 'fail_on_missing': False}, no_log=True)
+        assert check['private_keys'] == {'k00': None, 'k01': None} and check['missing'] == ['gone']
+        assert sorted(real['private_keys']) == names and real['missing'] == ['gone']
+        for name in names:
+            assert load_private_key(real['private_keys'][name]).public_key == make_keypair(name)[1]
+        assert real['msg'] == ('Exported 2 private keys with 1 batch export call. Skipped: key pair gone does not '
+                               'exist in KPS.')
+
+    def test_by_default_the_result_lists_nothing_missing(self, kps, tmp_path):
+        _seed(kps, 1)
+        result = run({'names': ['k00'], 'dest': str(tmp_path)})
+        assert (result['missing'], result['not_hosted']) == ([], []) and 'Skipped' not in result['msg']
+
     def test_duplicate_names_fail_before_any_call(self, kps, tmp_path):
         result = run({'names': ['a', 'b', 'a'], 'dest': str(tmp_path)}, fail=True)
         assert 'more than once' in result['msg'] and kps.calls == []
