@@ -4,7 +4,7 @@
 
 Usage: check_build.py TARBALL INSTALL_DIR
 - the tarball holds no test output, venvs, caches or build dirs;
-- ``ansible-doc`` renders every module, the doc fragments (through the modules) and every role from the
+- ``ansible-doc`` renders every module and lookup, the doc fragments (through them) and every role from the
   installed copy, with ANSIBLE_COLLECTIONS_PATH pointing only there.
 """
 from __future__ import annotations
@@ -27,11 +27,13 @@ def main(tarball, install_dir):
     root = os.path.join(install_dir, 'ansible_collections', 'huaweicloud', 'kps')
     modules_dir = os.path.join(root, 'plugins', 'modules')
     modules = sorted(name[:-3] for name in os.listdir(modules_dir) if name.endswith('.py')) if os.path.isdir(modules_dir) else []
+    lookups_dir = os.path.join(root, 'plugins', 'lookup')
+    lookups = sorted(name[:-3] for name in os.listdir(lookups_dir) if name.endswith('.py')) if os.path.isdir(lookups_dir) else []
     roles_dir = os.path.join(root, 'roles')
     roles = sorted(os.listdir(roles_dir)) if os.path.isdir(roles_dir) else []
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=install_dir)
     ansible_doc = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
-    for kind, names_ in (('module', modules), ('role', roles)):
+    for kind, names_ in (('module', modules), ('lookup', lookups), ('role', roles)):
         for name in names_:
             fqcn = 'huaweicloud.kps.' + name
             proc = subprocess.run([ansible_doc, '-t', kind, fqcn], env=env, capture_output=True, text=True, check=False)

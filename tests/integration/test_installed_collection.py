@@ -81,6 +81,18 @@ def test_ansible_doc_finds_everything_in_the_installed_copy(installed, tmp_path)
             continue
         # The auth doc fragment made it into the module's documentation.
         assert auth_options <= set(doc['options'])
+    lookups = sorted(name[:-3] for name in os.listdir(os.path.join(root, 'plugins', 'lookup')) if name.endswith('.py'))
+    assert lookups == ['kps_private_key', 'kps_public_key']
+    for lookup in lookups:
+        fqcn = 'huaweicloud.kps.' + lookup
+        proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-doc'), '--json', '-t', 'lookup', fqcn],
+                              env=env, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rendered = json.loads(proc.stdout)[fqcn]
+        # The auth fragment with its lookup variant: the options and the variables Ansible reads them from.
+        assert auth_options <= set(rendered['doc']['options'])
+        assert rendered['doc']['options']['access_key']['env'] == [{'name': 'HUAWEICLOUD_SDK_AK'}, {'name': 'HW_ACCESS_KEY'}]
+        assert fqcn in rendered['examples'] and list(rendered['return']) == ['_raw']
     roles_dir = os.path.join(root, 'roles')
     for role in sorted(os.listdir(roles_dir)) if os.path.isdir(roles_dir) else []:
         proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-doc'), '-t', 'role', 'huaweicloud.kps.' + role],
