@@ -4,13 +4,15 @@
 
 The target lookup_kps_keys runs the lookups with options as keyword arguments; here the same HW_* variables that
 the modules read reach them through Ansible's configuration (the doc fragment huaweicloud.kps.auth.lookup), and
-win over the HUAWEICLOUD_SDK_* ones, which hold a wrong key pair of credentials. At -vvvv, through the secret guard.
+win over the HUAWEICLOUD_SDK_* ones, which hold a wrong key pair of credentials; then a password login from the
+HW_USER_* variables. At -vvvv, through the secret guard (password and IAM tokens included).
 """
 from __future__ import annotations
 
 import os
 
 from kps_emulator.keys import public_key_of
+from kps_emulator.testing import DEFAULTS
 
 
 def test_lookups_read_the_hw_environment_variables(ansible):
@@ -45,6 +47,17 @@ def test_lookups_read_the_hw_environment_variables(ansible):
     assert 'Key pair ghost does not exist in KPS.' in output
     calls = [entry['call'] for entry in emulator.requests()]
     assert calls == ['list_keypairs', 'show_keypair', 'export_private_key', 'show_keypair']
+
+    # A password login (HW_USER_*): one IAM login per lookup call; the password and the token never shown.
+    emulator.clear_requests()
+    login = {'HW_KPS_ENDPOINT': emulator.url, 'HW_IAM_ENDPOINT': emulator.url, 'HW_REGION_NAME': emulator.region,
+             'HW_USER_NAME': DEFAULTS['user'], 'HW_USER_PASSWORD': DEFAULTS['password'],
+             'HW_DOMAIN_NAME': DEFAULTS['domain']}
+    play[0]['tasks'] = [play[0]['tasks'][0], play[0]['tasks'][3]]
+    play[0]['tasks'][1] = {'name': 'Check', 'ansible.builtin.assert': {'that': ['env_public == %r' % expected]}}
+    result = ansible.playbook(play, '-vvvv', env=login)
+    assert 'ok=2' in result.stdout and 'failed=0' in result.stdout
+    assert [entry['call'] for entry in emulator.requests()] == ['iam_token', 'list_keypairs']
 
 
 def public_key_of_openssh(text):
