@@ -61,7 +61,7 @@ WRITE_CALLS = ('create_keypair', 'update_keypair', 'delete_keypair', 'import_pri
 # The playbook runs, in order: the name of their log file (RUN.log) and their label in the summary.
 RUN_LABELS = (('run-1', 'Run 1'), ('run-2', 'Run 2'), ('rotate-check', 'Rotation plan'), ('rotate', 'Rotation run'),
               ('rotate-again', 'Rotation again'))
-ERROR_MEANINGS = {'KPS.6004': ' (no such key pair yet: the module then creates it)'}
+EXPORT_CALLS = ('export_private_key', 'batch_export_private_keys')
 
 
 class DemoError(Exception):
@@ -186,20 +186,28 @@ def secret_forms(texts):
 
 # ----- hosts -------------------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def local_hosts(workdir):
-    """HOST_COUNT ``ansible_connection: local`` hosts, each with its own key directory under the work dir."""
+def local_hostvars(workdir, top='hosts'):
+    """HOST_COUNT ``ansible_connection: local`` hosts, each with its own key directory WORKDIR/TOP/HOST/.ssh."""
     hosts = {}
     for index in range(1, HOST_COUNT + 1):
         name = 'node%d' % index
         hosts[name] = {
             'ansible_connection': 'local',
             'ansible_python_interpreter': sys.executable,
-            'demo_ssh_dir': os.path.join(workdir, 'hosts', name, '.ssh'),
+            # Modules and their arguments (private keys) through stdin, not temp files; run_demo.py sets it for
+            # every run, the inventory for runs by hand.
+            'ansible_pipelining': True,
+            'demo_ssh_dir': os.path.join(workdir, top, name, '.ssh'),
             # Local hosts are this machine: leave your own users' authorized_keys alone.
             'demo_authorized_users': [],
         }
-    yield hosts
+    return hosts
+
+
+@contextlib.contextmanager
+def local_hosts(workdir):
+    """The demo's local hosts (local_hostvars)."""
+    yield local_hostvars(workdir)
 
 
 @contextlib.contextmanager
@@ -215,10 +223,10 @@ def namespace_hosts(workdir, started):
         yield entries
 
 
-def write_inventory(path, hosts):
+def write_inventory(path, hosts, comment='the hosts the role distributes keys to.'):
     data = {'all': {'children': {GROUP: {'hosts': hosts}}}}
     with open(path, 'w') as handle:
-        handle.write('# Written by demo/run_demo.py: the hosts the role distributes keys to.\n')
+        handle.write('# Written by demo/run_demo.py: %s\n' % comment)
         yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=False)
 
 
@@ -285,13 +293,26 @@ def recap(output):
 
 
 def api_calls(entries):
+    """(number of calls, 'call N, ...; error answers: ...'): every claim made from the counts themselves."""
     calls = collections.Counter(entry['call'] or 'unknown' for entry in entries)
     text = ', '.join('%s %d' % item for item in sorted(calls.items(), key=lambda item: (-item[1], item[0])))
     errors = collections.Counter(entry['error_code'] for entry in entries if entry['error_code'])
     if errors:
-        text += '; error answers: ' + ', '.join('%d %s%s' % (count, code, ERROR_MEANINGS.get(code, ''))
+        created = calls['create_keypair']
+        meanings = {'KPS.6004': ' (no such key pair yet; %s created in this run)' % (
+            '%d key pair%s' % (created, '' if created == 1 else 's') if created else 'none')}
+        text += '; error answers: ' + ', '.join('%d %s%s' % (count, code, meanings.get(code, ''))
                                                 for code, count in sorted(errors.items()))
     return len(entries), text
+
+
+def exports_said(entries):
+    """What a run's export calls were, in words."""
+    calls = collections.Counter(entry['call'] for entry in entries if entry['call'] in EXPORT_CALLS)
+    if not calls:
+        return 'no private key was exported: the files and every host already held the keys'
+    return 'export calls: %s' % ', '.join(
+        '%d %s' % (count, call) for call, count in sorted(calls.items()))
 
 
 # ----- the story ---------------------------------------------------------------------------------------------
@@ -392,6 +413,9 @@ class Demo:
     def show_hosts(self):
         say = self.story.say
         write_inventory(self.path('inventory.yml'), self.hosts)
+        # For the steps of demo/README.md, "Afterwards": hosts that outlive the demo (SSH hosts do not).
+        write_inventory(self.path('inventory-local.yml'), local_hostvars(self.workdir, 'local-hosts'),
+                        'local hosts for running the playbooks by hand after the demo (demo/README.md, "Afterwards").')
         for name, hostvars in self.hosts.items():
             say('%-6s %s' % (name, '%s, its own sshd and /root' % hostvars['ansible_host'] if self.mode == 'ssh'
                              else 'its keys go to ' + rel(hostvars['demo_ssh_dir'])))
@@ -611,8 +635,8 @@ class Demo:
                 say('%-16s%s: %s (%.0f s)' % (label + ':', verb, changed or 'no recap', info['seconds']))
                 say('                %d KPS API calls: %s' % api_calls(info['calls']))
             if run == 'run-2' and self.unchanged_without_writes(run, {'localhost'} | set(self.hosts)):
-                say('Second run:     changed=0 on every host, and no write call to KPS: the modules only read, the '
-                    'role reads the keys it distributes (one batch export)')
+                say('Second run:     changed=0 on every host, and no write call to KPS: the modules only read; %s'
+                    % exports_said(summary[run]['calls']))
         if 'rotation_report' in summary:
             say('Rotation:       %s' % summary['rotation_report'])
             say('                by the role kps_key_rotation (demo/rotate.yml): %s' % (
@@ -627,6 +651,8 @@ class Demo:
         if 'run-1' in summary:
             say('Logs:           %s' % ', '.join(rel(self.path(run + '.log')) for run, _label in RUN_LABELS
                                                  if run in summary))
+            say('Afterwards:     run the playbooks by hand on local hosts (%s): demo/README.md, "Afterwards"'
+                % rel(self.path('inventory-local.yml')))
         total = time.monotonic() - self.story.start
         if self.story.problems:
             say('Demo FAILED after %.0f s:' % total)

@@ -16,11 +16,14 @@ import sys
 import time
 
 from integration import ssh_hosts
-from integration.harness import secret_forms
+from integration.doc_blocks import code_blocks, commands, run_bash
+from integration.harness import AnsibleRunner, secret_forms, start_emulator
 from kps_emulator.testing import DEFAULTS
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN_DEMO = os.path.join(REPO, 'demo', 'run_demo.py')
+README = os.path.join(REPO, 'demo', 'README.md')
+WRITE_CALLS = ('create_keypair', 'update_keypair', 'delete_keypair', 'import_private_key', 'clear_private_key')
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
 HOSTS = ('node1', 'node2', 'node3')
 NEW_KEY = 'deploy-' + time.strftime('%Y-%m')  # what demo/run_demo.py names the rotated key pair
@@ -104,6 +107,17 @@ def test_demo_end_to_end(tmp_path_factory):
     for call in calls[2], calls[4]:
         assert not re.search(r'(create|update|delete|import|clear)_', call[1]), calls
     assert 'clear_private_key 1' in calls[3][1] and 'create_keypair 1' in calls[3][1], calls
+    # What the summary says of the KPS.6004 answers matches the counts: key pairs created in that run, or none.
+    for _count, text in calls:
+        said = re.search(r'KPS\.6004 \(no such key pair yet; (none|\d+)(?: key pairs?)? created in this run\)', text)
+        created = re.search(r'create_keypair (\d+)', text)
+        assert ('KPS.6004' in text) is bool(said), text
+        assert not said or said.group(1) == (created.group(1) if created else 'none'), text
+    assert 'none created in this run' in calls[2][1], calls  # the rotation plan (check mode) creates nothing
+    # The second run exports nothing: every host already holds its keys, and the summary says so.
+    assert not re.search(r'export', calls[1][1]), calls
+    assert ('Second run:     changed=0 on every host, and no write call to KPS: the modules only read; no private '
+            'key was exported: the files and every host already held the keys') in proc.stdout
     # The second run downloads nothing but what the role distributes: one read per key pair and one batch.
     assert int(calls[1][0]) < int(calls[0][0]) and 'create_keypair' not in calls[1][1], calls
     assert 'emulator stopped (exit code 0)' in proc.stdout
@@ -155,6 +169,47 @@ def test_demo_end_to_end(tmp_path_factory):
     assert len(texts) >= 1 + 3 + 1 + 12 + 12, len(texts)  # SK, keys/, passphrase, keys/fleet/, exported/fleet/
     leaked = [form for form in forms if form in out]
     assert not leaked, '%d secret forms appear in the demo output' % len(leaked)
+
+    _afterwards(workdir, tmp_path_factory.mktemp('afterwards'))
+
+
+def _afterwards(workdir, tmp_path):
+    """demo/README.md, "Afterwards", as written, once the demo has ended: from a directory laid out like the
+    repository root (demo/, tests/ and .venv/ of this checkout, demo-output/ the demo's work dir). The test starts
+    the emulator itself, on a free port that replaces 8443, and the secret key the reader pastes comes from
+    stdin; what each command's comment promises (changed on every host, nothing written) is checked."""
+    root = tmp_path / 'checkout'
+    root.mkdir()
+    for name in ('demo', 'tests'):
+        os.symlink(os.path.join(REPO, name), root / name)
+    os.symlink(os.path.dirname(os.path.dirname(sys.executable)), root / '.venv')
+    os.symlink(workdir, root / 'demo-output')
+    start, exports, runs = (text for _language, text in code_blocks(README, '## Afterwards'))
+    assert start.strip() == '.venv/bin/python tests/kps_emulator --port 8443'
+    with start_emulator(tmp_path) as emulator:
+        ansible = AnsibleRunner(emulator, workdir)  # the guard knows every key file of the work dir
+        pasted = re.search(r'# paste (\S+)', exports).group(1)
+        assert pasted == emulator.secret_key
+        dump = os.path.join(str(tmp_path), '.environment')
+        run_bash(ansible, exports.replace('http://127.0.0.1:8443', emulator.url) + '\nenv -0 > %s\n' % dump, {},
+                 stdin=emulator.secret_key + '\n')
+        with open(dump, encoding='utf-8') as handle:
+            doc_env = dict(item.split('=', 1) for item in handle.read().split('\0') if item.startswith('HW_'))
+        os.unlink(dump)
+        steps = commands(runs)
+        assert len(steps) == 3, steps
+        for command, comment in steps:
+            emulator.clear_requests()
+            proc = run_bash(ansible, command, doc_env, cwd=str(root))
+            changed = {host: int(changed) for host, _ok, changed, _u, _f in RECAP_RE.findall(proc.stdout)}
+            assert set(HOSTS) <= set(changed), (command, proc.stdout[-3000:])
+            assert comment.startswith('changed on every host') and all(changed[host] for host in HOSTS), (
+                command, changed)
+            writes = [entry['call'] for entry in emulator.requests() if entry['call'] in WRITE_CALLS]
+            assert 'nothing written' not in comment or not writes, (command, writes)
+    for host in HOSTS:  # the rotation swapped the key files of the local hosts
+        ssh_dir = workdir / 'local-hosts' / host / '.ssh'
+        assert sorted(os.listdir(ssh_dir)) == ['id_backup', 'id_deploy-2', 'id_web'], host
 
 
 def test_demo_refuses_a_work_dir_that_is_not_its_own(tmp_path):

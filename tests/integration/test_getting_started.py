@@ -14,44 +14,17 @@ import os
 import re
 import subprocess
 
+from integration.doc_blocks import code_blocks, commands, run_bash
 from integration.harness import TESTS_DIR
 
 PAGE = os.path.join(os.path.dirname(TESTS_DIR), 'docs', 'getting-started.md')
 SECTION = '## 1. Against the local emulator'
 DOC_URL = 'http://127.0.0.1:8443'
-BLOCK_RE = re.compile(r'^```(\w+)\n(.*?)^```$', re.M | re.S)
 RECAP_RE = re.compile(r'^localhost\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0', re.M)
 
 
 def _blocks(heading=SECTION):
-    """(language, text) of every code block in the section, in order."""
-    with open(PAGE, encoding='utf-8') as handle:
-        text = handle.read()
-    section = text.split(heading, 1)[1].split('\n## ', 1)[0]
-    return BLOCK_RE.findall(section)
-
-
-def _commands(text):
-    """(command, comment) per line of a console block."""
-    result = []
-    for line in text.splitlines():
-        command, _sep, comment = line.partition('  #')
-        if command.strip():
-            result.append((command.strip(), comment.strip()))
-    return result
-
-
-def _bash(ansible, command, env, stdin=None, fails=False):
-    """Run ``command`` in bash through the secret guard; it must succeed (or fail, with ``fails``).
-
-    A new session has no terminal, so prompts (``read -s``, ``--ask-vault-pass``) read ``stdin``."""
-    run_env = ansible.env(env)
-    proc = subprocess.run(['bash', '-c', command], cwd=ansible.workdir, env=run_env, input=stdin,
-                          capture_output=True, text=True, check=False, timeout=600, start_new_session=True)
-    ansible.check_run(run_env, proc.stdout, proc.stderr)
-    assert (proc.returncode != 0) is fails, '%s: rc=%d\n%s\n%s' % (
-        command, proc.returncode, proc.stdout[-5000:], proc.stderr[-3000:])
-    return proc
+    return code_blocks(PAGE, heading)
 
 
 def test_getting_started_runs_as_written(ansible, emulator):
@@ -67,24 +40,24 @@ def test_getting_started_runs_as_written(ansible, emulator):
     assert pasted == emulator.secret_key, 'the page must show the emulator\'s default secret key'
     # The environment the block leaves goes to a file: it holds the secret key, which no output may show.
     dump = os.path.join(ansible.workdir, '.environment')
-    _bash(ansible, exports.replace(DOC_URL, emulator.url) + '\nenv -0 > %s\n' % dump, {},
-          stdin=emulator.secret_key + '\n')
+    run_bash(ansible, exports.replace(DOC_URL, emulator.url) + '\nenv -0 > %s\n' % dump, {},
+             stdin=emulator.secret_key + '\n')
     with open(dump, encoding='utf-8') as handle:
         doc_env = dict(item.split('=', 1) for item in handle.read().split('\0') if item.startswith('HW_'))
     os.unlink(dump)
     assert doc_env == dict(emulator.module_env()), 'the page must set exactly what the modules need'
 
-    for command, _comment in _commands(keygen):
-        _bash(ansible, command, doc_env)
+    for command, _comment in commands(keygen):
+        run_bash(ansible, command, doc_env)
     with open(os.path.join(ansible.workdir, 'first.yml'), 'w', encoding='utf-8') as handle:
         handle.write(playbook)
 
     written = os.path.join(ansible.workdir, 'exported', 'deploy.pem')
-    steps = _commands(runs)
+    steps = commands(runs)
     assert [command for command, _comment in steps] == [
         'ansible-playbook first.yml --check --diff', 'ansible-playbook first.yml', 'ansible-playbook first.yml']
     for index, (command, comment) in enumerate(steps):
-        proc = _bash(ansible, command, doc_env)
+        proc = run_bash(ansible, command, doc_env)
         expected = int(re.match(r'changed=(\d+)', comment).group(1))
         assert [int(value) for value in RECAP_RE.findall(proc.stdout)] == [expected], proc.stdout[-3000:]
         if index == 0:
@@ -96,9 +69,9 @@ def test_getting_started_runs_as_written(ansible, emulator):
     with open(os.path.join(ansible.workdir, 'deploy_key.pub'), encoding='utf-8') as handle:
         public = handle.read().split()[:2]
     assert public[0] == 'ssh-ed25519'
-    ((command, comment),) = _commands(check_key)
+    ((command, comment),) = commands(check_key)
     assert command == 'ssh-keygen -y -f exported/deploy.pem' and 'deploy_key.pub' in comment
-    assert _bash(ansible, command, doc_env).stdout.split()[:2] == public
+    assert run_bash(ansible, command, doc_env).stdout.split()[:2] == public
 
 
 def test_ad_hoc_forms_leak_nothing_on_failure(ansible, emulator):
@@ -117,22 +90,22 @@ def test_ad_hoc_forms_leak_nothing_on_failure(ansible, emulator):
         ansible.add_secret(handle.read(), passphrase)
     doc_env = dict(emulator.module_env())
 
-    ((command, _comment),) = _commands(export)
+    ((command, _comment),) = commands(export)
     wrong_sk = dict(doc_env, HW_SECRET_KEY='WrongSecretKeyOfTheTest' + 'x' * 17)
     ansible.add_secret(wrong_sk['HW_SECRET_KEY'])
-    proc = _bash(ansible, command + ' -vvvv', wrong_sk, fails=True)
+    proc = run_bash(ansible, command + ' -vvvv', wrong_sk, fails=True)
     assert 'APIGW.0301' in proc.stdout and "Origin: <adhoc 'huaweicloud.kps" in proc.stdout
     assert emulator.keypair('deploy') is None and not [entry for entry in emulator.requests() if entry['auth'] == 'aksk']
 
-    (read, _comment), (command, _comment) = _commands(from_env)
+    (read, _comment), (command, _comment) = commands(from_env)
     assert read.startswith('read -rs HW_PRIVATE_KEY_PASSPHRASE') and 'private_key_passphrase' not in command
-    proc = _bash(ansible, read + '\n' + command + ' -vvvv', doc_env, stdin=wrong + '\n', fails=True)
+    proc = run_bash(ansible, read + '\n' + command + ' -vvvv', doc_env, stdin=wrong + '\n', fails=True)
     assert 'the passphrase is wrong' in proc.stdout, proc.stdout[-3000:]
     assert emulator.keypair('backup') is None
-    proc = _bash(ansible, read + '\n' + command, doc_env, stdin=passphrase + '\n')
+    proc = run_bash(ansible, read + '\n' + command, doc_env, stdin=passphrase + '\n')
     assert 'localhost | CHANGED' in proc.stdout and emulator.keypair('backup')['is_key_protection']
 
-    (create, comment), (command, _comment) = _commands(from_vault)
+    (create, comment), (command, _comment) = commands(from_vault)
     assert create == 'ansible-vault create vault.yml' and 'pp: <the passphrase' in comment
     assert 'private_key_passphrase={{ pp }}' in command and command.endswith('-e @vault.yml --ask-vault-pass')
     # ansible-vault create runs $EDITOR on the new file: this one writes the line the comment describes. The
@@ -145,9 +118,9 @@ def test_ad_hoc_forms_leak_nothing_on_failure(ansible, emulator):
     for pp, outcome in ((wrong, 'the passphrase is wrong'), (passphrase, 'localhost | SUCCESS')):
         if os.path.exists(vault):
             os.unlink(vault)
-        _bash(ansible, create + ' --skip-tty-check', dict(doc_env, EDITOR=editor, TEST_PP=pp), stdin=(vault_password + '\n') * 2)
+        run_bash(ansible, create + ' --skip-tty-check', dict(doc_env, EDITOR=editor, TEST_PP=pp), stdin=(vault_password + '\n') * 2)
         with open(vault, encoding='utf-8') as handle:
             assert handle.read().startswith('$ANSIBLE_VAULT;')
-        proc = _bash(ansible, command + (' -vvvv' if pp == wrong else ''), doc_env, stdin=vault_password + '\n',
+        proc = run_bash(ansible, command + (' -vvvv' if pp == wrong else ''), doc_env, stdin=vault_password + '\n',
                      fails=pp == wrong)
         assert outcome in proc.stdout, proc.stdout[-3000:]
