@@ -253,6 +253,10 @@ class AkSkSigner:
     (temporary credentials) adds ``X-Security-Token``; both are added before signing, as the SDK does.
     """
 
+    # What to check when the API gateway refuses the request (APIGW.0301), for HttpClient.
+    rejected_hint = ('Check access_key/secret_key (and security_token for temporary credentials) and that the clock '
+                     'of the host running the module is right (not retried: repeated failures lock the access key)')
+
     def __init__(self, ak: str, sk: str, security_token: str | None = None, project_id: str | None = None,
                  clock: Callable[[], datetime.datetime] | None = None) -> None:
         self.ak = ak
@@ -336,6 +340,8 @@ class TokenAuth:
     """Sends a given IAM token as X-Auth-Token (no signing)."""
 
     refreshable = False
+    rejected_hint = ('Check auth_token: it must be a valid IAM token (the X-Subject-Token of a login, valid for 24 '
+                     'hours) scoped to the project of region; get a new one')
 
     def __init__(self, token: str | None, project_id: str | None = None) -> None:
         self._token = token
@@ -360,6 +366,8 @@ class PasswordAuth(TokenAuth):
     """
 
     refreshable = True
+    rejected_hint = ('The API gateway refused the IAM token of the password login (user_name, domain_name): check '
+                     'that region (or project_id) names the project the token should be scoped to')
 
     def __init__(self, http: HttpClient, iam_endpoint: str, user_name: str, password: str, domain_name: str,
                  region: str | None = None, project_id: str | None = None) -> None:

@@ -292,9 +292,9 @@ class ExportRunner(KpsRunner):
         dest = self.params['dest']
         names = requested_names(self.params['name'], self.params['names'], dest)
         if dest is None:
+            keypairs = self._read_keypairs(names)  # fails for what cannot be exported: then no private key is returned
             if not self.module.no_log:
                 self.module.warn(NO_LOG_WARNING)
-            keypairs = self._read_keypairs(names)
             names = [name for name in names if name in keypairs]
             return Plan(work=bool(names), dest=None, names=names, keypairs=keypairs, texts={})
 

@@ -614,10 +614,7 @@ class HttpClient:
             try:
                 response, content = self._attempt(method, full_url, body, request_headers)
             except requests.exceptions.SSLError as exc:
-                raise HuaweiCloudError(call, service=service, reason=(
-                    'TLS connection to %s failed: %s. If the endpoint uses a private CA, set ca_path to its '
-                    'CA bundle; validate_certs=false turns the check off (tests only).'
-                    % (host, _redact(_short(exc)))))
+                raise HuaweiCloudError(call, service=service, reason=_tls_problem(exc, host))
             except _TooLarge:
                 raise HuaweiCloudError(call, service=service, reason=(
                     'the answer from %s is larger than %d MiB, far more than any KPS or IAM answer; check that '
@@ -655,8 +652,8 @@ class HttpClient:
                 raise error
             if error.error_code in NEVER_RETRY_CODES:
                 if error.error_code == 'APIGW.0301':
-                    error.reason = ('Check access_key/secret_key and that the clock of the host running the '
-                                    'module is right (not retried: repeated failures lock the access key)')
+                    # What to check depends on the credentials: AK/SK and the clock, or the token.
+                    error.reason = getattr(auth, 'rejected_hint', 'Check the credentials')
                 raise error
             if (status == 401 and auth is not None and getattr(auth, 'refreshable', False) and not refreshed):
                 # Expired token after a password login: log in again and repeat once (not a retry).
@@ -723,12 +720,31 @@ def _causes(exc: BaseException) -> list[BaseException]:
     seen, todo = [], [exc]
     while todo:
         current = todo.pop(0)
-        if current is None or any(current is known for known in seen) or len(seen) > 20:
+        if not isinstance(current, BaseException) or any(current is known for known in seen) or len(seen) > 20:
             continue
         seen.append(current)
         todo.extend([getattr(current, 'reason', None), current.__cause__, current.__context__])
         todo.extend(arg for arg in getattr(current, 'args', ()) if isinstance(arg, BaseException))
     return seen
+
+
+# What OpenSSL says when the server's first bytes are no TLS record, e.g. a plain HTTP answer.
+_NOT_TLS_REASONS = ('WRONG_VERSION_NUMBER', 'UNKNOWN_PROTOCOL', 'RECORD_LAYER_FAILURE', 'PACKET_LENGTH_TOO_LONG')
+
+
+def _tls_problem(exc: BaseException, host: str) -> str:
+    """What went wrong in a TLS handshake with ``host``, and what to do (never urllib3's text)."""
+    errors = [cause for cause in _causes(exc) if isinstance(cause, ssl.SSLError)]
+    if any(getattr(error, 'reason', None) in _NOT_TLS_REASONS for error in errors):
+        return ('%s does not answer in TLS: the endpoint is https:// but the server on that port speaks another '
+                'protocol, most likely plain HTTP. Check the URL\'s scheme and port (an endpoint on this machine, '
+                'such as the emulator, may be http://)' % host)
+    verify = [error for error in errors if isinstance(error, ssl.SSLCertVerificationError)]
+    if verify:
+        return ('TLS connection to %s failed: certificate verify failed: %s. If the endpoint uses a private CA, set '
+                'ca_path to its CA bundle; validate_certs=false turns the check off (tests only).'
+                % (host, _redact(str(verify[0].verify_message or verify[0].reason))))
+    return 'TLS connection to %s failed: %s.' % (host, _redact(_short(errors[-1] if errors else exc)))
 
 
 def _connection_problem(exc: BaseException, deadline: float) -> str:

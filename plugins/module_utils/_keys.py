@@ -416,6 +416,15 @@ def public_key_blob(openssh_line: PrivateKey | str | bytes) -> str:
     The type named in the line must match the type encoded in the blob.
     """
     fields = _split_public_key(openssh_line)
+    if fields and fields[0].startswith('-----BEGIN'):
+        # A PEM block: most often the private key given where its public key belongs (never quoted).
+        if 'PRIVATE' in fields[:4]:
+            raise InvalidPublicKeyError(
+                'The data given as the public key is a private key. Give its public key in the OpenSSH format '
+                '("ssh-ed25519 AAAA..."): the .pub file next to the key, or what ssh-keygen -y -f KEY prints.')
+        raise InvalidPublicKeyError(
+            'The data given as the public key is a PEM block, not an OpenSSH public key ("ssh-ed25519 AAAA..."); '
+            'ssh-keygen -i -m PKCS8 -f KEY.pem converts a PEM public key.')
     if len(fields) < 2:
         raise InvalidPublicKeyError('The public key is not valid: expected "<type> <base64> [comment]".')
     key_type, b64 = fields[0], fields[1]

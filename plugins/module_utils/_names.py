@@ -34,9 +34,17 @@ class KeypairNameError(KpsError):
     """A key pair name KPS would refuse; found before any call or file access."""
 
 
+def _shown_name(item: Any) -> str:
+    """An invalid name as a message quotes it: a long one cut (and said to be too long), never in full."""
+    text = str(item)
+    if len(text) > NAME_MAX:
+        return '%r... (%d characters: too long)' % (text[:40], len(text))
+    return repr(text[:80]) + ('...' if len(text) > 80 else '')
+
+
 def check_names(names: Iterable[Any]) -> None:
     """Raise KeypairNameError naming every invalid name of ``names`` and the rule."""
     invalid = invalid_names(names)
     if invalid:
         raise KeypairNameError('Invalid key pair %s: %s. A key pair name has 1 to %d letters, digits, "_" or "-".' % (
-            plural(len(invalid), 'name'), ', '.join(repr(str(item)[:80]) for item in invalid), NAME_MAX))
+            plural(len(invalid), 'name'), ', '.join(_shown_name(item) for item in invalid), NAME_MAX))

@@ -33,6 +33,8 @@ from kps_emulator import keys
 
 IMPORT = 'huaweicloud.kps.kps_private_key_import'
 EXPORT = 'huaweicloud.kps.kps_private_key_export'
+KEYPAIR = 'huaweicloud.kps.kps_keypair'
+MODULES = {'import': IMPORT, 'export': EXPORT, 'keypair': KEYPAIR}
 ROLE = 'huaweicloud.kps.kps_key_distribution'
 PASSPHRASE = 'correct horse battery staple 42'
 # Calls that change the emulator's state: a bad input must never get one of them answered with success.
@@ -104,7 +106,7 @@ def build_cases(files, out, emulator_port):
 
     def case(kind, args, message, calls=(), conn=None):
         cid = 'c%02d' % len(cases)
-        if kind in ('import', 'export'):
+        if kind in MODULES:
             merged = dict(CONN, **(conn or {}))
             merged.update(args)
             args = dict((key, value) for key, value in merged.items() if value is not None)
@@ -113,7 +115,8 @@ def build_cases(files, out, emulator_port):
     # ----- kps_private_key_import ------------------------------------------------------------------------
     name_msg = r'^Invalid key pair name: %s\. A key pair name has 1 to 255 letters, digits, "_" or "-"\.$'
     case('import', {'name': 'bad name!', 'private_key_path': good}, name_msg % "'bad name!'")
-    case('import', {'name': 'x' * 256, 'private_key_path': good}, name_msg % ("'%s'" % ('x' * 80)))
+    case('import', {'name': 'x' * 256, 'private_key_path': good},
+         name_msg % (r"'%s'\.\.\. \(256 characters: too long\)" % ('x' * 40)))
     case('import', {'name': '', 'private_key_path': good}, name_msg % "''")
     case('import', {'name': 'ключ', 'private_key_path': good}, name_msg % "'ключ'")
     case('import', {'name': 'ok', 'private_key_path': good, 'privat_key': 'x'},
@@ -177,8 +180,16 @@ def build_cases(files, out, emulator_port):
          r'^Credentials for more than one authentication method were given \(access_key/secret_key and '
          r'user_name/user_password\)')
     case('import', {'name': 'ok', 'private_key_path': good},
-         r"^Key pair ok: KPS call 'show key pair' failed: HTTP 401 APIGW\.0301: .*\(request id \w+\)",
+         r"^Key pair ok: KPS call 'show key pair' failed: HTTP 401 APIGW\.0301: .*\. Check access_key/secret_key "
+         r'\(and security_token for temporary credentials\) and that the clock of the host running the module is '
+         r'right \(not retried: repeated failures lock the access key\) \(request id \w+\)$',
          ['show_keypair'], conn={'secret_key': 'NotTheSecretKeyOfTheEmulator000000000000'})
+    # A bad token: the hint is about the token, not about an AK/SK or the clock.
+    case('import', {'name': 'ok', 'private_key_path': good},
+         r"^Key pair ok: KPS call 'show key pair' failed: HTTP 401 APIGW\.0301: .*\. Check auth_token: it must be a "
+         r'valid IAM token \(the X-Subject-Token of a login, valid for 24 hours\) scoped to the project of region; '
+         r'get a new one \(request id \w+\)$',
+         ['show_keypair'], conn={'access_key': None, 'secret_key': None, 'auth_token': 'NotAnIamTokenOfTheEmulator'})
     case('import', {'name': 'ok', 'private_key_path': good},
          r"^Key pair ok: KPS call 'show key pair' failed: HTTP 401 APIGW\.0301: .*\(request id \w+\)",
          ['show_keypair'], conn={'project_id': '00000000000000000000000000000000'})
@@ -210,20 +221,29 @@ def build_cases(files, out, emulator_port):
          r"^Key pair ok: KPS call 'show key pair' failed: could not reach 127\.0\.0\.1:%d: connection refused "
          r'\(nothing listens on that port\)$' % bad_port,
          conn={'kps_endpoint': 'http://127.0.0.1:%d' % bad_port})
+    # https:// to a plain-HTTP server: said in words (no urllib3/OpenSSL text), and no ca_path advice.
     case('import', {'name': 'ok', 'private_key_path': good},
-         r"^Key pair ok: KPS call 'show key pair' failed: TLS connection to 127\.0\.0\.1:%d failed: .*If the endpoint "
-         r'uses a private CA, set ca_path to its CA bundle; validate_certs=false turns the check off' % emulator_port,
+         r"^Key pair ok: KPS call 'show key pair' failed: 127\.0\.0\.1:%d does not answer in TLS: the endpoint is "
+         r"https:// but the server on that port speaks another protocol, most likely plain HTTP\. Check the URL's "
+         r'scheme and port \(an endpoint on this machine, such as the emulator, may be http://\)$' % emulator_port,
          conn={'kps_endpoint': 'https://127.0.0.1:%d' % emulator_port})
     case('import', {'name': 'ok', 'private_key_path': good, 'user_name': '{{ kps_user_name }}',
                     'user_password': 'not-the-password', 'domain_name': '{{ kps_domain_name }}'},
          r"^Key pair ok: IAM call 'get IAM token' failed: HTTP 401", ['iam_token'],
          conn={'access_key': None, 'secret_key': None, 'project_id': None})
 
+    # ----- kps_keypair -----------------------------------------------------------------------------------
+    case('keypair', {'name': 'ok', 'public_key_path': good},
+         r'^Cannot use the public key for key pair ok: The data given as the public key is a private key\. Give its '
+         r'public key in the OpenSSH format \("ssh-ed25519 AAAA\.\.\."\): the \.pub file next to the key, or what '
+         r'ssh-keygen -y -f KEY prints\.$')
+
     # ----- kps_private_key_export ------------------------------------------------------------------------
     dest = str(out / 'exported.pem')
     case('export', {'name': 'a b', 'dest': dest},
          r"^Invalid key pair name: 'a b'\. A key pair name has 1 to 255 letters, digits, \"_\" or \"-\"\.$")
-    case('export', {'name': 'y' * 256, 'dest': dest}, r"^Invalid key pair name: 'y{80}'\.")
+    case('export', {'name': 'y' * 256, 'dest': dest},
+         r"^Invalid key pair name: 'y{40}'\.\.\. \(256 characters: too long\)\. A key pair name has 1 to 255")
     case('export', {'names': ['z' * 252], 'dest': str(out)},
          r"^Key pair name z{40}\.\.\. too long for a file name: with names and dest each key is written to <name>\.pem")
     case('export', {'name': '', 'dest': dest}, r"^Invalid key pair name: ''\.")
@@ -307,7 +327,7 @@ def playbook(cases, paths, record_dir, emulator_url):
                 'rescue': [{'name': 'keep the failure', 'ansible.builtin.set_fact': {
                     'result_%s' % cid: '{{ ansible_failed_result }}'}}]})
         else:
-            tasks.append({'name': '%s %s' % (kind, cid), IMPORT if kind == 'import' else EXPORT: args,
+            tasks.append({'name': '%s %s' % (kind, cid), MODULES[kind]: args,
                           'register': 'result_%s' % cid, 'ignore_errors': True})
         tasks.append({'name': 'after %s' % cid, 'kps_case': dict(
             frame, phase='after', case=cid, record_dir=str(record_dir), before='{{ before_%s.snapshot }}' % cid,

@@ -329,7 +329,8 @@ def test_check_names_refuses(name):
 
 @pytest.mark.parametrize('names, message', [
     (['ok', '../etc'], "Invalid key pair name: '../etc'. "),
-    (['a b', 'x' * 256], "Invalid key pair names: 'a b', '%s'. " % ('x' * 80)),
+    (['a b', 'x' * 256], "Invalid key pair names: 'a b', '%s'... (256 characters: too long). " % ('x' * 40)),
+    (['a b ' + 'x' * 100], "Invalid key pair name: '%s'.... " % ('a b ' + 'x' * 76)),
 ])
 def test_one_message_for_invalid_names(names, message):
     with pytest.raises(KeypairNameError) as exc:

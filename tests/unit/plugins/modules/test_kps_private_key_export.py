@@ -1274,11 +1274,13 @@ class TestFormat:
         args = {'names': ['ed-a', 'rsa-key', 'ed-b'], 'format': 'pem'}
         if dest:
             args['dest'] = str(tmp_path)
-        result = run(args, check_mode=check_mode, no_log=True, fail=True)
+        result = run(args, check_mode=check_mode, fail=True)
         assert result['msg'] == ('format=pem (traditional PEM) does not exist for ED25519 keys (key pairs ed-a, '
                                  'ed-b). Use format=openssh, which every OpenSSH since 6.5 loads, or format=pkcs8. '
                                  'Nothing was exported or written.')
         assert kps.exports == 0 and dir_listing(str(tmp_path)) == []
+        # The result holds no private key, so no warning says it does (without dest, no_log is not set here).
+        assert not result.get('warnings'), result.get('warnings')
 
     def test_check_mode_warns_about_a_key_pair_that_does_not_exist_yet(self, kps, tmp_path):
         kps.add('cold', hosted=False)
