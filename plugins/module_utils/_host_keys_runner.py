@@ -483,7 +483,7 @@ class HostKeysRunner(Runner):
             fmt = current.get('format')
         else:
             fmt = 'as KPS returns it' if item['format'] == ANY_FORMAT else item['format']
-        after = 'private key of key pair %s: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
+        after = 'private key of key pair %s, with public key: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
             item['name'], change['public_key'] or '(not in KPS yet)', fmt, octal(item['mode_value']),
             user_name(item['uid']), group_name(item['gid']))
         return dict(header, before=before, after=after)
@@ -494,6 +494,6 @@ class HostKeysRunner(Runner):
             return '(absent)\n'
         if current['type'] != 'file':
             return '(a %s, not a regular file)\n' % ('symbolic link' if current['type'] == 'link' else 'special file')
-        return 'private key: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
+        return 'private key with public key: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
             current.get('public_key') or '(unknown)', current.get('format') or '(not a private key)',
             octal(current['mode']), user_name(current['uid']), group_name(current['gid']))

@@ -740,11 +740,10 @@ def _tls_problem(exc: BaseException, host: str) -> str:
                 'protocol, most likely plain HTTP. Check the URL\'s scheme and port (an endpoint on this machine, '
                 'such as the emulator, may be http://)' % host)
     verify = [error for error in errors if isinstance(error, ssl.SSLCertVerificationError)]
-    if verify:
-        return ('TLS connection to %s failed: certificate verify failed: %s. If the endpoint uses a private CA, set '
-                'ca_path to its CA bundle; validate_certs=false turns the check off (tests only).'
-                % (host, _redact(str(verify[0].verify_message or verify[0].reason))))
-    return 'TLS connection to %s failed: %s.' % (host, _redact(_short(errors[-1] if errors else exc)))
+    problem = ('certificate verify failed: %s' % (verify[0].verify_message or verify[0].reason) if verify
+               else _short(exc))
+    return ('TLS connection to %s failed: %s. If the endpoint uses a private CA, set ca_path to its CA bundle; '
+            'validate_certs=false turns the check off (tests only).' % (host, _redact(problem)))
 
 
 def _connection_problem(exc: BaseException, deadline: float) -> str:

@@ -99,7 +99,11 @@ options:
   dest:
     description:
       - With O(name), the path of the file to write the private key to.
-      - With O(names), the directory to write the private keys to, one file C(<name>.pem) per key pair.
+      - With O(names), the directory to write the private keys to, one file C(<name>.pem) per key pair, whatever
+        O(format) is (every format is PEM-armoured text, C(-----BEGIN ...-----), the OpenSSH format too).
+      - The files are yours, so they carry no mark of the collection; in the OpenSSH format the key's comment is
+        empty. Only the role C(huaweicloud.kps.kps_key_distribution) marks what it installs (comment
+        C(huaweicloud.kps:NAME)), so that its O(ignore:state=absent) removes only those files.
       - >-
         The file is written on the host that runs the module. With the usual C(delegate_to: localhost) that is
         the controller.

@@ -306,7 +306,8 @@ def build_cases(files, out, emulator_port):
     role([{'name': 'nope', 'private_key': {'path': path}}],
          r'^No such key pair in KPS: nope\. Nothing was changed\.$', ['list_keypairs'])
     role([{'name': 'bad name', 'private_key': {'path': path}}],
-         r'^No such key pair in KPS: bad name\. Nothing was changed\.$', ['list_keypairs'])
+         r'^Invalid key pair name: \'bad name\'\. A key pair name has 1 to 255 letters, digits, "_" or "-"\.$',
+         ['list_keypairs'])
     role([{'name': 'cold', 'private_key': {'path': path}}],
          r'^kps_key_distribution: exporting the key pairs from KPS failed: Cannot export: KPS hosts no private key '
          r'for key pair cold', ['list_keypairs', 'show_keypair'])

@@ -30,8 +30,9 @@ def _blocks(heading=SECTION):
 def test_getting_started_runs_as_written(ansible, emulator):
     blocks = _blocks()
     languages = [language for language, _text in blocks]
-    assert languages == ['console', 'console', 'console', 'yaml', 'console', 'console'], languages
-    start, exports, keygen, playbook, runs, check_key = (text for _language, text in blocks)
+    assert languages == ['console', 'console', 'console', 'yaml', 'console', 'text', 'console'], languages
+    start, exports, keygen, playbook, runs, warnings, check_key = (text for _language, text in blocks)
+    warnings = warnings.splitlines()
 
     # The block that starts the emulator is replaced by the test's own emulator, on the port the page names.
     assert 'make emulator' in start and '8443' in start
@@ -60,6 +61,9 @@ def test_getting_started_runs_as_written(ansible, emulator):
         proc = run_bash(ansible, command, doc_env)
         expected = int(re.match(r'changed=(\d+)', comment).group(1))
         assert [int(value) for value in RECAP_RE.findall(proc.stdout)] == [expected], proc.stdout[-3000:]
+        # The warnings the page shows: the first two in every run, the third in the check run only.
+        shown = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith('[WARNING]')]
+        assert shown == (warnings if index == 0 else warnings[:2]), shown
         if index == 0:
             # Check mode wrote nothing and created nothing, and said why the export could go on.
             assert not os.path.exists(written) and emulator.keypair('deploy') is None

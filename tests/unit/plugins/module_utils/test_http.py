@@ -15,7 +15,7 @@ import requests
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import AkSkSigner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import AkSkSigner, TokenAuth
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
 
@@ -100,16 +100,23 @@ def test_retry_after_http_date():
 
 
 @pytest.mark.parametrize('status', [401, 403])
-def test_apigw_0301_is_never_retried(status):
+@pytest.mark.parametrize('auth, hint', [
+    (AkSkSigner('AK', 'SK'), 'Check access_key/secret_key (and security_token for temporary credentials) and that the '
+     'clock of the host running the module is right (not retried: repeated failures lock the access key)'),
+    # A token has no clock or access key to check.
+    (TokenAuth('TOKEN', 'p1'), 'Check auth_token: it must be a valid IAM token (the X-Subject-Token of a login, '
+     'valid for 24 hours) scoped to the project of region; get a new one'),
+], ids=['aksk', 'token'])
+def test_apigw_0301_is_never_retried(status, auth, hint):
     client, adapter, warnings, _s = make_client([reply(status, {
         'error_code': 'APIGW.0301', 'error_msg': 'Incorrect IAM authentication information: verify aksk signature fail',
-        'request_id': 'rid-123'})] * 4)
+        'request_id': 'rid-123'})] * 4, auth=auth)
     with pytest.raises(HuaweiCloudError) as exc:
         client.request('show key pair', 'GET', URL)
     assert len(adapter.sent) == 1 and warnings == []
     err = exc.value
     assert (err.status, err.error_code, err.request_id) == (status, 'APIGW.0301', 'rid-123')
-    assert 'clock' in str(err) and 'not retried' in str(err)
+    assert str(err).endswith('verify aksk signature fail. %s (request id rid-123)' % hint), str(err)
 
 
 @pytest.mark.parametrize('status, code', [(400, 'KPS.0002'), (404, None), (409, 'KPS.1000'), (500, 'KPS.0002')])

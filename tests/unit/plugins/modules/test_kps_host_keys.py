@@ -96,6 +96,9 @@ def test_report_check_real_check_repeat(home, keypairs):
     assert checked['files'] == expected_files
     assert '+' + keypairs['web'][1] + ' huaweicloud.kps:web' not in json.dumps(checked['diff'])  # a text diff
     assert any(keypairs['web'][1] + ' huaweicloud.kps:web' in diff['after'] for diff in checked['diff'])
+    # A key file is shown by the public key of its private key, and says so.
+    assert ('private key of key pair web, with public key: %s\nformat: openssh\n' % keypairs['web'][1]
+            in [diff['after'] for diff in checked['diff']][1]), checked['diff']
     assert not ssh.exists()
 
     real = run({'keys': KEYS}, keypairs, private=['web', 'db'])
@@ -146,6 +149,11 @@ def test_a_rotated_key_and_a_wrong_mode_are_found_and_fixed_in_one_call(home, ke
     result = run({'keys': KEYS}, rotated, private=['web'])
     assert [(item['path'][len(str(ssh)) + 1:], item['action']) for item in result['files']] == [
         ('id_web', 'replace'), ('id_db', 'attributes'), ('authorized_keys', 'update')]
+    # The diff shows each key file by the public key of its private key, and says so.
+    assert result['diff'][0]['before'].startswith('private key with public key: %s\nformat: openssh\n'
+                                                  % keypairs['web'][1]), result['diff'][0]
+    assert result['diff'][0]['after'].startswith('private key of key pair web, with public key: %s\n'
+                                                 % keypairs['new'][1]), result['diff'][0]
     assert mode(ssh / 'id_db') == 0o400
     lines = (ssh / 'authorized_keys').read_text().splitlines()
     assert keypairs['new'][1] + ' huaweicloud.kps:web' in lines and len(lines) == 2

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _export_runner as runner
 from ansible_collections.huaweicloud.kps.plugins.module_utils import _files, _keys
+from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import openssh_comment
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import fingerprint, load_private_key
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import KpsClient, parse_batch_export_zip
@@ -742,6 +743,17 @@ def _seed(kps, count, prefix='k'):
     for name in names:
         kps.add(name)
     return names
+
+
+def test_exported_files_are_named_after_the_key_pair_and_carry_no_mark(kps, tmp_path):
+    """The rule of the dest option's documentation: <name>.pem in any format, and an OpenSSH-format file with an
+    empty comment (only the role marks its files, with huaweicloud.kps:NAME)."""
+    names = _seed(kps, 2)
+    run({'names': names, 'dest': str(tmp_path)})
+    assert dir_listing(str(tmp_path)) == ['k00.pem', 'k01.pem']
+    for name in names:
+        text = read(str(tmp_path / (name + '.pem')))
+        assert text.startswith('-----BEGIN OPENSSH PRIVATE KEY-----') and openssh_comment(text) == ''
 
 
 class TestBatch:
