@@ -122,9 +122,10 @@ def test_ad_hoc_forms_leak_nothing_on_failure(ansible, emulator):
     for pp, outcome in ((wrong, 'the passphrase is wrong'), (passphrase, 'localhost | SUCCESS')):
         if os.path.exists(vault):
             os.unlink(vault)
-        run_bash(ansible, create + ' --skip-tty-check', dict(doc_env, EDITOR=editor, TEST_PP=pp), stdin=(vault_password + '\n') * 2)
+        run_bash(ansible, create + ' --skip-tty-check', dict(doc_env, EDITOR=editor, TEST_PP=pp),
+                 stdin=(vault_password + '\n') * 2)
         with open(vault, encoding='utf-8') as handle:
             assert handle.read().startswith('$ANSIBLE_VAULT;')
         proc = run_bash(ansible, command + (' -vvvv' if pp == wrong else ''), doc_env, stdin=vault_password + '\n',
-                     fails=pp == wrong)
+                        fails=pp == wrong)
         assert outcome in proc.stdout, proc.stdout[-3000:]
