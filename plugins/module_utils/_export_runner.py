@@ -293,9 +293,9 @@ class ExportRunner(KpsRunner):
         names = requested_names(self.params['name'], self.params['names'], dest)
         if dest is None:
             keypairs = self._read_keypairs(names)  # fails for what cannot be exported: then no private key is returned
-            if not self.module.no_log:
-                self.module.warn(NO_LOG_WARNING)
             names = [name for name in names if name in keypairs]
+            if names and not self.module.no_log:
+                self.module.warn(NO_LOG_WARNING)
             return Plan(work=bool(names), dest=None, names=names, keypairs=keypairs, texts={})
 
         # Local problems (paths, mode, owner, group, links) fail before any API call.
