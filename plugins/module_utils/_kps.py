@@ -22,7 +22,7 @@ import zlib
 from typing import Any, Iterable, Iterator, Mapping, NoReturn, Sequence
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import plural
-from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError, quote_path_segment
+from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError, quote_path_segment, scrub
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     NO_TRADITIONAL_PEM,
     TRADITIONAL,
@@ -34,6 +34,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
 )
 
 BATCH_EXPORT_MAX = 10
+BATCH_IMPORT_MAX = 10  # key pairs per batch-import call, as Terraform sends them
 # The zip bomb guard of batch export: an archive entry larger than this is no private key (a key is a few KiB).
 # The client's own limit: the API client never depends on the write core (_files).
 MAX_ENTRY_BYTES = 1024 * 1024
@@ -312,6 +313,24 @@ class KpsClient:
             protection['private_key'] = private_key
         return protection
 
+    @classmethod
+    def keypair_body(cls, name: str, public_key: str | None = None, private_key: str | None = None,
+                     encryption_type: str | None = None, kms_key_name: str | None = None,
+                     kms_key_id: str | None = None, user_id: str | None = None,
+                     scope: str | None = None) -> dict[str, Any]:
+        """The ``keypair`` of a create body (SDK CreateKeypairAction), as create and batch import send it."""
+        keypair = {'name': name, 'type': 'ssh'}
+        if public_key:
+            keypair['public_key'] = public_key
+        if scope:
+            keypair['scope'] = scope
+        if user_id:
+            keypair['user_id'] = user_id
+        if private_key or (encryption_type and not public_key):
+            # Never public_key with a key_protection lacking private_key: KPS answers KPS.0002 (Terraform issue 7049).
+            keypair['key_protection'] = cls._protection(private_key, encryption_type, kms_key_name, kms_key_id)
+        return keypair
+
     def create_keypair(self, name: str, public_key: str | None = None, private_key: str | None = None,
                        encryption_type: str | None = None, kms_key_name: str | None = None,
                        kms_key_id: str | None = None, user_id: str | None = None,
@@ -322,19 +341,43 @@ class KpsClient:
         the generated private key. Not repeated after a timeout or 5xx (it is not idempotent): the caller
         re-reads the state.
         """
-        keypair = {'name': name, 'type': 'ssh'}
-        if public_key:
-            keypair['public_key'] = public_key
-        if scope:
-            keypair['scope'] = scope
-        if user_id:
-            keypair['user_id'] = user_id
-        if private_key or (encryption_type and not public_key):
-            # Never public_key with a key_protection lacking private_key: KPS answers KPS.0002 (Terraform issue 7049).
-            keypair['key_protection'] = self._protection(private_key, encryption_type, kms_key_name, kms_key_id)
+        keypair = self.keypair_body(name, public_key, private_key, encryption_type, kms_key_name, kms_key_id,
+                                    user_id, scope)
         data = self.http.request('create key pair', 'POST', self.base + '/keypairs', json={'keypair': keypair},
                                  idempotent=False)
         return _unwrap(data, 'create key pair', 'keypair')
+
+    def batch_import_keypairs(self, keypairs: Sequence[Mapping[str, Any]]) -> tuple[set[str], dict[str, str]]:
+        """Create up to 10 key pairs in one call (SDK BatchImportKeypair); ``keypairs``: ``keypair_body()`` dicts.
+
+        KPS creates each one or not: returns ``(names created, {name: reason})`` of what the answer reports
+        (``succeeded_keypairs``: SDK CreateKeypairResponseBody ``{"keypair": {...}}``, also taken nested once
+        more as Terraform reads it; ``failed_keypairs``: ``{keypair_name, failed_reason}``, the reason scrubbed).
+        A name the answer reports neither way is in neither. Not repeated after a timeout or 5xx (a create is not
+        idempotent): the caller re-reads the state.
+        """
+        keypairs = list(keypairs)
+        if not 1 <= len(keypairs) <= BATCH_IMPORT_MAX:
+            raise ValueError('batch import takes 1 to %d key pairs, got %d' % (BATCH_IMPORT_MAX, len(keypairs)))
+        names = set(item['name'] for item in keypairs)
+        data = self.http.request('batch import', 'POST', self.base + '/keypairs/batch-import',
+                                 json=[{'keypair': dict(item)} for item in keypairs], idempotent=False)
+        if not isinstance(data, dict):
+            raise HuaweiCloudError('batch import', reason='KPS answered with an unexpected body')
+        created = set()
+        for item in data.get('succeeded_keypairs') or []:
+            for _depth in range(2):
+                if isinstance(item, dict) and isinstance(item.get('keypair'), dict):
+                    item = item['keypair']
+            name = item.get('name') if isinstance(item, dict) else None
+            if name in names:
+                created.add(name)
+        failed = {}
+        for item in data.get('failed_keypairs') or []:
+            name = item.get('keypair_name') if isinstance(item, dict) else None
+            if name in names and name not in created:
+                failed[name] = scrub(item.get('failed_reason') or 'no reason given')
+        return created, failed
 
     def import_private_key(self, name: str, private_key: str, encryption_type: str = 'default',
                            kms_key_name: str | None = None, kms_key_id: str | None = None,

@@ -24,6 +24,18 @@ description:
     cannot see when they differ from the task. Use O(force=true) to re-import the key with new encryption
     settings.
   - O(state=absent) clears the hosted private key; the key pair itself and its public key stay.
+  - With O(keys) instead of O(name), the module makes KPS host many private keys in one task, for a migration
+    of existing keys (from bastions, vaults, CI secrets). It reads and parses every key locally, looks all key
+    pairs up at once (one listing of 1000 key pairs a call, not one read per key), then creates the missing key
+    pairs with their private keys hosted in batch-import calls of at most 10 key pairs each, and imports the
+    private key of each key pair that exists without it (one call each). Key pairs that already host their key
+    cost no call. Each key is decided as O(name) would decide it.
+  - With O(keys), a key that fails (its private key cannot be read, its key pair holds another public key, KPS
+    refuses it) does not stop the others. They are done first, then the task fails naming every failed key
+    and why, and RV(key_results) reports each key. Run the task again once they are fixed; it only does what is
+    left.
+    Mistakes in O(keys) itself (an invalid or repeated name, O(encryption_type=kms) without a KMS key) fail the
+    task before anything is read or sent.
   - The private key, its passphrase and the credentials never appear in the result, in diffs, in warnings or in
     error messages.
 author:
@@ -46,6 +58,7 @@ attributes:
     details:
       - The diff shows whether the key pair exists, whether KPS hosts its private key and its fingerprint.
         It never shows key material.
+      - With O(keys), the diff shows those for each key pair that is (or would be) created or imported, by name.
   idempotent:
     description: When run twice in a row with the same options, the second run reports no change.
     support: full
@@ -59,8 +72,60 @@ options:
       - KPS creates key pairs with names of up to 255 characters, but its import call takes at most 64 (the
         SDK's model says so). A key pair this module creates may have a longer name; importing into an
         existing key pair whose name is longer than 64 characters fails before any write.
+      - Exactly one of O(name) and O(keys) is required.
     type: str
-    required: true
+  keys:
+    description:
+      - Many private keys to host at once, each for its own key pair, instead of O(name) (see the description).
+      - O(private_key_passphrase), O(encryption_type), O(kms_key_name), O(kms_key_id) and O(user_id) given for
+        the task apply to every key that does not set its own; O(create) and O(force) apply to every key.
+      - Only with O(state=present). Mutually exclusive with O(name), O(private_key) and O(private_key_path).
+    type: list
+    elements: dict
+    version_added: 2.2.0
+    suboptions:
+      name:
+        description:
+          - Name of the key pair, as for O(name). Each name may appear only once.
+        type: str
+        required: true
+      private_key:
+        description:
+          - The private key, as text, in the formats O(private_key) accepts.
+          - Exactly one of O(keys[].private_key) and O(keys[].private_key_path) is required.
+        type: str
+      private_key_path:
+        description:
+          - Path to a file holding the private key, read as O(private_key_path) is read.
+        type: path
+      private_key_passphrase:
+        description:
+          - Passphrase of an encrypted private key; defaults to O(private_key_passphrase).
+        type: str
+      encryption_type:
+        description:
+          - How KPS encrypts this private key at rest; defaults to O(encryption_type).
+          - With V(kms), O(keys[].kms_key_name) or O(keys[].kms_key_id) (or the task's) is required.
+        type: str
+        choices: [default, kms]
+      kms_key_name:
+        description:
+          - The KMS key that encrypts this private key; defaults to O(kms_key_name).
+        type: str
+      kms_key_id:
+        description:
+          - ID of the KMS key that encrypts this private key; defaults to O(kms_key_id).
+        type: str
+      user_id:
+        description:
+          - ID of the IAM user the key pair belongs to; defaults to O(user_id).
+        type: str
+      scope:
+        description:
+          - Scope of a key pair the module creates, V(user) or V(domain) (usable by every user of the account).
+          - When not given, KPS decides (V(user)). An existing key pair keeps its scope.
+        type: str
+        choices: [user, domain]
   state:
     description:
       - V(present) makes KPS host the private key for the key pair O(name), creating the key pair when it is
@@ -149,6 +214,9 @@ notes:
   - An unchanged run makes one KPS call, a read of the key pair (plus one IAM call to find the project when
     O(project_id) is not given, and the token call of a password login). A run that writes reads the key pair
     once more afterwards, to return what KPS holds.
+  - With O(keys), the lookup of the key pairs is a listing of the project, 1000 key pairs a call (a single key
+    is one read). A run that writes makes ceil(C/10) batch-import calls for C key pairs to create and one import
+    call per existing key pair without its key, then looks the key pairs written up once more.
   - KPS decides whether a private key belongs to a key pair by its public key; so does this module. The
     fingerprint (MD5, colon separated) is shown in messages and results.
   - The private key is read and decrypted by the host that runs the module, which also talks to KPS. Run the
@@ -233,6 +301,26 @@ EXAMPLES = r"""
       huaweicloud.kps.kps_private_key_import:
         name: old
         state: absent
+
+    - name: Host many existing keys in one task; each key pair is created, imported into, or left alone
+      huaweicloud.kps.kps_private_key_import:
+        private_key_passphrase: "{{ vault_migration_passphrase }}"  # for every key that sets none
+        keys:
+          - name: bastion-alice
+            private_key_path: /srv/migration/alice_id_ed25519
+          - name: bastion-bob
+            private_key_path: /srv/migration/bob_id_rsa
+            scope: domain
+          - name: ci-deploy
+            private_key: "{{ vault_ci_deploy_key }}"
+            encryption_type: kms
+            kms_key_name: kps/default
+      no_log: true
+      register: migration
+
+    - name: Show which key pairs were created, imported or already hosted
+      ansible.builtin.debug:
+        msg: "created {{ migration.created }}, imported {{ migration.imported }}, unchanged {{ migration.unchanged }}"
 """
 
 RETURN = r"""
@@ -251,7 +339,7 @@ keypair:
     - The key pair after the run, as KPS describes it. Never holds the private key.
     - In check mode, fields that KPS would assign to a key pair it has not created yet are V(null).
     - V(null) when O(state=absent) and the key pair does not exist.
-  returned: always
+  returned: when O(name) is given
   type: dict
   contains:
     name:
@@ -322,15 +410,105 @@ keypair:
       returned: always
       type: int
       sample: 1763891234000
+key_results:
+  description:
+    - With O(keys), one entry per key, in the order of O(keys). Never holds a private key.
+  returned: when O(keys) is given, also in a failed result
+  type: list
+  elements: dict
+  version_added: 2.2.0
+  contains:
+    name:
+      description: Name of the key pair.
+      returned: always
+      type: str
+      sample: bastion-alice
+    action:
+      description:
+        - What the key needs, as decided before any write, V(create) (a new key pair with the key hosted),
+          V(import) (an existing key pair without its key), V(reimport) (O(force=true)) or V(none) (already
+          hosted).
+        - V(null) when the private key could not be read.
+      returned: always
+      type: str
+      sample: create
+    changed:
+      description: Whether this key was (in check mode, would be) created or imported.
+      returned: always
+      type: bool
+      sample: true
+    failed:
+      description: Whether this key failed; RV(key_results[].msg) says why.
+      returned: always
+      type: bool
+      sample: false
+    msg:
+      description: What was (in check mode, would be) done for this key, or why it failed.
+      returned: always
+      type: str
+      sample: Created key pair bastion-alice with its private key hosted by KPS.
+    keypair:
+      description:
+        - The key pair after the run, with the fields a listing reports (RV(keypair.name), RV(keypair.type),
+          RV(keypair.scope), RV(keypair.public_key), RV(keypair.fingerprint), RV(keypair.is_key_protection),
+          RV(keypair.frozen_state)). V(null) when the key pair does not exist.
+      returned: always
+      type: dict
+      sample: {name: bastion-alice, type: ssh, scope: user, is_key_protection: true, frozen_state: 0,
+               public_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFoAyG4hNGl7rDnxNFnOQWnd3YqcpMD4tRUTomW5Z2Ts,
+               fingerprint: "3f:0a:62:c1:9b:11:8d:4e:27:5c:a0:69:0e:f2:d8:41"}
+created:
+  description: With O(keys), the names of the key pairs created with their private keys hosted (in check mode, to be created).
+  returned: when O(keys) is given, also in a failed result
+  type: list
+  elements: str
+  sample: [bastion-alice]
+  version_added: 2.2.0
+imported:
+  description: With O(keys), the names of the existing key pairs whose private keys were (in check mode, would be) imported.
+  returned: when O(keys) is given, also in a failed result
+  type: list
+  elements: str
+  sample: [bastion-bob]
+  version_added: 2.2.0
+unchanged:
+  description: With O(keys), the names of the key pairs that already hosted their private keys.
+  returned: when O(keys) is given, also in a failed result
+  type: list
+  elements: str
+  sample: [ci-deploy]
+  version_added: 2.2.0
+failed_keys:
+  description: With O(keys), the names of the key pairs that failed; RV(key_results[].msg) and RV(msg) say why.
+  returned: when O(keys) is given, also in a failed result
+  type: list
+  elements: str
+  sample: []
+  version_added: 2.2.0
 """
 
+from ansible_collections.huaweicloud.kps.plugins.module_utils._batch_import_runner import BatchImportRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._import_runner import PRIVATE_KEY_OPTIONS, ImportRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 
 
 def main():
-    argument_spec = KpsModule.generate_argspec(
+    key_item = dict(
         name=dict(type='str', required=True),
+        private_key=dict(type='str', no_log=True),
+        private_key_path=dict(type='path', no_log=False),
+        private_key_passphrase=dict(type='str', no_log=True),
+        encryption_type=dict(type='str', choices=['default', 'kms']),
+        kms_key_name=dict(type='str', no_log=False),
+        kms_key_id=dict(type='str', no_log=False),
+        user_id=dict(type='str'),
+        scope=dict(type='str', choices=['user', 'domain']),
+    )
+    argument_spec = KpsModule.generate_argspec(
+        name=dict(type='str'),
+        keys=dict(type='list', elements='dict', options=key_item, no_log=False,
+                  mutually_exclusive=[('private_key', 'private_key_path')],
+                  required_one_of=[('private_key', 'private_key_path')]),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         **PRIVATE_KEY_OPTIONS,
         encryption_type=dict(type='str', default='default', choices=['default', 'kms']),
@@ -342,14 +520,16 @@ def main():
     )
     module = KpsModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[('private_key', 'private_key_path')],
+        mutually_exclusive=[('private_key', 'private_key_path'), ('name', 'keys'), ('keys', 'private_key'),
+                            ('keys', 'private_key_path')],
+        required_one_of=[('name', 'keys')],
         required_if=[
-            ('state', 'present', ('private_key', 'private_key_path'), True),
+            ('state', 'present', ('private_key', 'private_key_path', 'keys'), True),
             ('encryption_type', 'kms', ('kms_key_name', 'kms_key_id'), True),
         ],
         supports_check_mode=True,
     )
-    ImportRunner(module).execute()
+    (BatchImportRunner if module.params['keys'] is not None else ImportRunner)(module).execute()
 
 
 if __name__ == '__main__':

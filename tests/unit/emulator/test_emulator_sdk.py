@@ -160,14 +160,33 @@ def test_list_fields_through_the_sdk(emu_process):
 
 
 def test_batch_import_through_the_sdk(emu_process):
+    """What kps_private_key_import with keys sends (public key + private key hosted, per-key encryption) parses
+    into the SDK's BatchImportKeypairResponse: succeeded as CreateKeypairResponseBody, failed with the reason."""
     client = kps_client(emu_process)
-    good, bad = keys.generate('ed25519')[1], 'ssh-rsa not-a-key'
+    (hosted, hosted_public), good, bad = keys.generate('ed25519'), keys.generate('ed25519')[1], 'ssh-rsa not-a-key'
     result = client.batch_import_keypair(BatchImportKeypairRequest(body=[
         CreateKeypairRequestBody(keypair=CreateKeypairAction(name='sdk-bi-1', public_key=good)),
-        CreateKeypairRequestBody(keypair=CreateKeypairAction(name='sdk-bi-2', public_key=bad))]))
-    assert [item.keypair.name for item in result.succeeded_keypairs] == ['sdk-bi-1']
-    assert [item.keypair_name for item in result.failed_keypairs] == ['sdk-bi-2']
-    assert result.failed_keypairs[0].failed_reason.startswith('KPS.0002')
+        CreateKeypairRequestBody(keypair=CreateKeypairAction(name='sdk-bi-2', public_key=bad)),
+        CreateKeypairRequestBody(keypair=CreateKeypairAction(
+            name='sdk-bi-3', type='ssh', public_key=hosted_public, scope='domain',
+            key_protection=KeyProtection(private_key=hosted, encryption=Encryption(type='default')))),
+        CreateKeypairRequestBody(keypair=CreateKeypairAction(
+            name='sdk-bi-4', public_key=keys.generate('ed25519')[1], key_protection=KeyProtection(
+                private_key=keys.generate('ed25519')[0], encryption=Encryption(type='default')))),
+        CreateKeypairRequestBody(keypair=CreateKeypairAction(
+            name='sdk-bi-5', public_key=hosted_public, key_protection=KeyProtection(
+                private_key=hosted, encryption=Encryption(type='kms', kms_key_name='no/such-key'))))]))
+    assert [item.keypair.name for item in result.succeeded_keypairs] == ['sdk-bi-1', 'sdk-bi-3']
+    created = result.succeeded_keypairs[1].keypair
+    assert created.public_key == hosted_public and created.fingerprint and created.private_key is None
+    assert [item.keypair_name for item in result.failed_keypairs] == ['sdk-bi-2', 'sdk-bi-4', 'sdk-bi-5']
+    reasons = [item.failed_reason for item in result.failed_keypairs]
+    assert reasons[0].startswith('KPS.0002') and reasons[1].startswith('KPS.6011') and reasons[2].startswith('KPS.6008')
+    shown = client.list_keypair_detail(ListKeypairDetailRequest(keypair_name='sdk-bi-3')).keypair
+    assert shown.is_key_protection is True and shown.scope == 'domain'
+    too_many = [CreateKeypairRequestBody(keypair=CreateKeypairAction(name='sdk-bi-x%d' % i, public_key=good))
+                for i in range(11)]
+    assert _sdk_error(lambda: client.batch_import_keypair(BatchImportKeypairRequest(body=too_many)))[:2] == (400, 'KPS.0002')
 
 
 def test_every_sdk_call_is_covered():

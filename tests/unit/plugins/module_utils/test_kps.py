@@ -460,6 +460,31 @@ def test_batch_export_call():
         KpsClient(http, ENDPOINT, 'p1').batch_export_private_keys([])
 
 
+def test_batch_import_call_and_answers():
+    """The body is a list of create bodies; succeeded items as the SDK models them and nested once more (as
+    Terraform reads them); failed items with their scrubbed reason; names the answer does not report in neither."""
+    bodies = [KpsClient.keypair_body('k%d' % i, public_key='ssh-ed25519 AAA%d' % i, private_key='PEM-%d' % i,
+                                     encryption_type='default', scope='domain' if i == 0 else None) for i in range(4)]
+    http = FakeHttp({'succeeded_keypairs': [{'keypair': {'name': 'k0', 'type': 'ssh'}},
+                                            {'keypair': {'keypair': {'name': 'k1'}}}, {'keypair': {'name': 'other'}}],
+                     'failed_keypairs': [{'keypair_name': 'k2', 'failed_reason': 'KPS.6008: no -----BEGIN X-----a'},
+                                         {'keypair_name': 'other', 'failed_reason': 'x'}]},
+                    {'unexpected': True}, [])
+    client = KpsClient(http, ENDPOINT, 'p1')
+    assert client.batch_import_keypairs(bodies) == ({'k0', 'k1'}, {'k2': 'KPS.6008: no [PEM block removed]'})
+    call = http.calls[0]
+    assert call['url'] == ENDPOINT + '/v3/p1/keypairs/batch-import' and call['idempotent'] is False
+    assert call['json'][0] == {'keypair': {'name': 'k0', 'type': 'ssh', 'public_key': 'ssh-ed25519 AAA0', 'scope': 'domain',
+                                           'key_protection': {'private_key': 'PEM-0', 'encryption': {'type': 'default'}}}}
+    assert [item['keypair']['name'] for item in call['json']] == ['k0', 'k1', 'k2', 'k3']
+    assert client.batch_import_keypairs(bodies[:1]) == (set(), {})  # nothing reported: the caller re-reads
+    with pytest.raises(HuaweiCloudError):
+        client.batch_import_keypairs(bodies[:1])  # not an object
+    for count in (0, 11):
+        with pytest.raises(ValueError):
+            client.batch_import_keypairs([bodies[0]] * count)
+
+
 def test_clear_private_key():
     http = FakeHttp(None, HuaweiCloudError('clear private key', status=404, error_code='KPS.6005'),
                     HuaweiCloudError('clear private key', status=400, error_code='KPS.6005'),
