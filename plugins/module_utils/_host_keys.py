@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import struct
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -57,7 +58,7 @@ def normalise_keys(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The key list (as the module's argument spec returns it) as a list of entries with every default known.
 
     Each entry: name, state, install, owner (None: the user running the module), group, path, mode, format,
-    authorized_users, options. Raises HostKeysError (KeypairNameError for a name KPS would refuse: a name makes
+    authorized_users, options (None: keep those of an existing line). Raises HostKeysError (KeypairNameError for a name KPS would refuse: a name makes
     the default path ~/.ssh/id_NAME, so '/..' in it must never reach a path) before anything is done.
     """
     keys = list(keys)
@@ -76,7 +77,7 @@ def normalise_keys(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             owner=private_key.get('owner') or None, group=private_key.get('group') or None,
             path=path or None, mode=private_key.get('mode'), format=private_key.get('format') or DEFAULT_FORMAT,
             authorized_users=list(key.get('authorized_users') or []),
-            options=key.get('authorized_key_options') or None))
+            options=key.get('authorized_key_options')))
     present = set(entry['name'] for entry in entries if entry['state'] == 'present')
     formats = {}
     for entry in entries:
@@ -88,6 +89,18 @@ def normalise_keys(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         raise HostKeysError('Key pairs listed both present and absent: %s. List each key pair with one state.'
                             % ', '.join(both))
     return entries
+
+
+def kept_attributes(current: tuple[int, int, int] | None, uid: int, gid: int, mode: int) -> tuple[int, int, int]:
+    """(mode, uid, gid) that ~USER/.ssh or its authorized_keys must have; ``current``: its (mode, uid, gid), None when
+    it does not exist yet; ``uid``/``gid``: USER's, ``mode``: 0700 or 0600.
+
+    Root's stays root's, with its group and its mode less the group and other write bits (which sshd's StrictModes
+    refuses): an administrator made it so that USER cannot change it. Anything else becomes USER's, with ``mode``.
+    """
+    if current is not None and current[1] == 0 and uid != 0:
+        return current[0] & ~0o022, 0, current[2]
+    return mode, uid, gid
 
 
 def check_paths(files: Iterable[tuple[str, str]]) -> None:
@@ -160,14 +173,36 @@ def _carries(line: str, blob_b64: str | None, comment: str | None) -> bool:
     return (blob_b64 is not None and blob_b64 in words) or (comment is not None and words[-1] == comment)
 
 
+# The key types sshd knows start so; a line whose first word is not one starts with options.
+_KEY_TYPE_RE = re.compile(r'^(ssh-|ecdsa-sha2-|sk-)[A-Za-z0-9@.-]+$')
+
+
+def line_options(line: str) -> str | None:
+    """The options field of an authorized_keys line, or None: as sshd reads it, everything up to the first space or
+    tab outside double quotes (a backslash escapes a quote), unless the line starts with a key type."""
+    text = line.lstrip(' \t')
+    words = text.split()
+    if not words or _KEY_TYPE_RE.match(words[0]):
+        return None
+    quoted, index = False, 0
+    while index < len(text) and (quoted or text[index] not in ' \t'):
+        if text[index] == '\\' and text[index + 1:index + 2] == '"':
+            index += 1
+        elif text[index] == '"':
+            quoted = not quoted
+        index += 1
+    return text[:index] or None
+
+
 def authorized_lines(lines: Sequence[str], present: Mapping[str, tuple[str | None, str]],
                      absent: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
     """The new lines of an authorized_keys file, and the lines removed and added (for the diff).
 
-    ``lines``: the current lines (without line ends). ``present``: name -> (options or None, '<type> <base64>');
-    ``absent``: names whose marked lines go. A present key's line replaces the first line that holds the same key
-    or carries the role's comment for it (a key rotated in KPS replaces its old line); other such lines go
-    (sshd would use the first one, whatever options ours has). Lines the role did not write stay as they are.
+    ``lines``: the current lines (without line ends). ``present``: name -> (options, '<type> <base64>'), options
+    None to keep those of the existing line (an administrator's ``restrict,command="..."``; a new line has none),
+    '' for none; ``absent``: names whose marked lines go. A present key's line replaces the first line that holds
+    the same key or carries the role's comment for it (a key rotated in KPS replaces its old line); other such lines
+    go (sshd would use the first one, whatever options ours has). Lines the role did not write stay as they are.
     Returns (new_lines, removed, added); ``removed == added == []`` when nothing changes.
     """
     new = list(lines)
@@ -175,10 +210,12 @@ def authorized_lines(lines: Sequence[str], present: Mapping[str, tuple[str | Non
         new = [line for line in new if not _carries(line, None, marker(name))]
     for name in present:  # in the order of the key list
         options, blob = present[name]
-        wanted = ' '.join(part for part in (options, blob, marker(name)) if part)
         parts = blob.split()
         blob_b64 = parts[1] if len(parts) == 2 else None  # None: a key KPS does not have yet (check mode)
         matches = [index for index, line in enumerate(new) if _carries(line, blob_b64, marker(name))]
+        if options is None and matches:
+            options = line_options(new[matches[0]])
+        wanted = ' '.join(part for part in (options, blob, marker(name)) if part)
         if len(matches) == 1 and new[matches[0]] == wanted:
             continue
         if matches:

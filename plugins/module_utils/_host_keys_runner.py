@@ -47,6 +47,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     HostKeysError,
     authorized_lines,
     check_paths,
+    kept_attributes,
     key_file_action,
     key_format,
     marker,
@@ -225,11 +226,12 @@ class HostKeysRunner(Runner):
         """The state of ~USER/.ssh and the change it needs (None, 'create' or 'attributes')."""
         directory = self._dir(account.ssh_dir)
         if directory is None:
-            return dict(path=account.ssh_dir, action='create', uid=account.uid, gid=account.gid)
+            return dict(path=account.ssh_dir, action='create', mode=0o700, uid=account.uid, gid=account.gid)
         st = os.fstat(directory.fd)
-        wrong = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (0o700, account.uid, account.gid)
-        return dict(path=account.ssh_dir, action='attributes' if wrong else None, uid=account.uid, gid=account.gid,
-                    before=self._describe_stat(st))
+        current = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+        mode, uid, gid = kept_attributes(current, account.uid, account.gid, 0o700)
+        return dict(path=account.ssh_dir, action='attributes' if current != (mode, uid, gid) else None, mode=mode,
+                    uid=uid, gid=gid, before=self._describe_stat(st))
 
     def inspect_key_file(self, path: str, owner: Account | None = None) -> dict[str, Any]:
         """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment.
@@ -321,17 +323,16 @@ class HostKeysRunner(Runner):
             present = dict((name, (options, public_keys.get(name) or UNKNOWN_KEY))
                            for name, options in auth['present'].items())
             new, removed, added = authorized_lines(lines, present, auth['absent'])
-            if removed or added or (st is not None and self._wrong_attributes(st, auth['account'])):
+            account = auth['account']
+            current = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) if st is not None else None
+            wanted = kept_attributes(current, account.uid, account.gid, 0o600)
+            if removed or added or (current is not None and current != wanted):
                 changes.append(dict(kind='authorized_keys', path=path, action='update' if st is not None else 'create',
-                                    account=auth['account'], lines=new, removed=removed, added=added,
+                                    account=account, lines=new, removed=removed, added=added, attributes=wanted,
                                     names=sorted(set(auth['present']) | auth['absent']), st=st))
         for warning in warnings:
             self.module.warn(warning)
         return changes, report
-
-    @staticmethod
-    def _wrong_attributes(st: os.stat_result, account: Account) -> bool:
-        return (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) != (0o600, account.uid, account.gid)
 
     @staticmethod
     def _absent_action(item: dict[str, Any], current: dict[str, Any], public_key: str | None,
@@ -408,7 +409,7 @@ class HostKeysRunner(Runner):
     def _apply_directory(self, change: dict[str, Any], _private_keys: dict[str, str]) -> None:
         directory = self._dir(change['path'], owner=(change['uid'], change['gid']))
         if change['action'] == 'attributes':
-            os.fchmod(directory.fd, 0o700)  # narrow first, then hand over
+            os.fchmod(directory.fd, change['mode'])  # narrow first, then hand over (root's stays root's)
             os.fchown(directory.fd, change['uid'], change['gid'])
             self.done.append(dict(path=change['path'], action='attributes'))
 
@@ -432,7 +433,7 @@ class HostKeysRunner(Runner):
         account = change['account']
         directory = self._dir(account.ssh_dir, owner=(account.uid, account.gid))
         content = ''.join(line + '\n' for line in change['lines']).encode('utf-8', 'surrogateescape')
-        directory.write('authorized_keys', content, 0o600, account.uid, account.gid)
+        directory.write('authorized_keys', content, *change['attributes'])
         self.done.append(dict(path=change['path'], action=change['action']))
 
     # --- what users see -----------------------------------------------------------------------------------------------
@@ -463,17 +464,24 @@ class HostKeysRunner(Runner):
         return result
 
     @staticmethod
-    def _describe_stat(st: os.stat_result) -> str:
-        return 'mode %s, owner %s, group %s' % (octal(stat.S_IMODE(st.st_mode)), user_name(st.st_uid), group_name(st.st_gid))
+    def _describe_attributes(mode: int, uid: int, gid: int) -> str:
+        return 'mode %s, owner %s, group %s' % (octal(mode), user_name(uid), group_name(gid))
+
+    def _describe_stat(self, st: os.stat_result) -> str:
+        return self._describe_attributes(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
 
     def _file_diff(self, change: dict[str, Any]) -> dict[str, str]:
         header = dict(before_header=change['path'], after_header=change['path'])
         if change['kind'] == 'directory':
-            after = 'directory, mode 0700, owner %s, group %s\n' % (user_name(change['uid']), group_name(change['gid']))
+            after = 'directory, %s\n' % self._describe_attributes(change['mode'], change['uid'], change['gid'])
             before = 'directory, %s\n' % change['before'] if change.get('before') else '(absent)\n'
             return dict(header, before=before, after=after)
         if change['kind'] == 'authorized_keys':
-            return dict(header, before=''.join(line + '\n' for line in change['removed']),
+            # The headers carry mode and owner; the texts, the lines removed and added (public keys and options).
+            st = change['st']
+            return dict(before_header='%s (%s)' % (change['path'], self._describe_stat(st) if st else 'absent'),
+                        after_header='%s (%s)' % (change['path'], self._describe_attributes(*change['attributes'])),
+                        before=''.join(line + '\n' for line in change['removed']),
                         after=''.join(line + '\n' for line in change['added']))
         item, current = change['item'], change['current']
         before = self._describe_key_file(current)

@@ -28,6 +28,9 @@ description:
     (a root-only file the user renamed or hard-linked there) fails the task naming it, before anything is read or
     written; a key file that fails it is not read, and is replaced. C(authorized_keys) lines are split at newlines
     only, as sshd reads them; a file over 4 MiB is refused.
+  - An existing C(~USER/.ssh) or C(authorized_keys) owned by root stays root's, with its group and mode less group
+    and other write permission (which sshd refuses); one owned by anyone else becomes USER's, with mode C(0700) or
+    C(0600), the mode narrowed before the owner changes.
   - Makes no API call and takes no credentials, so it is not part of the C(huaweicloud.kps.kps) action group.
 author:
   - huaweicloud.kps contributors (@huaweicloud)
@@ -45,7 +48,8 @@ attributes:
     support: full
     details:
       - One diff per file. Key files show the public key, format, mode, owner and group before and after;
-        C(authorized_keys) files show the lines removed and added. Never a private key.
+        C(authorized_keys) files show the lines removed and added (public keys and options), and their mode, owner
+        and group in the headers. Never a private key. In report mode the diff shows what a real run would change.
   idempotent:
     description: Running the task again with the same options changes nothing and reports no change.
     support: full
@@ -117,7 +121,10 @@ options:
         elements: str
         default: []
       authorized_key_options:
-        description: Options put in front of the key in C(authorized_keys), as in sshd(8).
+        description:
+          - Options put in front of the key in C(authorized_keys), as in sshd(8).
+          - Not set, a new line has none and an existing line of the key pair keeps its options (for example
+            C(restrict,command="...") that an administrator added); an empty string removes them.
         type: str
   public_keys:
     description:

@@ -138,8 +138,8 @@ def test_a_hard_link_to_a_root_file_is_never_read_into_his_authorized_keys(
 
 
 def test_files_he_could_read_himself_are_kept_in_his_authorized_keys(ansible, attacker, fleet):
-    """Not every foreign file is refused: his own, and a root-owned one he can read (an administrator's 0644 file
-    with one link), are read and get the role's line."""
+    """Not every foreign file is refused: a root-owned one he can read (an administrator's 0644 file with one
+    link) is read and gets the role's line; it stays root's (issue 24, 7)."""
     _private, public = fleet
     ssh = os.path.join(attacker.home, '.ssh')
     attacker.run(['mkdir', '-m', '700', ssh])
@@ -151,4 +151,39 @@ def test_files_he_could_read_himself_are_kept_in_his_authorized_keys(ansible, at
     assert not result.get('failed'), result.get('msg')
     with open(path) as handle:
         assert handle.read() == own_line + '%s huaweicloud.kps:fleet\n' % ' '.join(public.split()[:2])
-    assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+    st = os.lstat(path)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o644, 0, 0)
+
+
+def test_what_an_administrator_set_up_stays_and_a_real_diff_run_shows_the_changes(ansible, attacker, fleet):
+    """Issue 24, 7: a root-owned ~/.ssh and authorized_keys (the user may not change them) stay root's, the
+    options an administrator put on the key's line stay, and --diff of the real run shows the authorized_keys
+    change and the key file's metadata, as --check --diff does (never the private key: the guard checks)."""
+    private, public = fleet
+    blob = ' '.join(public.split()[:2])
+    ssh = os.path.join(attacker.home, '.ssh')
+    os.mkdir(ssh, 0o755)  # root's, as an administrator made it
+    path = os.path.join(ssh, 'authorized_keys')
+    admin_line = 'restrict,command="/usr/bin/rsync --server . /srv/backup" %s backup@admin\n' % blob
+    root_file(path, 0o644, admin_line)
+    keys_list = [{'name': 'fleet', 'private_key': {'owner': attacker.name}, 'authorized_users': [attacker.name]}]
+    new_line = 'restrict,command="/usr/bin/rsync --server . /srv/backup" %s huaweicloud.kps:fleet' % blob
+    outputs = [role(ansible, keys_list, *args) for args in (('--check', '--diff'), ('--diff',), ('--check', '--diff'),
+                                                            ('--diff',))]
+    for result in outputs:
+        assert result.returncode == 0, result.stdout[-3000:]
+    recaps = [result.stdout.split('PLAY RECAP')[1] for result in outputs]
+    assert ['changed=1 ' in recap for recap in recaps] == [True, True, False, False], recaps
+    for result in outputs[:2]:  # the check run predicts, the real run shows, the same changes
+        text = result.stdout
+        assert '--- before: %s (mode 0644, owner root, group root)' % path in text
+        assert '+++ after: %s (mode 0644, owner root, group root)' % path in text
+        assert '-' + admin_line.strip() in text and '+' + new_line in text
+        assert '+++ after: %s/id_fleet' % ssh in text and '+mode 0600, owner %s, group %s' % (
+            attacker.name, attacker.group) in text
+        assert private.splitlines()[1] not in text
+    with open(path) as handle:
+        assert handle.read() == new_line + '\n'
+    for name, mode, uid in ((ssh, 0o755, 0), (path, 0o644, 0), (os.path.join(ssh, 'id_fleet'), 0o600, attacker.uid)):
+        st = os.lstat(name)
+        assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, uid), name

@@ -15,8 +15,10 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     HostKeysError,
     authorized_lines,
     check_paths,
+    kept_attributes,
     key_file_action,
     key_format,
+    line_options,
     normalise_keys,
     openssh_comment,
     openssh_rsa_public_key,
@@ -134,6 +136,44 @@ def test_a_line_holding_the_same_key_gets_the_options_and_duplicates_go():
     new, removed, _added = authorized_lines(lines, {'web': ('restrict', ED)}, set())
     assert new == ['restrict ' + ED + ' huaweicloud.kps:web', USER_LINE]
     assert removed == [lines[0], lines[2]]
+
+
+ADMIN = 'restrict,command="/usr/bin/rsync --server -e.LsfxC . /srv/backup",from="10.0.0.1"'
+
+
+@pytest.mark.parametrize('key', [ED, ED2])  # the same key, or a key rotated in KPS (found by the role's comment)
+def test_a_managed_line_keeps_the_options_an_administrator_added_unless_the_task_sets_some(key):
+    lines = [USER_LINE, ADMIN + ' ' + ED + ' huaweicloud.kps:web']
+    kept = ADMIN + ' ' + key + ' huaweicloud.kps:web'
+    assert authorized_lines(lines, {'web': (None, key)}, set())[0] == [USER_LINE, kept]
+    assert authorized_lines(lines, {'web': ('restrict', key)}, set())[0] == [USER_LINE, 'restrict ' + key + ' huaweicloud.kps:web']
+    assert authorized_lines(lines, {'web': ('', key)}, set())[0] == [USER_LINE, key + ' huaweicloud.kps:web']
+    assert authorized_lines([USER_LINE], {'web': (None, key)}, set())[0] == [USER_LINE, key + ' huaweicloud.kps:web']
+
+
+@pytest.mark.parametrize('line, options', [
+    (ED + ' c', None),
+    ('  ' + ED, None),
+    ('restrict ' + ED, 'restrict'),
+    ('command="echo a b",no-pty\t' + ED, 'command="echo a b",no-pty'),
+    ('command="echo \\"a b\\" c",restrict ' + ED, 'command="echo \\"a b\\" c",restrict'),
+    ('sk-ssh-ed25519@openssh.com AAAA x', None),
+    ('', None),
+])
+def test_line_options_as_sshd_reads_them(line, options):
+    assert line_options(line) == options
+
+
+def test_kept_attributes_root_stays_root_anything_else_becomes_the_users():
+    # Root's ~/.ssh (or authorized_keys), made so by an administrator: root's, minus group and other write.
+    assert kept_attributes((0o755, 0, 0), 1000, 1000, 0o700) == (0o755, 0, 0)
+    assert kept_attributes((0o777, 0, 50), 1000, 1000, 0o700) == (0o755, 0, 50)
+    assert kept_attributes((0o644, 0, 0), 1000, 1000, 0o600) == (0o644, 0, 0)
+    # The user's own, another user's, or none yet: the user's, with the role's mode.
+    assert kept_attributes((0o755, 1000, 1000), 1000, 1000, 0o700) == (0o700, 1000, 1000)
+    assert kept_attributes((0o700, 1001, 1001), 1000, 1000, 0o700) == (0o700, 1000, 1000)
+    assert kept_attributes(None, 1000, 1000, 0o600) == (0o600, 1000, 1000)
+    assert kept_attributes((0o644, 0, 0), 0, 0, 0o600) == (0o600, 0, 0)  # root's own: 0600
 
 
 def test_absent_removes_only_lines_with_the_roles_comment():

@@ -11,6 +11,7 @@ import pwd
 import stat
 import subprocess
 import types
+from unittest import mock
 
 import pytest
 
@@ -329,3 +330,65 @@ def test_absent_leaves_a_pem_or_pkcs8_file_holding_another_key(home, keypairs, t
     result = run({'keys': absent}, keypairs, private=[])
     assert [(item['path'], item['action']) for item in result['files']] == [(str(ssh / 'id_db'), 'remove')]
     assert not (ssh / 'id_db').exists()
+
+
+NOBODY = pwd.getpwnam('nobody')
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='giving files to another user needs root')
+@pytest.mark.parametrize('what', ['ssh_mode', 'ssh_owner', 'auth_mode', 'auth_owner'])
+def test_a_wrong_mode_or_owner_of_ssh_dir_or_authorized_keys_is_found_and_fixed(home, keypairs, what):
+    """sshd's StrictModes refuses a ~/.ssh or authorized_keys that another user owns or can write (issue 29, 8)."""
+    keys = [{'name': 'web', 'private_key': {'install': False}, 'authorized_users': ['alice']}]
+    ssh = home / '.ssh'
+    run({'keys': keys}, keypairs, private=[])
+    path = ssh if what.startswith('ssh') else ssh / 'authorized_keys'
+    content = (ssh / 'authorized_keys').read_text()
+    if what.endswith('mode'):
+        os.chmod(str(path), 0o757 if path == ssh else 0o646)
+    else:
+        os.chown(str(path), NOBODY.pw_uid, NOBODY.pw_gid)
+        os.chmod(str(path), 0o777 if path == ssh else 0o666)
+    expected = [{'path': str(path), 'kind': 'directory', 'action': 'attributes'} if path == ssh else
+                {'path': str(path), 'kind': 'authorized_keys', 'action': 'update', 'key_pairs': ['web']}]
+    assert run({'keys': keys}, keypairs)['files'] == expected
+    checked = run({'keys': keys}, keypairs, check_mode=True, private=[])
+    assert checked['changed'] is True and checked['files'] == expected
+    steps = []
+    real_fchown, real_fchmod = os.fchown, os.fchmod
+    with mock.patch.object(_host_keys_runner.os, 'fchown', lambda fd, *a: steps.append(('chown', mode_fd(fd))) or
+                           real_fchown(fd, *a)), \
+            mock.patch.object(_host_keys_runner.os, 'fchmod', lambda fd, m: steps.append(('chmod', m)) or real_fchmod(fd, m)):
+        result = run({'keys': keys}, keypairs, private=[])
+    assert result['changed'] is True and result['files'] == expected
+    st = os.lstat(str(path))
+    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o700 if path == ssh else 0o600, ME.pw_uid)
+    assert (ssh / 'authorized_keys').read_text() == content
+    if path == ssh:
+        # Narrowed before it is handed over: never the user's while others can still write into it.
+        assert steps == [('chmod', 0o700), ('chown', 0o700)]
+    assert run({'keys': keys}, keypairs, private=[])['changed'] is False
+
+
+def mode_fd(fd):
+    return stat.S_IMODE(os.fstat(fd).st_mode)
+
+
+def test_an_administrators_options_on_a_managed_line_are_kept(home, keypairs):
+    """restrict,command="..." added by an administrator to the role's line stays, unless the task sets
+    authorized_key_options (issue 24, 7)."""
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    admin = 'restrict,command="/usr/bin/rsync --server . /srv/backup"'
+    line = '%s %s huaweicloud.kps:web\n' % (admin, keypairs['web'][1])
+    (ssh / 'authorized_keys').write_text(line)
+    os.chmod(str(ssh / 'authorized_keys'), 0o600)
+    keys = [{'name': 'web', 'private_key': {'install': False}, 'authorized_users': ['alice']}]
+    for check_mode in (True, False):
+        assert run({'keys': keys}, keypairs, check_mode=check_mode, private=[])['changed'] is False
+    assert (ssh / 'authorized_keys').read_text() == line
+    keys[0]['authorized_key_options'] = 'from="10.0.0.0/8"'
+    result = run({'keys': keys}, keypairs, private=[])
+    assert result['diff'][0]['before'] == line
+    assert result['diff'][0]['after'] == 'from="10.0.0.0/8" %s huaweicloud.kps:web\n' % keypairs['web'][1]
+    assert (ssh / 'authorized_keys').read_text() == result['diff'][0]['after']
