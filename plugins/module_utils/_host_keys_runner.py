@@ -69,6 +69,7 @@ UNKNOWN_KEY = '(public key of a key pair not in KPS yet)'
 class Account:
     def __init__(self, entry: pwd.struct_passwd) -> None:
         self.name, self.uid, self.gid, self.home = entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir
+        self._groups: list[int] | None = None
 
     @property
     def ssh_dir(self) -> str:
@@ -76,12 +77,13 @@ class Account:
 
     @property
     def reader(self) -> tuple[int, list[int]]:
-        """(uid, gids) of this user, for ``Directory.read``: what he could read himself."""
-        try:
-            groups = os.getgrouplist(self.name, self.gid)
-        except (KeyError, OSError):
-            groups = [self.gid]
-        return self.uid, groups
+        """(uid, gids) of this user, for ``Directory.read``: what he could read himself (groups looked up once)."""
+        if self._groups is None:
+            try:
+                self._groups = os.getgrouplist(self.name, self.gid)
+            except (KeyError, OSError):
+                self._groups = [self.gid]
+        return self.uid, self._groups
 
 
 def derive_public_key(data: bytes, run_command: Callable[..., Any] | None = None) -> str | None:
