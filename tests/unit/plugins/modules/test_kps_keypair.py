@@ -127,8 +127,12 @@ def run(kps, args, check_mode=False, diff=False, no_log=False, fail=False):
 
 # ----- the decision table ---------------------------------------------------------------------------------------
 
-PRIV_A, PUB_A = new_key()
-PRIV_B, PUB_B = new_key()
+KEY_A = new_key()
+KEY_B = new_key()
+PRIV_A = KEY_A[0]
+PUB_A = KEY_A[1]
+PRIV_B = KEY_B[0]
+PUB_B = KEY_B[1]
 
 
 def kp(public=PUB_A, scope='user', hosted=False, description=''):
