@@ -5,7 +5,7 @@
 Three hosts of the local connection, each with its own Python (integration/recording_python.py), which records
 the names of the private keys every ``kps_host_keys`` call was given; one host is compromised: its reports ask
 for key pairs it has no entry for. Also: what a later task dumping hostvars shows, the check-mode run's calls on
-KPS, and the controller-side tasks under ``become_method: su``.
+KPS, and the controller-side tasks of both roles under ``become_method: su``.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from integration.harness import CONNECTION, find_leaks, secret_forms
 from integration.recording_python import interpreter
 
 ROLE = 'huaweicloud.kps.kps_key_distribution'
+ROTATION = 'huaweicloud.kps.kps_key_rotation'
 LOCAL_TEMP_CAPTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'local_temp_capture')
 RECAP_RE = re.compile(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)', re.M)
 
@@ -81,15 +82,21 @@ def test_a_host_receives_only_the_private_keys_of_its_own_entries(emulator, ansi
 
 
 def test_controller_tasks_keep_the_sk_off_the_disk_under_become_method_su(emulator, ansible, tmp_path):
-    """su turns pipelining off for the tasks that use it; the controller-side tasks of the role do not use it."""
+    """su turns pipelining off for the tasks that use it; the controller-side tasks of the roles do not use it.
+    The distribution of a key pair, then its rotation (key files only: no login check), in one play."""
     [name] = ansible.seed_hosted(1, 'su-')
-    play = [{'hosts': 'localhost', 'gather_facts': False, 'become': True, 'become_method': 'su',
-             'roles': [{'role': ROLE, 'kps_key_distribution_auth': CONNECTION, 'kps_key_distribution_keys': [
-                 {'name': name, 'private_key': {'path': str(tmp_path / ('id_' + name))}}]}]}]
+    old = {'name': name, 'private_key': {'path': str(tmp_path / ('id_' + name))}}
+    play = [{'hosts': 'localhost', 'gather_facts': False, 'become': True, 'become_method': 'su', 'roles': [
+        {'role': ROLE, 'kps_key_distribution_auth': CONNECTION, 'kps_key_distribution_keys': [old]},
+        {'role': ROTATION, 'kps_key_rotation_auth': CONNECTION, 'kps_key_rotation_old': old,
+         'kps_key_rotation_new_name': name + '-2',
+         'kps_key_rotation_new_private_key_path': str(tmp_path / ('id_%s-2' % name))}]}]
     captured = tmp_path / 'local-temp-capture'
     result = ansible.playbook(play, env={'ANSIBLE_PIPELINING': '1', 'PYTHONPATH': LOCAL_TEMP_CAPTURE,
                                          'KPS_LOCAL_TEMP_CAPTURE': str(captured)})
-    assert os.path.exists(str(tmp_path / ('id_' + name)))
+    # Rotated: the new key file, the old one gone; KPS no longer hosts the old private key.
+    assert [entry for entry in os.listdir(str(tmp_path)) if entry.startswith('id_')] == ['id_%s-2' % name]
+    assert emulator.keypair(name)['is_key_protection'] is False
     # su was in effect for the host's tasks: the module warns that they ran from files.
     assert 'Pipelining is off for this host' in result.stdout + result.stderr
     files = [os.path.join(root, file) for root, _dirs, names in os.walk(str(captured)) for file in names]
@@ -103,10 +110,14 @@ def test_controller_tasks_keep_the_sk_off_the_disk_under_become_method_su(emulat
     assert leaks == []
 
     # An extra var that would escalate the controller-side tasks too: refused before any call to KPS.
-    emulator.clear_requests()
-    result = ansible.playbook(play, '-e', 'ansible_become=true', check=False, env={'ANSIBLE_PIPELINING': '1'})
-    assert result.returncode != 0
-    assert ('kps_key_distribution: ansible_become is true for the tasks that run on the controller (an extra var?); '
-            'they need no privilege escalation, and become_method su turns pipelining off; nothing was sent to KPS.'
-            in result.stdout)
-    assert emulator.requests() == []
+    reason = ('ansible_become is true for the tasks that run on the controller (an extra var?); they need no '
+              'privilege escalation, and become_method su turns pipelining off')
+    roles = play[0]['roles']
+    for role, message in ((ROLE, 'kps_key_distribution: %s; nothing was sent to KPS.' % reason),
+                          (ROTATION, 'kps_key_rotation: %s' % reason)):
+        emulator.clear_requests()
+        play[0]['roles'] = [item for item in roles if item['role'] == role]
+        result = ansible.playbook(play, '-e', 'ansible_become=true', check=False, env={'ANSIBLE_PIPELINING': '1'})
+        assert result.returncode != 0
+        assert message in result.stdout, role
+        assert emulator.requests() == [], role
