@@ -52,18 +52,23 @@ def fleet(ansible):
     return private_key, public_key
 
 
-def host_keys(ansible, keys_list, public_keys, check_mode=False, diff=False):
-    """One kps_host_keys task as root on localhost (failures kept); returns (registered result, stdout)."""
+def host_keys(ansible, keys_list, public_keys, check_mode=False, diff=False, private_keys=()):
+    """One kps_host_keys task as root on localhost (failures kept); returns (registered result, stdout).
+
+    ``private_keys``: None for report mode, else the keys to install (through an extra var, in a no_log task)."""
+    args = dict(keys=keys_list, public_keys=public_keys)
+    if private_keys is not None:
+        args['private_keys'] = '{{ host_private_keys }}' if private_keys else {}
     result_file = os.path.join(ansible.workdir, 'result.json')
     proc = ansible.playbook([{
         'name': 'host side', 'hosts': 'localhost', 'gather_facts': False,
         'tasks': [
-            {'name': 'kps_host_keys', 'huaweicloud.kps.kps_host_keys': {
-                'keys': keys_list, 'public_keys': public_keys, 'private_keys': {}},
-             'register': 'out', 'ignore_errors': True},
+            {'name': 'kps_host_keys', 'huaweicloud.kps.kps_host_keys': args, 'register': 'out', 'ignore_errors': True,
+             'no_log': bool(private_keys)},
             {'name': 'keep the result', 'ansible.builtin.copy': {
                 'content': '{{ out | to_json }}', 'dest': result_file, 'mode': '0600'}, 'check_mode': False},
-        ]}], *(['--check'] if check_mode else []), *(['--diff'] if diff else []))
+        ]}], *(['--check'] if check_mode else []), *(['--diff'] if diff else []),
+        extra_vars={'host_private_keys': private_keys} if private_keys else None)
     with open(result_file) as handle:
         return json.load(handle), proc.stdout
 
@@ -187,3 +192,27 @@ def test_what_an_administrator_set_up_stays_and_a_real_diff_run_shows_the_change
     for name, mode, uid in ((ssh, 0o755, 0), (path, 0o644, 0), (os.path.join(ssh, 'id_fleet'), 0o600, attacker.uid)):
         st = os.lstat(name)
         assert (stat.S_IMODE(st.st_mode), st.st_uid) == (mode, uid), name
+
+
+def test_a_root_only_key_renamed_to_his_key_file_is_not_read_and_is_replaced(ansible, attacker, fleet):
+    """The same rule for key files: a root-only private key he renames to ~/.ssh/id_fleet is not read (not even to
+    derive its public key for the report) and is replaced by his key of key pair fleet."""
+    private, public = fleet
+    root_key, root_public = keys.generate('ed25519')
+    ansible.add_secret(root_key)
+    stolen = root_file(os.path.join(attacker.home, 'root.key'), 0o600, root_key)
+    ssh = os.path.join(attacker.home, '.ssh')
+    attacker.run(['mkdir', '-m', '700', ssh])
+    path = os.path.join(ssh, 'id_fleet')
+    attacker.run(['mv', stolen, path])
+    keys_list = [{'name': 'fleet', 'private_key': {'owner': attacker.name, 'format': 'kps'}}]
+    report, _out = host_keys(ansible, keys_list, {'fleet': public}, private_keys=None)
+    assert not report.get('failed'), report.get('msg')
+    assert [(item['status'], item['public_key']) for item in report['key_files']] == [('unknown', None)]
+    assert ' '.join(root_public.split()[:2]) not in json.dumps(report)
+    result, _out = host_keys(ansible, keys_list, {'fleet': public}, private_keys={'fleet': private})
+    assert not result.get('failed') and [item['action'] for item in result['files']] == ['replace'], result
+    st = os.lstat(path)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (attacker.uid, 0o600)
+    with open(path) as handle:
+        assert handle.read() == private.strip() + '\n'
