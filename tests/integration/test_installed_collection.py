@@ -168,3 +168,13 @@ def test_awx_example_reads_the_credential_type_of_the_installed_copy(installed, 
     with open(os.path.join(installed[1], 'ansible_collections', 'huaweicloud', 'kps', 'docs', 'awx',
                            'credential_type.yml'), encoding='utf-8') as handle:
         assert sent == yaml.safe_load(handle)
+
+
+def test_kps_keypair_format_renders_as_plain_text(installed, tmp_path):
+    """ansible-doc renders the format option's reference to the export's option of the same name as words (an
+    O(module#option) reference there read "as the `format' (of module ...) option of ...")."""
+    proc = subprocess.run([os.path.join(BIN_DIR, 'ansible-doc'), 'huaweicloud.kps.kps_keypair'],
+                          env=clean_env(installed[1], str(tmp_path)), capture_output=True, text=True, check=False)
+    text = ' '.join(proc.stdout.split())
+    assert proc.returncode == 0 and "as the `format' (of module" not in text, proc.stderr[-2000:]
+    assert re.search(r'as the option of the same name of \[?huaweicloud\.kps\.kps_private_key_export\]?\. ', text)
