@@ -41,11 +41,20 @@ def test_a_good_key_passes_the_check_and_keeps_its_pem(kind):
 def test_the_check_runs_once(monkeypatch):
     key = load_private_key(pem('rsa', 'traditional'))
     calls = []
-    real = serialization.load_der_private_key
-    monkeypatch.setattr(_keys.serialization, 'load_der_private_key',
-                        lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    real = _keys.rsa_numbers_fit
+    monkeypatch.setattr(_keys, 'rsa_numbers_fit', lambda numbers: calls.append(1) or real(numbers))
     assert key.pem == key.pem
     assert len(calls) == (1 if _keys._SKIP_RSA_CHECK else 0)
+
+
+@pytest.mark.parametrize('field', ['p', 'q', 'd', 'dmp1', 'dmq1', 'iqmp'])
+def test_each_private_number_is_checked(field):
+    """Any one of the private numbers off (the public key unchanged) is refused before the key is sent."""
+    numbers = serialization.load_pem_private_key(pem('rsa', 'traditional').encode('ascii'), password=None).private_numbers()
+    assert _keys.rsa_numbers_fit(numbers)
+    values = dict(p=numbers.p, q=numbers.q, d=numbers.d, dmp1=numbers.dmp1, dmq1=numbers.dmq1, iqmp=numbers.iqmp)
+    values[field] += 2
+    assert not _keys.rsa_numbers_fit(rsa.RSAPrivateNumbers(public_numbers=numbers.public_numbers, **values))
 
 
 def test_without_skip_support_loading_checks_at_once(monkeypatch):
