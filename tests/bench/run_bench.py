@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """``make bench``: API calls per operation, per-task cost and scaling of huaweicloud.kps, against the emulator.
 
-    .venv/bin/python tests/bench/run_bench.py [--only calls,per-task,scaling,fleet,slicing] [--runs 5] [--quick] [--keep]
+    .venv/bin/python tests/bench/run_bench.py [--only calls,per-task,scaling,fleet,slicing,batch-import] [--runs 5] [--quick] [--keep]
 
 Starts and stops its own emulators (one per section, loopback only), prints the tables, and writes
 ``tests/bench/results/bench-<time>.json``, ``latest.json``, ``latest.md`` (the tables as Markdown) and
@@ -24,7 +24,7 @@ import time
 from benchlib import ROOT, BenchError, collections_dir, remove_tree, tempdir
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
-SECTIONS = ('calls', 'per-task', 'scaling', 'fleet', 'slicing')
+SECTIONS = ('calls', 'per-task', 'scaling', 'fleet', 'slicing', 'batch-import')
 GOAL_PING_RATIO = 1.25
 GOAL_URI_RATIO = 1.0
 GOAL_FLOOR_RATIO = 1.05
@@ -63,7 +63,7 @@ def table(headers, rows):
 
 
 def _calls_text(calls):
-    short = {'show_keypair': 'show', 'list_keypairs': 'list', 'create_keypair': 'create',
+    short = {'show_keypair': 'show', 'list_keypairs': 'list', 'create_keypair': 'create', 'batch_import_keypairs': 'batch-import',
              'import_private_key': 'import', 'export_private_key': 'export', 'batch_export_private_keys': 'batch',
              'clear_private_key': 'clear', 'update_keypair': 'update', 'delete_keypair': 'delete',
              'iam_projects': 'iam-projects', 'iam_token': 'iam-token'}
@@ -147,6 +147,13 @@ def slicing_table(rows):
     return text + '\n' + note, markdown + '\n\n' + note
 
 
+def batch_import_table(rows):
+    body = [[row['n'], row['state'], '%.2f s' % row['wall'], '%.2f s' % row['cpu'], row['kps_calls'], row['writes'],
+             _calls_text(row['calls']), _calls_text(row['expected']), 'ok' if row['match'] else 'MISMATCH']
+            for row in rows]
+    return table(['keys', 'run', 'wall', 'CPU', 'KPS calls', 'writes', 'measured', 'expected', 'check'], body)
+
+
 def goals(results):
     out = []
     from bench_fleet import GOAL_CHANGED, GOAL_UNCHANGED  # pylint: disable=import-outside-toplevel
@@ -182,6 +189,14 @@ def goals(results):
             out.append(['export of 1000 keys in one task < %.0f s (whole playbook)' % GOAL_EXPORT_1000_SECONDS,
                         '%.2f s' % row['wall'], 'met' if row['wall'] < GOAL_EXPORT_1000_SECONDS else
                         'missed by %.0f%%' % (100 * (row['wall'] / GOAL_EXPORT_1000_SECONDS - 1))])
+    from bench_batch_import import GOAL_CHANGED_SECONDS, GOAL_REPEAT_SECONDS  # pylint: disable=import-outside-toplevel
+    for row in results.get('batch_import') or []:
+        goal = GOAL_CHANGED_SECONDS if row['state'] == 'changed' else GOAL_REPEAT_SECONDS
+        text = '%d keys hosted in one task < %.0f s' if row['state'] == 'changed' else \
+            'repeat of the %d-key task < %.0f s, 0 writes'
+        met = row['wall'] < goal and (row['state'] == 'changed' or row['writes'] == 0)
+        out.append([text % (row['n'], goal), '%.2f s, %d writes' % (row['wall'], row['writes']),
+                    'met' if met else 'MISSED'])
     calls = results.get('calls')
     if calls:
         bad = [row for row in calls if not row['match']]
@@ -269,6 +284,7 @@ def main(argv=None):
     # A given KPS_TEST_COLLECTIONS_DIR (e.g. a copy of an older tree, for before/after figures) is used as is.
     os.environ.setdefault('KPS_TEST_COLLECTIONS_DIR', collections_dir(os.path.join(workdir, 'collections')))
     # pylint: disable=import-outside-toplevel
+    import bench_batch_import as batch_import_section
     import bench_calls as calls_section
     import bench_fleet as fleet_section
     import bench_per_task as per_task_section
@@ -293,6 +309,9 @@ def main(argv=None):
         if 'slicing' in sections:
             log('== 5. AWX job slicing: concurrent slices against a throttled KPS')
             results['slicing'] = fleet_section.slicing(workdir, log, quick=options.quick)
+        if 'batch-import' in sections:
+            log('== 6. A migration: existing private keys hosted by one kps_private_key_import task with keys')
+            results['batch_import'] = batch_import_section.measure(workdir, log, quick=options.quick)
     except BenchError as exc:
         log('benchmark run failed: %s' % exc)
         status = 2
@@ -309,7 +328,8 @@ def main(argv=None):
                                ('per_task', '2. Cost per task (unchanged runs)', per_task_table),
                                ('scaling', '3. Scaling: names task vs loop of name', scaling_table),
                                ('fleet', '4. The role at fleet scale (K = 2 key pairs, forks 5, pipelining)', fleet_table),
-                               ('slicing', '5. AWX job slicing against a throttled KPS', slicing_table)):
+                               ('slicing', '5. AWX job slicing against a throttled KPS', slicing_table),
+                               ('batch_import', '6. A migration: 1000 existing keys hosted by one task', batch_import_table)):
         if results.get(key):
             text, md = render(results[key])
             log('\n%s\n%s' % (title, text))
@@ -335,7 +355,7 @@ def main(argv=None):
         handle.write('\n'.join(markdown))
     png = chart(results, os.path.join(options.output, 'bench.png'))
     log('results: %s%s' % (os.path.join(options.output, 'latest.json'), ', ' + png if png else ''))
-    if status == 0 and any(not row['match'] for row in results.get('calls') or []):
+    if status == 0 and any(not row['match'] for row in (results.get('calls') or []) + (results.get('batch_import') or [])):
         status = 1
     if status == 0 and (any(row['unchanged']['export_calls'] for row in results.get('fleet') or [])
                         or any(row['kps_calls'] != row['expected_calls'] for row in results.get('slicing') or [])):

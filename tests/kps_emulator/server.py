@@ -614,13 +614,15 @@ class Emulator:
         if not 1 <= len(items) <= MAX_BATCH:
             raise bad_request('import 1 to %d key pairs at a time' % MAX_BATCH)
         succeeded, failed = [], []
-        for item in items:
-            try:
-                created = json.loads(self.create_keypair(params, query, json.dumps(item).encode('utf-8')).body)
-                succeeded.append(created)
-            except ApiError as exc:
-                name = item.get('keypair', {}).get('name') if isinstance(item, dict) and isinstance(item.get('keypair'), dict) else None
-                failed.append({'keypair_name': name, 'failed_reason': '%s: %s' % (exc.code, exc.message)})
+        with self.store.deferred_save():
+            for item in items:
+                try:
+                    created = json.loads(self.create_keypair(params, query, json.dumps(item).encode('utf-8')).body)
+                    succeeded.append(created)
+                except ApiError as exc:
+                    keypair = item.get('keypair') if isinstance(item, dict) else None
+                    failed.append({'keypair_name': keypair.get('name') if isinstance(keypair, dict) else None,
+                                   'failed_reason': '%s: %s' % (exc.code, exc.message)})
         return Response.json(200, {'succeeded_keypairs': succeeded, 'failed_keypairs': failed})
 
     @staticmethod

@@ -8,6 +8,7 @@ join and one file write even with thousands of key pairs.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -26,6 +27,7 @@ class Store:
         self.keypairs = {}
         self.tokens = {}
         self.next_id = 1
+        self._deferred = 0  # inside deferred_save(): changes are saved once, at its end
         data = self._read()
         self.vault = Vault(data.get('vault_key'))
         self.keypairs = data.get('keypairs', {})
@@ -73,9 +75,22 @@ class Store:
             self.next_id += 1
             return self.next_id - 1
 
+    @contextlib.contextmanager
+    def deferred_save(self):
+        """Hold the lock and save the changes made inside once, at the end: one batch call is one write of the
+        file, not one per key pair (a batch import of 10 RSA key pairs into 1000 rewrote 25 MB)."""
+        with self.lock:
+            self._deferred += 1
+            try:
+                yield
+            finally:
+                self._deferred -= 1
+                if not self._deferred:
+                    self.save()
+
     def save(self):
         """Write the whole state atomically; called with the lock held after each change."""
-        if not self.path:
+        if not self.path or self._deferred:
             return
         with self.lock:
             head = json.dumps({'version': STATE_VERSION, 'vault_key': self.vault.key_b64, 'next_id': self.next_id,

@@ -595,6 +595,22 @@ def test_state_survives_a_restart_and_keys_are_encrypted_at_rest(make_server, tm
     assert len(client.json('GET', client.kps())[2]['keypairs']) == 2
 
 
+def test_a_batch_import_is_one_write_of_the_state_and_survives_a_restart(make_server, tmp_path, monkeypatch):
+    first = make_server('batch.json')
+    client = first.client()
+    saves = []
+    store = first.emulator.store
+    real = store.save
+    monkeypatch.setattr(store, 'save', lambda: saves.append(store._deferred) or real())  # 0: a write of the file
+    body = [{'keypair': {'name': 'b%d' % index, 'public_key': keys.generate('ed25519')[1]}} for index in range(10)]
+    body[3]['keypair']['public_key'] = 'ssh-rsa not-a-key'
+    answer = client.json('POST', client.kps('/batch-import'), body, expect=200)[2]
+    assert len(answer['succeeded_keypairs']) == 9 and saves.count(0) == 1
+    first.close()
+    client = make_server('batch.json').client()
+    assert len(client.json('GET', client.kps())[2]['keypairs']) == 9
+
+
 def test_tampered_record_does_not_decrypt(tmp_path):
     path = tmp_path / 's.json'
     emulator = Emulator(state_file=str(path))
