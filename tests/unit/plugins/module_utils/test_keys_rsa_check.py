@@ -47,14 +47,18 @@ def test_the_check_runs_once(monkeypatch):
     assert len(calls) == (1 if _keys._SKIP_RSA_CHECK else 0)
 
 
-@pytest.mark.parametrize('field', ['p', 'q', 'd', 'dmp1', 'dmq1', 'iqmp'])
+@pytest.mark.parametrize('field', ['n', 'p', 'q', 'd', 'dmp1', 'dmq1', 'iqmp'])
 def test_each_private_number_is_checked(field):
     """Any one of the private numbers off (the public key unchanged) is refused before the key is sent."""
     numbers = serialization.load_pem_private_key(pem('rsa', 'traditional').encode('ascii'), password=None).private_numbers()
     assert _keys.rsa_numbers_fit(numbers)
     values = dict(p=numbers.p, q=numbers.q, d=numbers.d, dmp1=numbers.dmp1, dmq1=numbers.dmq1, iqmp=numbers.iqmp)
-    values[field] += 2
-    assert not _keys.rsa_numbers_fit(rsa.RSAPrivateNumbers(public_numbers=numbers.public_numbers, **values))
+    public = numbers.public_numbers
+    if field == 'n':  # the private numbers of the key with another key's modulus
+        public = rsa.RSAPublicNumbers(public.e, public.n + 2)
+    else:
+        values[field] += 2
+    assert not _keys.rsa_numbers_fit(rsa.RSAPrivateNumbers(public_numbers=public, **values))
 
 
 def test_without_skip_support_loading_checks_at_once(monkeypatch):
