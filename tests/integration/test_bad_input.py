@@ -125,7 +125,7 @@ def build_cases(files, out, emulator_port):
     case('import', {'name': 'ok', 'private_key_path': good, 'private_key': 'both-options-given'},
          r'^parameters are mutually exclusive: private_key\|private_key_path$')
     case('import', {'name': 'ok'},
-         r'^state is present but any of the following are missing: private_key, private_key_path$')
+         r'^state is present but any of the following are missing: private_key, private_key_path, keys$')
     read_msg = r'^Cannot read private_key_path %s on the host running the module: %s$'
     case('import', {'name': 'ok', 'private_key_path': str(out / 'missing.pem')},
          read_msg % (re.escape(str(out / 'missing.pem')), 'No such file or directory'))
