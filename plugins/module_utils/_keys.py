@@ -367,6 +367,43 @@ class PrivateKey:
         return '<PrivateKey %s %s>' % (self.key_type, self.fingerprint)
 
 
+# The key types kps_keypair's key_type names, with the OpenSSH type names of their public keys. KPS generates RSA
+# 2048 only (KPS_GENERATES); the module generates the others itself (generate_private_key): ECDSA on P-256 and
+# Ed25519, as ssh-keygen does by default.
+KEY_TYPES = {
+    'rsa': ('ssh-rsa',),
+    'ecdsa': tuple(_EC_KEY_TYPES.values()),
+    'ed25519': ('ssh-ed25519',),
+}
+KPS_GENERATES = 'rsa'
+KEY_TYPE_NAMES = {'rsa': 'RSA', 'ecdsa': 'ECDSA', 'ed25519': 'Ed25519'}
+
+
+def key_type_of(public_key: PrivateKey | str | bytes | None) -> str | None:
+    """The KEY_TYPES entry ('rsa', 'ecdsa', 'ed25519') of an OpenSSH public key line or a PrivateKey, or None
+    when it is none of them (or no key is given)."""
+    if public_key is None:
+        return None
+    fields = _split_public_key(public_key)
+    return next((kind for kind, names in KEY_TYPES.items() if fields and fields[0] in names), None)
+
+
+def generate_private_key(key_type: str) -> PrivateKey:
+    """A new private key of ``key_type``, a KEY_TYPES entry that KPS does not generate, in memory only: ECDSA
+    P-256 or Ed25519.
+
+    Its ``source_format`` is PKCS#8, the PEM form ``pem`` sends to KPS and the encoding KPS returns it in once it
+    hosts it, so that ``private_text(KPS_FORMAT)`` is what an export gives.
+    """
+    if not HAS_CRYPTOGRAPHY:
+        raise KeyMaterialError('The Python library cryptography is required to generate private keys.')
+    if key_type == 'ecdsa':
+        return PrivateKey(ec.generate_private_key(ec.SECP256R1()), source_format=PKCS8)
+    if key_type == 'ed25519':
+        return PrivateKey(ed25519.Ed25519PrivateKey.generate(), source_format=PKCS8)
+    raise ValueError('unknown key type %r' % (key_type,))
+
+
 def traditional_pem_error(names: list[str] | None = None) -> str:
     """The message for asking traditional PEM of ED25519 keys (of the key pairs ``names``, if given)."""
     return ('format=pem (traditional PEM) does not exist for ED25519 keys%s. Use format=openssh, which every '

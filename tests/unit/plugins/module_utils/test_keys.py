@@ -332,3 +332,31 @@ def test_encrypted_openssh_key_without_bcrypt(tmp_path, monkeypatch):
         'unencrypted copy of the key: cp <file> <copy> && ssh-keygen -p -N "" -f <copy> (works for every key '
         'type), and remove the copy afterwards.')
     assert 'pw-123' not in str(exc.value)
+
+
+@pytest.mark.parametrize('key_type, openssh_type', [('ecdsa', 'ecdsa-sha2-nistp256'), ('ed25519', 'ssh-ed25519')])
+def test_generate_private_key_of_a_type_kps_does_not_generate(tmp_path, key_type, openssh_type):
+    """A new key each call, in PKCS#8 for KPS (and for format=kps), that ssh-keygen loads in the OpenSSH format."""
+    key = _keys.generate_private_key(key_type)
+    assert key.key_type == openssh_type and _keys.key_type_of(key) == key_type
+    assert key.public_key != _keys.generate_private_key(key_type).public_key
+    assert key.pem.startswith('-----BEGIN PRIVATE KEY-----\n')
+    assert key.private_text(_keys.KPS_FORMAT) == key.private_text(_keys.PKCS8) == key.pem
+    path = tmp_path / 'id'
+    path.write_text(key.private_text(_keys.OPENSSH))
+    path.chmod(0o600)
+    derived = subprocess.run(['ssh-keygen', '-y', '-f', str(path)], check=True, capture_output=True, text=True)
+    assert derived.stdout.split()[:2] == key.public_key.split()
+
+
+def test_generate_private_key_refuses_what_kps_generates():
+    with pytest.raises(ValueError):
+        _keys.generate_private_key('rsa')
+
+
+@pytest.mark.parametrize('line, key_type', [
+    ('ssh-rsa AAAA', 'rsa'), ('ecdsa-sha2-nistp384 AAAA x', 'ecdsa'), ('ssh-ed25519 AAAA', 'ed25519'),
+    ('ssh-dss AAAA', None), ('sk-ssh-ed25519@openssh.com AAAA', None), ('', None), (None, None),
+])
+def test_key_type_of_a_public_key_line(line, key_type):
+    assert _keys.key_type_of(line) == key_type
