@@ -16,8 +16,9 @@ import shutil
 import pytest
 
 from integration.attacker import Attacker, attack_base
+from integration.doc_blocks import code_blocks, commands, run_bash
 from integration.harness import TESTS_DIR
-from integration.test_getting_started import BLOCK_RE, RECAP_RE, _bash, _commands
+from integration.test_getting_started import RECAP_RE
 
 PAGE = os.path.join(os.path.dirname(TESTS_DIR), 'docs', 'rotation.md')
 SECTION = '## Trying it on your own machine, without SSH hosts'
@@ -33,22 +34,20 @@ def user():
 
 
 def test_the_local_try_out_runs_as_written(ansible, emulator, user):
-    with open(PAGE, encoding='utf-8') as handle:
-        section = handle.read().split(SECTION, 1)[1].split('\n## ', 1)[0]
-    blocks = BLOCK_RE.findall(section)
+    blocks = code_blocks(PAGE, SECTION)
     assert [language for language, _text in blocks] == ['console', 'yaml', 'yaml', 'console']
     setup, distribute, rotate, runs = (text for _language, text in blocks)
     for name, text in (('distribute.yml', distribute), ('rotate.yml', rotate)):
         with open(os.path.join(ansible.workdir, name), 'w', encoding='utf-8') as handle:
             handle.write(text)
     env = dict(emulator.module_env(), USER=user.name)
-    for command, _comment in _commands(setup):
-        _bash(ansible, command, env)
+    for command, _comment in commands(setup):
+        run_bash(ansible, command, env)
     assert emulator.keypair('tryout-1')['is_key_protection'] is True
 
     ssh_dir = os.path.join(user.home, '.ssh')
-    for command, comment in _commands(runs):
-        proc = _bash(ansible, command, env, fails=comment.startswith('fails'))
+    for command, comment in commands(runs):
+        proc = run_bash(ansible, command, env, fails=comment.startswith('fails'))
         if comment.startswith('fails'):
             message = ' '.join(proc.stdout.split())
             assert ('the new key pair tryout-2 cannot be shown to log in on localhost (the login check logs in with '
