@@ -57,8 +57,11 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     PRIVATE_FORMATS,
     TRADITIONAL,
     KeyMaterialError,
+    PassphraseRequiredError,
+    WrongPassphraseError,
     fingerprint,
     load_private_key,
+    passphrase_problem,
     traditional_pem_error,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._kps import (
@@ -94,6 +97,12 @@ WRITE_ACTIONS = (CREATE, REPLACE, REWRITE, REFORMAT)
 # format=kps (KPS_FORMAT): the key in the encoding KPS returned it in (PKCS#1, SEC1 or PKCS#8 PEM), serialised by us.
 FORMATS = PRIVATE_FORMATS + (KPS_FORMAT,)
 DEFAULT_FORMAT = 'openssh'
+
+# What a file's encryption is, in the diff (``FileState.encryption``): no file or no key (None), an unencrypted
+# key, a key the task's passphrase decrypts, or an encrypted key it does not (or the task has no passphrase).
+UNENCRYPTED = 'unencrypted'
+PASSPHRASE = 'passphrase'
+OTHER_PASSPHRASE = 'another passphrase'
 
 NO_LOG_WARNING = ('huaweicloud.kps.kps_private_key_export: the result of this task holds private keys. '
                   'Set no_log: true on the task so that they are not shown or logged.')
@@ -148,7 +157,7 @@ class FileState:
 
     def __init__(self, path: str, name: str, exists: bool = False, mode: int | None = None,
                  key: PrivateKey | OpenSshRsaFileKey | None = None, uid: int | None = None, gid: int | None = None,
-                 symlink: bool = False, st: os.stat_result | None = None) -> None:
+                 symlink: bool = False, st: os.stat_result | None = None, encryption: str | None = None) -> None:
         self.path = path
         self.name = name
         self.exists = exists
@@ -158,6 +167,7 @@ class FileState:
         self.gid = gid
         self.symlink = symlink
         self.st = st  # the lstat result of the file inspected: only it gets its attributes fixed
+        self.encryption = encryption  # UNENCRYPTED, PASSPHRASE, OTHER_PASSPHRASE or None (no key)
 
     @property
     def fingerprint(self) -> str | None:
@@ -190,6 +200,7 @@ class OpenSshRsaFileKey:
 
     key_type = 'ssh-rsa'
     source_format = OPENSSH
+    was_encrypted = False
 
     def __init__(self, public_key: str) -> None:
         self.public_key = public_key
@@ -199,30 +210,35 @@ class OpenSshRsaFileKey:
         return '<OpenSshRsaFileKey %s>' % self.fingerprint
 
 
-def file_key(data: bytes) -> PrivateKey | OpenSshRsaFileKey | None:
-    """The key of a file's ``data``, or None when it holds no unencrypted, undamaged private key.
+def file_key(data: bytes, passphrase: str | None = None) -> tuple[PrivateKey | OpenSshRsaFileKey | None, str | None]:
+    """(key, encryption) of a file's ``data``: key is None when the file holds no undamaged private key that is
+    unencrypted or that ``passphrase`` decrypts; encryption is UNENCRYPTED, PASSPHRASE, OTHER_PASSPHRASE or None.
 
-    An OpenSSH-format RSA key (the default format) is read with the standard library, which checks every
-    private number (so ``damaged`` holds too); anything it does not vouch for, a damaged key included, is
-    loaded with cryptography as before, so the outcome is the same either way.
+    An unencrypted OpenSSH-format RSA key (the default format) is read with the standard library, which checks
+    every private number (so ``damaged`` holds too); anything it does not vouch for (an encrypted file, a
+    damaged key) is loaded with cryptography, so the outcome is the same either way.
     """
     if key_format(data) == OPENSSH:
         public_key = openssh_rsa_public_key(data)
         if isinstance(public_key, str):
-            return OpenSshRsaFileKey(public_key)
+            return OpenSshRsaFileKey(public_key), UNENCRYPTED
     try:
-        key = load_private_key(data)
+        key = load_private_key(data, passphrase)
+    except (PassphraseRequiredError, WrongPassphraseError):
+        return None, OTHER_PASSPHRASE  # replaced; the diff says why
     except KeyMaterialError:
-        return None  # not a key, an encrypted key, garbage: it gets replaced
-    return None if damaged(key) else key
+        return None, None  # not a key, garbage: it gets replaced
+    if damaged(key):
+        return None, None
+    return key, PASSPHRASE if key.was_encrypted else UNENCRYPTED
 
 
-def inspect_file(folder: Directory | None, name: str, path: str) -> FileState:
+def inspect_file(folder: Directory | None, name: str, path: str, passphrase: str | None = None) -> FileState:
     """Read the destination ``name`` of the open ``folder`` (``_files.Directory``; None: it does not exist yet).
 
     A symbolic link is not read through: the state says ``symlink`` and the link gets replaced. A file that
-    is not an unencrypted, undamaged private key has ``key=None``. Raises ExportError when the path cannot
-    be used as a key file.
+    is not an undamaged private key, unencrypted or decrypted by ``passphrase``, has ``key=None``. Raises
+    ExportError when the path cannot be used as a key file.
     """
     if folder is None:
         return FileState(path, name)
@@ -236,24 +252,26 @@ def inspect_file(folder: Directory | None, name: str, path: str) -> FileState:
     data = folder.read(name, MAX_KEY_BYTES, expect=st)
     if data is None:  # became a link or went away since the lstat
         return FileState(path, name, exists=True, symlink=True)
-    key = file_key(data) if len(data) <= MAX_KEY_BYTES else None
+    key, encryption = file_key(data, passphrase) if len(data) <= MAX_KEY_BYTES else (None, None)
     if key is not None and hard_linked(st):
         key = None  # a file with other names (not ours alone): replaced by a new file
     return FileState(path, name, exists=True, mode=stat.S_IMODE(st.st_mode), key=key,
-                     uid=st.st_uid, gid=st.st_gid, st=st)
+                     uid=st.st_uid, gid=st.st_gid, st=st, encryption=encryption)
 
 
-def decide(state: FileState, keypair: dict[str, Any], force: bool = False, fmt: str = DEFAULT_FORMAT) -> str:
+def decide(state: FileState, keypair: dict[str, Any], force: bool = False, fmt: str = DEFAULT_FORMAT,
+           encrypt: bool = False) -> str:
     """The content action for one file: create, replace, reformat, rewrite (force) or none.
 
-    A file with the right key in another encoding than ``fmt`` is reformatted; with format=kps any encoding
-    of the right key is kept (which one KPS returns is only known after an export).
+    A file with the right key in another encoding than ``fmt``, or unencrypted when ``encrypt`` (the task has a
+    passphrase), is reformatted; with format=kps any encoding of the right key is kept (which one KPS returns
+    is only known after an export).
     """
     if not state.exists:
         return CREATE
     if state.key is None or not key_matches(keypair, state.key):
         return REPLACE
-    if fmt != KPS_FORMAT and state.key.source_format != fmt:
+    if (fmt != KPS_FORMAT and state.key.source_format != fmt) or state.key.was_encrypted != encrypt:
         return REFORMAT
     return REWRITE if force else NONE
 
@@ -289,8 +307,14 @@ class ExportRunner(KpsRunner):
     # ----- plan: read and decide, nothing written or exported ----------------------------------------------
 
     def plan(self) -> Plan:
-        dest = self.params['dest']
+        dest, passphrase = self.params['dest'], self.params['passphrase']
         names = requested_names(self.params['name'], self.params['names'], dest)
+        problem = passphrase_problem(passphrase, self.params['format'])
+        if problem is None and passphrase is not None and dest is None:
+            problem = ('passphrase encrypts the files at dest; without dest the keys are returned, unencrypted. '
+                       'Give dest, or leave passphrase out.')
+        if problem:
+            raise ExportError('%s Nothing was exported or written.' % problem)
         if dest is None:
             keypairs = self._read_keypairs(names)  # fails for what cannot be exported: then no private key is returned
             names = [name for name in names if name in keypairs]
@@ -305,7 +329,7 @@ class ExportRunner(KpsRunner):
         task_mode(self.module, DEFAULT_MODE)  # a bad mode fails here
         if not missing:
             self._folder = self._open_dir(directory)
-        states = dict((name, inspect_file(self._folder, os.path.basename(paths[name]), paths[name]))
+        states = dict((name, inspect_file(self._folder, os.path.basename(paths[name]), paths[name], passphrase))
                       for name in names)
         keypairs = self._read_keypairs(names)
         names = [name for name in names if name in keypairs]
@@ -321,7 +345,8 @@ class ExportRunner(KpsRunner):
     def _decide(self, state: FileState, keypair: dict[str, Any]) -> str:
         """The file's action: ``decide``'s, or ATTRIBUTES for a file whose content stays but whose mode, owner,
         group, SELinux context or file attributes differ (probed, nothing set)."""
-        action = decide(state, keypair, self.params['force'], self.params['format'])
+        action = decide(state, keypair, self.params['force'], self.params['format'],
+                        self.params['passphrase'] is not None)
         if action != NONE:
             return action
         mode = task_mode(self.module, state.mode)
@@ -403,7 +428,8 @@ class ExportRunner(KpsRunner):
             self._check_writable(plan.states[to_export[0]['name']])  # before any private key is downloaded
             keys = self._export(to_export)
             plan.written = dict((name, self._format_of(key)) for name, key in keys.items())
-            plan.backups = self._write(dict((name, _bytes(key.private_text(plan.written[name])))
+            passphrase = self.params['passphrase']
+            plan.backups = self._write(dict((name, _bytes(key.private_text(plan.written[name], passphrase)))
                                             for name, key in keys.items()), plan.states)
         for name in plan.names:
             self._set_attributes(plan.states[name], plan.actions[name])
@@ -543,6 +569,11 @@ class ExportRunner(KpsRunner):
             base = state.mode if action == ATTRIBUTES else DEFAULT_MODE
             after = dict(exists=True, mode=octal(task_mode(self.module, base)),
                          fingerprint=plan.keypairs[name].get('fingerprint'), format=self._format_after(plan, name))
+        if self.params['passphrase'] is not None or state.encryption == OTHER_PASSPHRASE:
+            # Why a file is rewritten for its encryption: never the passphrase, only whether it decrypts the file.
+            before['encryption'] = state.encryption
+            after['encryption'] = (state.encryption if action in (NONE, ATTRIBUTES)
+                                   else PASSPHRASE if self.params['passphrase'] is not None else UNENCRYPTED)
         return dict(before=before, after=after, before_header=state.path, after_header=state.path)
 
     def _message(self, plan: Plan, files: list[dict[str, Any]]) -> str:
@@ -559,9 +590,9 @@ class ExportRunner(KpsRunner):
                 done.append('%s %d of %d %s' % (plan.say('would write', 'wrote'), written, len(files),
                                                 plural(len(files), 'private key file')))
             if reformatted:
-                done.append('%s %d %s holding the right key to the %s format' % (
+                done.append('%s %d %s holding the right key to the %s format%s' % (
                     plan.say('would rewrite', 'rewrote'), reformatted, plural(reformatted, 'file'),
-                    self.params['format']))
+                    self.params['format'], ' with the passphrase' if self.params['passphrase'] is not None else ''))
             exported = written + reformatted
             calls = export_calls_needed(exported)
             parts.append('%s (%d %s %s)' % (

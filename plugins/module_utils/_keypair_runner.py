@@ -55,6 +55,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     generate_private_key,
     key_type_of,
     load_private_key,
+    passphrase_problem,
     public_key_blob,
     traditional_pem_error,
 )
@@ -388,6 +389,9 @@ class KeypairRunner(KpsRunner):
             raise KeypairError('%s Nothing was sent.' % traditional_pem_error())
         if wanted.dest:
             self._check_dest(wanted.dest)
+        problem = passphrase_problem(params['passphrase'], params['format'])
+        if problem:
+            raise KeypairError('%s Nothing was sent.' % problem)
         if wanted.return_private_key and not self.module.no_log:
             self.module.warn(NO_LOG_WARNING)
         return wanted
@@ -506,7 +510,7 @@ class KeypairRunner(KpsRunner):
         """Write the generated private key to dest and / or return it; undo the creation if it would be lost."""
         try:
             fmt = self.params['format']
-            text = key.private_text(key.source_format if fmt == KPS_FORMAT else fmt)
+            text = key.private_text(key.source_format if fmt == KPS_FORMAT else fmt, self.params['passphrase'])
             if wanted.dest:
                 write_secret_file(wanted.dest, text, DEFAULT_MODE)
                 result['dest_written'] = True

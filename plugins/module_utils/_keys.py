@@ -341,18 +341,24 @@ class PrivateKey:
         return self._key.private_bytes(
             serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode('ascii')
 
-    def private_text(self, fmt: str) -> str:
-        """The unencrypted private key in ``fmt`` (one of PRIVATE_FORMATS, or KPS_FORMAT: the one the key was
-        loaded from) as text ending in a newline.
+    def private_text(self, fmt: str, passphrase: str | None = None) -> str:
+        """The private key in ``fmt`` (one of PRIVATE_FORMATS, or KPS_FORMAT: the one the key was loaded from)
+        as text ending in a newline; unencrypted, or with ``passphrase`` (OPENSSH only, see
+        ``passphrase_problem``) encrypted as ``ssh-keygen -N`` does: aes256-ctr, bcrypt KDF, 16 rounds.
 
-        The same key gives the same text on every call, so that a file or a value compared byte by byte stays
-        unchanged. The RSA consistency check is not run here: the export writes keys that KPS returned and
-        that match the key pair's public key.
+        Unencrypted, the same key gives the same text on every call, so that a file or a value compared byte by
+        byte stays unchanged; encrypted, the salt is random (the export compares the decrypted key instead). The
+        RSA consistency check is not run here: the export writes keys that KPS returned and that match the key
+        pair's public key.
         """
         if fmt == KPS_FORMAT and self.source_format:
             fmt = self.source_format
         if fmt == TRADITIONAL and self.key_type in NO_TRADITIONAL_PEM:
             raise UnsupportedKeyTypeError(traditional_pem_error())
+        if passphrase:
+            if fmt != OPENSSH:
+                raise ValueError('only the openssh format is written encrypted')
+            return _openssh_encrypted_text(self._key, passphrase)
         if fmt == OPENSSH:
             return _openssh_private_text(self._key)
         if fmt not in PRIVATE_FORMATS:
@@ -409,6 +415,36 @@ def traditional_pem_error(names: list[str] | None = None) -> str:
     return ('format=pem (traditional PEM) does not exist for ED25519 keys%s. Use format=openssh, which every '
             'OpenSSH since 6.5 loads, or format=pkcs8.'
             % (' (%s %s)' % (plural(len(names), 'key pair'), ', '.join(names)) if names else ''))
+
+
+def passphrase_problem(passphrase: str | None, fmt: str) -> str | None:
+    """Why a ``passphrase`` option cannot be used with ``fmt`` (None: it can, or none was given).
+
+    Files are encrypted only in the OpenSSH format, as ``ssh-keygen -N`` writes them: every OpenSSH loads
+    that for every key type, while PEM encryption (PKCS#8 or the traditional MD5-based one) is not what
+    ``ssh-keygen`` writes and ED25519 keys would not load in OpenSSH 9.2 and older. Writing it needs bcrypt.
+    """
+    if passphrase is None:
+        return None
+    if passphrase == '':
+        return ('passphrase is empty. Give a non-empty passphrase, or leave passphrase out to write the key '
+                'unencrypted.')
+    if fmt != OPENSSH:
+        return ('passphrase needs format=openssh: files are encrypted only in the OpenSSH private key format, '
+                'as ssh-keygen -N writes them (format=%s cannot be). Use format=openssh, or leave passphrase out.'
+                % fmt)
+    try:
+        importlib.import_module('bcrypt')
+    except ImportError:
+        return ('passphrase needs the Python library bcrypt on the host running the module (pip install bcrypt; '
+                'it is in the collection\'s requirements.txt).')
+    return None
+
+
+def _openssh_encrypted_text(key: Any, passphrase: str) -> str:
+    """The OpenSSH private key format encrypted with ``passphrase`` (aes256-ctr, bcrypt KDF, 16 rounds)."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                             serialization.BestAvailableEncryption(_to_bytes(passphrase))).decode('ascii')
 
 
 def _ssh_string_end(raw: bytes | bytearray, offset: int) -> int:

@@ -166,7 +166,7 @@ options:
         O(dest) is replaced, never followed). A directory on the way that is a symbolic link another user could
         have made, or a directory that cannot be written, fails the task before KPS is asked to create the key
         pair.
-      - The key is written unencrypted in O(format).
+      - The key is written in O(format), unencrypted unless O(passphrase) is given.
       - Written only when the module creates the key pair. An existing file is not overwritten unless
         O(force=true). When the key pair already exists nothing is written (KPS returns a private key only at
         creation); write a hosted one with M(huaweicloud.kps.kps_private_key_export).
@@ -183,6 +183,18 @@ options:
     type: str
     choices: [openssh, pkcs8, pem, kps]
     default: openssh
+  passphrase:
+    description:
+      - Encrypt the generated private key written to O(dest) with this passphrase, in the OpenSSH private key
+        format as C(ssh-keygen -N) writes it (cipher C(aes256-ctr), C(bcrypt) key derivation with 16 rounds), so
+        that C(ssh-keygen -y -P PASSPHRASE -f FILE) loads it; as
+        O(huaweicloud.kps.kps_private_key_export#module:passphrase) of M(huaweicloud.kps.kps_private_key_export).
+        With O(return_private_key=true), RV(private_key) is the same encrypted text.
+      - Not the passphrase of a private key you give (that is O(private_key_passphrase)).
+      - Needs O(dest), O(format=openssh) (the default) and the Python library C(bcrypt) on the host running the
+        module. An empty passphrase, or one with another O(format), fails the task before any API call.
+    type: str
+    version_added: 2.2.0
   return_private_key:
     description:
       - For a key pair that is generated (by KPS or, for O(key_type), by the module), return its private key in
@@ -404,9 +416,8 @@ keypair:
       sample: 1763891234000
 private_key:
   description:
-    - The private key generated in this run (by KPS or, for O(key_type), by the module), unencrypted, in
-      O(format). V(null) when the module created no
-      key pair (or in check mode).
+    - The private key generated in this run (by KPS or, for O(key_type), by the module), in O(format), unencrypted
+      unless O(passphrase) is given. V(null) when the module created no key pair (or in check mode).
   returned: when O(return_private_key=true)
   type: str
 dest_written:
@@ -440,6 +451,7 @@ def main():
         description=dict(type='str'),
         user_id=dict(type='str'),
         force=dict(type='bool', default=False),
+        passphrase=dict(type='str', no_log=True),
     )
     module = KpsModule(
         argument_spec=argument_spec,
@@ -450,7 +462,7 @@ def main():
             ('private_key_path', 'key_type'),
         ],
         required_if=[('encryption_type', 'kms', ('kms_key_name', 'kms_key_id'), True)],
-        required_by={'kms_key_name': 'encryption_type', 'kms_key_id': 'encryption_type'},
+        required_by={'kms_key_name': 'encryption_type', 'kms_key_id': 'encryption_type', 'passphrase': 'dest'},
         supports_check_mode=True,
     )
     KeypairRunner(module).execute()

@@ -19,7 +19,8 @@ description:
     are exported, with one export call for a single key and batch export calls of at most 10 key pairs each
     for several keys.
   - The files and the returned values hold the private key unencrypted, in the encoding O(format) names, by
-    default the OpenSSH private key format that C(ssh) loads for every key type.
+    default the OpenSSH private key format that C(ssh) loads for every key type. With O(passphrase) the files
+    are encrypted as C(ssh-keygen -N) encrypts them.
   - Every exported private key is checked against the key pair's public key before it is written or returned.
     Entries of a batch archive that are not private keys (a readme, public keys) are ignored. A batch archive
     that lacks a requested key or holds a private key that was not asked for is not used; the key pairs of
@@ -138,6 +139,23 @@ options:
     choices: [openssh, pkcs8, pem, kps]
     default: openssh
     version_added: 2.0.0
+  passphrase:
+    description:
+      - Encrypt the files at O(dest) with this passphrase, in the OpenSSH private key format as
+        C(ssh-keygen -N) writes it (cipher C(aes256-ctr), C(bcrypt) key derivation with 16 rounds), so that
+        C(ssh), C(ssh-add) and C(ssh-keygen -y -P PASSPHRASE -f FILE) load it for RSA, ECDSA and ED25519 keys.
+      - A file that this passphrase decrypts and that holds the key pair's private key is left alone, without
+        downloading the private key (decrypting costs one bcrypt key derivation per file, a fraction of a second of CPU). A file that this
+        passphrase does not decrypt, or that holds the key unencrypted, is rewritten; the diff says why in
+        its C(encryption) field (V(another passphrase) or V(unencrypted) before, V(passphrase) after), never
+        showing the passphrase.
+      - Needs O(dest) (returned values are never encrypted), O(format=openssh) (the default; encrypted PEM
+        is not what C(ssh-keygen) writes and OpenSSH 9.2 cannot load ED25519 keys as PKCS#8), and the Python
+        library C(bcrypt) on the host running the module. An empty passphrase, or one with another O(format)
+        or without O(dest), fails the task before any API call.
+      - Keep it in Ansible Vault or a credential store; the module never shows it.
+    type: str
+    version_added: 2.2.0
   mode:
     description:
       - The permissions of the private key files, like the O(ansible.builtin.file#module:mode) option of
@@ -192,8 +210,9 @@ notes:
   - The module decides whether a file holds the key pair's private key by deriving the public key from it and
     comparing it with the key pair's public key, so an unchanged run downloads no private key at all. A file
     that cannot be read as an unencrypted private key (for example an encrypted one), or an RSA key whose private
-    numbers do not fit together (a damaged file), is replaced.
-  - The file holds the private key unencrypted in the encoding O(format) names, followed by a newline.
+    numbers do not fit together (a damaged file), is replaced. With O(passphrase), see there.
+  - The file holds the private key in the encoding O(format) names, followed by a newline; unencrypted unless
+    O(passphrase) is given.
   - >-
     How key pairs are read (the same rule for M(huaweicloud.kps.kps_keypair_info) and
     M(huaweicloud.kps.kps_private_key_export)): one name is one show call. Several names are looked up in the
@@ -460,6 +479,7 @@ def main():
         backup=dict(type='bool', default=False),
         force=dict(type='bool', default=False),
         fail_on_missing=dict(type='bool', default=True),
+        passphrase=dict(type='str', no_log=True),
     )
     module = KpsModule(
         argument_spec=argument_spec,

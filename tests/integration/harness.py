@@ -212,6 +212,7 @@ class AnsibleRunner:
         self.secrets = set()
         self._emulator_keys = {}
         self._key_files = {}
+        self._passphrases = []  # of every *passphrase* file seen: a key file written later may need one
         self._runs = 0
         for secret in emulator_secrets(emulator):
             self.add_secret(secret)
@@ -247,7 +248,7 @@ class AnsibleRunner:
     def _add_key_files(self):
         """Register the private keys and passphrases the run left in its work dir (keys a target generated,
         exported or installed, and files named ``*passphrase*``), so that targets need no registration."""
-        keys, passphrases = [], []
+        keys, passphrases = [], self._passphrases
         for root, _dirs, files in os.walk(self.workdir):
             for name in files:
                 path = os.path.join(root, name)
@@ -266,7 +267,7 @@ class AnsibleRunner:
                     keys.append(data)
         for passphrase in passphrases:
             self.add_secret(passphrase)
-        for key in keys:
+        for key in keys:  # decrypted with any passphrase seen so far
             forms = [private_key_forms(key, passphrase) for passphrase in [None] + passphrases]
             self.secrets.update(next((found for found in forms if found is not None), secret_forms(key)))
 

@@ -274,13 +274,13 @@ class TestKeyMatching:
         assert runner.key_matches({'public_key': public}, load_private_key(private))
 
 
-def inspect(path):
+def inspect(path, passphrase=None):
     """inspect_file as the runner calls it: through the open directory, when there is one."""
     directory, name = os.path.split(path)
     if _files.missing_dirs(directory):
-        return runner.inspect_file(None, name, path)
+        return runner.inspect_file(None, name, path, passphrase)
     with _files.open_dir(directory) as folder:
-        return runner.inspect_file(folder, name, path)
+        return runner.inspect_file(folder, name, path, passphrase)
 
 
 class TestInspectFile:
@@ -1308,3 +1308,26 @@ class TestFormat:
         assert kps.exports == 0 and not os.path.exists(dest)
         real = run(args, fail=True)
         assert real['missing'] == ['new'] and real['not_hosted'] == ['cold'] and not os.path.exists(dest)
+
+
+@pytest.mark.parametrize('kind', ['rsa', 'ec', 'ed25519'])
+def test_a_passphrase_file_is_read_by_decrypting_it(tmp_path, kind):
+    """With the task's passphrase: the right key encrypted with it stays; another passphrase or an unencrypted
+    file is rewritten, and the state says which (the diff's encryption field)."""
+    private, public = make_keypair('passphrase-' + kind, kind)
+    key = load_private_key(private)
+    keypair = {'public_key': public}
+    path = tmp_path / 'k.pem'
+    path.write_text(key.private_text('openssh', 'the passphrase'))
+    state = inspect(str(path), 'the passphrase')
+    assert (state.encryption, state.fingerprint) == ('passphrase', fingerprint(public))
+    assert runner.decide(state, keypair, encrypt=True) == 'none'
+    assert runner.decide(state, keypair) == 'reformat'  # the task has no passphrase: written unencrypted
+    state = inspect(str(path), 'another one')
+    assert (state.encryption, state.key) == ('another passphrase', None)
+    assert runner.decide(state, keypair, encrypt=True) == 'replace'
+    path.write_text(key.private_text('openssh'))
+    state = inspect(str(path), 'the passphrase')
+    assert (state.encryption, state.fingerprint) == ('unencrypted', fingerprint(public))
+    assert runner.decide(state, keypair, encrypt=True) == 'reformat'
+    assert runner.decide(state, keypair) == 'none'
