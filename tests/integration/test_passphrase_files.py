@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from integration.harness import run_tasks
-from integration.test_key_formats import KEYS, _import_task, _make_keys, _play, _public, _recap
+from integration.test_key_formats import _import_task, _make_keys, _play, _public, _recap
 
 SSH_KEYGEN = shutil.which('ssh-keygen') or '/usr/bin/ssh-keygen'
 pytestmark = pytest.mark.skipif(not os.path.exists(SSH_KEYGEN), reason='needs ssh-keygen (OpenSSH)')
