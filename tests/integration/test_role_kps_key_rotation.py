@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from integration.harness import CONNECTION, TOKEN_RE, find_leaks, private_key_forms, secret_forms
 from integration.ssh_hosts import _wait_listening, ssh_hosts
@@ -75,15 +76,17 @@ def _exists(host, path):
 
 
 @pytest.fixture
-def old_key(emulator, ansible, tmp_path):
-    """The old key pair (RSA, hosted by KPS), and a 0600 copy of its private key for the test's logins."""
-    private_key, public_key = keys.generate('rsa')
+def old_key(emulator, ansible, tmp_path, request):
+    """The old key pair (RSA unless the test asks for another kind, hosted by KPS), and a 0600 copy of its private
+    key, in the OpenSSH format every ssh loads, for the test's logins."""
+    private_key, public_key = keys.generate(getattr(request, 'param', 'rsa'))
     ansible.add_secret(private_key)
     client = emulator.client()
     client.json('POST', client.kps(), {'keypair': {'name': OLD, 'public_key': public_key, 'key_protection': {
         'private_key': private_key, 'encryption': {'type': 'default'}}}}, expect=200)
     path = tmp_path / 'old-key'
-    path.write_text(private_key)
+    path.write_bytes(serialization.load_pem_private_key(private_key.encode('ascii'), password=None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()))
     path.chmod(0o600)
     return {'path': str(path), 'public_key': public_key}
 
@@ -183,6 +186,30 @@ def test_rotation_killed_between_steps_converges(emulator, ansible, old_key, hos
         assert {row['changed'] for row in _recap(result.stdout).values()} == {0}, args
 
 
+@pytest.mark.parametrize('old_key', ['ed25519'], indirect=True)
+def test_an_ed25519_key_pair_rotates_to_an_ed25519_key_pair(emulator, ansible, old_key, hosts):
+    """KPS generates RSA only: by default the new key pair has the old one's type, generated in memory on the
+    controller and hosted by KPS. The plan names the type, and another type asked for is said as a change."""
+    inventory = ('-i', hosts.inventory)
+    plans = ansible.playbook(_rotation(kps_key_rotation_key_type='rsa') + _rotation(), *inventory, '--check')
+    assert ('would rotate on host1, host2, host3; old key pair in KPS: would be cleared of its private key; key type: '
+            'RSA, changed from Ed25519"' in plans.stdout), plans.stdout[-4000:]
+    assert ('would rotate on host1, host2, host3; old key pair in KPS: would be cleared of its private key; key type: '
+            'Ed25519, as before"' in plans.stdout), plans.stdout[-4000:]
+    assert _keypair(emulator, NEW) is None
+
+    result = ansible.playbook(_rotation(), *inventory)
+    assert ('rotated on host1, host2, host3; old key pair in KPS: cleared of its private key; key type: Ed25519, as '
+            'before"' in result.stdout), result.stdout[-4000:]
+    new = _keypair(emulator, NEW)
+    assert new['public_key'].startswith('ssh-ed25519 ') and new['is_key_protection'] is True
+    for host in hosts:
+        assert _lines(host) == [' '.join(new['public_key'].split()[:2]) + ' huaweicloud.kps:' + NEW]
+        assert host.run(['ssh-keygen', '-y', '-f', '/root/.ssh/id_' + NEW]).stdout.split()[:2] == new['public_key'].split()[:2]
+        assert _login_with_host_key(host, host, '/root/.ssh/id_' + NEW)
+        assert not _login(host, old_key['path'])
+
+
 def _set_authorized_keys_file(host, value):
     """Point the host's sshd at another authorized_keys file (SIGHUP: sshd re-reads its configuration)."""
     config = os.path.join(host.workdir, 'sshd_config')
@@ -211,7 +238,7 @@ def test_host_refusing_the_new_key_keeps_the_old_one(emulator, ansible, old_key,
     recap = _recap(result.stdout)
     assert recap['host3']['failed'] == 1 and recap['host1']['failed'] == recap['host2']['failed'] == 0
     assert ('rotated on host1, host2; keeping %s on host3; old key pair in KPS: kept (delete after every host has '
-            'passed)' % OLD) in result.stdout
+            'passed); key type: RSA, as before"' % OLD) in result.stdout  # the given key's type
     assert re.search(r'fatal: \[host3\]: FAILED! => .*the new key pair %s does not log in on host3 \(failed root: '
                      r'[^)]*Permission denied' % NEW, result.stdout)
     new_line = ' '.join(public_key.split()[:2]) + ' huaweicloud.kps:' + NEW
@@ -239,12 +266,15 @@ def test_host_refusing_the_new_key_keeps_the_old_one(emulator, ansible, old_key,
 
 
 def test_bad_settings_fail_before_anything_is_created(emulator, ansible, old_key, hosts):
-    rotation = _rotation(kps_key_rotation_new_name=OLD, kps_key_rotation_verify_from='nowhere')
+    rotation = _rotation(kps_key_rotation_new_name=OLD, kps_key_rotation_verify_from='nowhere',
+                         kps_key_rotation_import_private_key_path='/nonexistent', kps_key_rotation_key_type='ed25519')
     emulator.clear_requests()
     result = ansible.playbook(rotation, '-i', hosts.inventory, check=False)
     assert result.returncode != 0
     assert result.stdout.count(
         '"kps_key_rotation: kps_key_rotation_new_name must differ from kps_key_rotation_old.name (both are %s); '
+        'kps_key_rotation_key_type applies to a generated key pair; the new key pair has the type of the key given '
+        'in kps_key_rotation_import_private_key(_path): leave one of them out; '
         'kps_key_rotation_verify_from must be controller or a host of this play (got nowhere)"' % OLD) == 3
     assert [entry['call'] for entry in emulator.requests()] == []
 
