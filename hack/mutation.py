@@ -82,7 +82,8 @@ def run_one(tree, entry, pytest_args, timeout):
             handle.write(original)
     seconds = time.monotonic() - start
     last = (proc.stdout.strip().splitlines() or [''])[-1]
-    if proc.returncode == 1:
+    # pytest exits 1 when a test failed; with xdist, -x turns that into 2 (interrupted) after the first failure.
+    if proc.returncode == 1 or (proc.returncode == 2 and ' failed' in last):
         return 'caught', seconds, last
     if proc.returncode == 0:
         return 'SURVIVED', seconds, last
