@@ -35,7 +35,8 @@ def load(path=LIST):
         entries = yaml.safe_load(handle)
     seen = set()
     for number, entry in enumerate(entries, 1):
-        missing = [field for field in FIELDS if not entry.get(field)]
+        # `new` may be empty (the change deletes `old`); every other field must say something.
+        missing = [field for field in FIELDS if entry.get(field) in (None, '', []) and not (field == 'new' and field in entry)]
         if missing:
             raise SystemExit('%s: entry %d (%s) lacks %s' % (path, number, entry.get('id', '?'), ', '.join(missing)))
         if entry['id'] in seen:
