@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkkps.v3 import (
     AssociateKeypairRequest,
@@ -24,15 +25,21 @@ from huaweicloudsdkkps.v3 import (
     DisassociateKeypairRequest,
     DisassociateKeypairRequestBody,
     EcsServerInfo,
+    KpsClient,
     ListFailedTaskRequest,
     ListKeypairTaskRequest,
     ListRunningTaskRequest,
 )
-from test_emulator_sdk import kps_client
 
 from kps_emulator import keys
 
 PASSWORD = 'server-root-password'
+
+
+# Not imported from test_emulator_sdk: ansible-test units does not put this directory on sys.path.
+def kps_client(emu):
+    credentials = BasicCredentials(emu.access_key, emu.secret_key, emu.project_id)
+    return KpsClient.new_builder().with_credentials(credentials).with_endpoint(emu.url).build()
 
 
 @pytest.fixture
