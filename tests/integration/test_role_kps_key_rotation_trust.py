@@ -114,9 +114,12 @@ def _rotations(*rotations, later_play=False):
 
 
 def _summary(stdout, new):
+    """The rotation's summary without its key type part, which must say the (Ed25519) type stayed."""
     found = re.findall(r'"msg": "kps_key_rotation [^"]* -> %s: ([^"]*)"' % re.escape(new), stdout)
     assert len(found) == 1, stdout[-5000:]
-    return found[0]
+    summary, key_type = found[0].rsplit('; key type: ', 1)
+    assert key_type == 'Ed25519, as before'
+    return summary
 
 
 def test_a_loop_of_rotations_judges_each_rotation_on_its_own(emulator, ansible, user, hosts):
