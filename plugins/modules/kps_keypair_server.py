@@ -94,8 +94,9 @@ options:
         required: true
       key:
         description:
-          - Root's password, or the private key (PEM text) of the key pair the server has now, for example
-            C("{{ lookup('ansible.builtin.file', 'old-key.pem') }}").
+          - Root's password, or the private key of the key pair the server has now, as PKCS#8 or PEM text (KPS refuses
+            the OpenSSH format, so export the key with C(format=pkcs8)), for example read with the
+            P(ansible.builtin.file#lookup) lookup as in the examples.
         type: str
         required: true
   port:
@@ -175,6 +176,7 @@ EXAMPLES = r"""
     servers: "{{ bound.servers | map(attribute='id') | list }}"
     auth:
       type: keypair
+      # keys/deploy.pem written by huaweicloud.kps.kps_private_key_export with format=pkcs8 (KPS refuses OpenSSH keys)
       key: "{{ lookup('ansible.builtin.file', 'keys/deploy.pem') }}"
     disable_password: true
   delegate_to: localhost
