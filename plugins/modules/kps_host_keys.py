@@ -164,11 +164,14 @@ EXAMPLES = r"""
     public_keys: "{{ info.keypairs | items2dict(key_name='name', value_name='public_key') }}"
   register: report
 
-- name: Export what some host lacks, once
+- name: Export what some host lacks, once (nothing when every host holds its keys)
   huaweicloud.kps.kps_private_key_export:
+    names: "{{ needed }}"
+  vars:
     # Every key pair some host needs in the OpenSSH format (the default format).
-    names: "{{ ansible_play_hosts | map('extract', hostvars, ['report', 'needs_private_keys'])
-               | map(attribute='openssh', default=[]) | flatten | unique }}"
+    needed: "{{ ansible_play_hosts | map('extract', hostvars, ['report', 'needs_private_keys'])
+                | map(attribute='openssh', default=[]) | flatten | unique }}"
+  when: needed | length > 0
   delegate_to: localhost
   run_once: true
   no_log: true
