@@ -124,10 +124,8 @@ class LookupModule(KpsLookup):
 
     lookup_name = 'huaweicloud.kps.kps_private_key'
 
-    def values(self, kps: KpsClient, names: list[str]) -> list[Any]:
+    def values(self, kps: KpsClient, unique: list[str], found: dict[str, dict[str, Any]]) -> dict[str, Any]:
         fmt = self.get_option('format')
-        unique = list(dict.fromkeys(names))
-        found = kps.find_keypairs(unique)
         unformattable = keypairs_without_format([found[name] for name in unique if found.get(name)], fmt)
         if unformattable:
             raise KpsError(traditional_pem_error(unformattable))
@@ -137,5 +135,4 @@ class LookupModule(KpsLookup):
         pems, warnings = kps.export_private_keys([found[name] for name in unique])
         for text in warnings:
             self.warn('%s: %s' % (self.lookup_name, text))
-        keys = dict((name, load_private_key(pem).private_text(fmt)) for name, pem in pems.items())
-        return [keys[name] for name in names]
+        return dict((name, load_private_key(pem).private_text(fmt)) for name, pem in pems.items())

@@ -94,9 +94,7 @@ class LookupModule(KpsLookup):
 
     lookup_name = 'huaweicloud.kps.kps_public_key'
 
-    def values(self, kps: KpsClient, names: list[str]) -> list[Any]:
-        unique = list(dict.fromkeys(names))
-        found = kps.find_keypairs(unique)
+    def values(self, kps: KpsClient, unique: list[str], found: dict[str, dict[str, Any]]) -> dict[str, Any]:
         missing, _not_hosted = unavailable(unique, found)
         if missing:
             problem = unavailable_problems(missing)[0]
@@ -105,4 +103,4 @@ class LookupModule(KpsLookup):
         without = [name for name in unique if not keys[name]]
         if without:
             raise KpsError('KPS reports no public key for %s.' % ', '.join(without))
-        return [keys[name] for name in names]
+        return keys

@@ -12,7 +12,8 @@ A lookup takes the modules' connection options (documented once, in the doc frag
 with its ``lookup`` variant, which adds the HW_* environment variables through Ansible's configuration),
 connects through the modules' own code (``_module.kps_client``: credentials, login, project id, one
 requests.Session), reads with ``_kps.KpsClient`` and turns a ``KpsError`` (whose message never holds a secret)
-into an ``AnsibleLookupError``. A subclass implements ``values(kps, names)``.
+into an ``AnsibleLookupError``. The base reads the key pairs of the names once (``find_keypairs``); a subclass
+implements ``values(kps, unique, found)``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def lookup_names(terms: list[Any]) -> list[str]:
 
 
 class KpsLookup(LookupBase):
-    """Runs one lookup call: options -> names -> one connection -> ``values()``; a KpsError fails the lookup."""
+    """Runs one lookup call: options -> names -> one connection -> one read -> ``values()``; a KpsError fails
+    the lookup."""
 
     lookup_name = 'huaweicloud.kps'  # the FQCN, in messages
 
@@ -76,7 +78,9 @@ class KpsLookup(LookupBase):
                 http.append(http_client(params, self.warn))
                 return http[0]
             _credentials, _project_id, kps = kps_client(params, get_http, self.warn)
-            return self.values(kps, names)
+            unique = list(dict.fromkeys(names))  # one read and one value per key pair, however often it is named
+            values = self.values(kps, unique, kps.find_keypairs(unique))
+            return [values[name] for name in names]
         except KpsError as exc:
             # The message names what is wrong and never holds a secret; the cause adds nothing for the user.
             raise AnsibleLookupError(exc.msg) from None
@@ -87,6 +91,7 @@ class KpsLookup(LookupBase):
     def warn(self, text: str) -> None:
         display.warning(text)
 
-    def values(self, kps: KpsClient, names: list[str]) -> list[Any]:
-        """One value per name of ``names`` (in order, repeats included)."""
+    def values(self, kps: KpsClient, unique: list[str], found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """``{name: value}`` for each name of ``unique`` (the names without repeats); ``found`` is what
+        ``find_keypairs(unique)`` returned (the key pairs that exist)."""
         raise NotImplementedError
