@@ -1,10 +1,14 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures for integration tests: a fresh emulator per test and a runner for real ansible processes."""
+"""Fixtures for integration tests: a fresh emulator per test, a runner for real ansible processes, and a real
+unprivileged user for the attack tests."""
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
+from integration.attacker import Attacker, attack_base
 from integration.harness import REPORTS, AnsibleRunner, start_emulator
 
 
@@ -19,6 +23,22 @@ def emulator(tmp_path_factory):
 def ansible(emulator, tmp_path):
     """Run ``ansible-playbook``/``ansible`` against the test's emulator, with the secret guard on."""
     return AnsibleRunner(emulator, tmp_path)
+
+
+@pytest.fixture
+def base():
+    """A root-owned directory that every user can traverse, removed after the test (integration.attacker)."""
+    path = attack_base()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def attacker(base):
+    """A real unprivileged user, its home below ``base``, removed after the test (integration.attacker)."""
+    user = Attacker(base)
+    yield user
+    user.remove()
 
 
 @pytest.fixture

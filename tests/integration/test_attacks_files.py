@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import sys
 import threading
@@ -20,7 +19,7 @@ import time
 
 import pytest
 
-from integration.attacker import Attacker, Group, attack_base, file_state, needs_root
+from integration.attacker import Group, file_state, needs_root
 from integration.harness import CONNECTION, exported_text
 from kps_emulator import keys
 from kps_emulator.testing import seed_keypairs
@@ -28,20 +27,6 @@ from kps_emulator.testing import seed_keypairs
 pytestmark = needs_root
 
 VICTIM_CONTENT = b'root:$6$victim-hash:19000:0:99999:7:::\n'
-
-
-@pytest.fixture
-def base():
-    path = attack_base()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def attacker(base):
-    user = Attacker(base)
-    yield user
-    user.remove()
 
 
 @pytest.fixture

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 
 import pytest
 
-from integration.attacker import Attacker, attack_base, file_state, needs_root
+from integration.attacker import file_state, needs_root
 from integration.harness import CONNECTION
 from kps_emulator import keys
 
@@ -25,20 +24,6 @@ pytestmark = needs_root
 
 SECRET = 'root-only: the content of a file only root may read\n'
 ROLE = 'huaweicloud.kps.kps_key_distribution'
-
-
-@pytest.fixture
-def base():
-    path = attack_base()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def attacker(base):
-    user = Attacker(base)
-    yield user
-    user.remove()
 
 
 @pytest.fixture

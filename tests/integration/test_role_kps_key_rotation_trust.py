@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,6 @@ import time
 import pytest
 import yaml
 
-from integration.attacker import Attacker, attack_base
 from integration.harness import CONNECTION
 from integration.ssh_hosts import _wait_listening, ssh_hosts
 from integration.test_role_kps_key_rotation import DISTRIBUTION, ROLE, _keypair, _recap
@@ -58,14 +56,10 @@ def _lines(host, user, name):
 
 
 @pytest.fixture
-def user():
-    base = attack_base()
-    made = Attacker(base)
+def user(attacker):
     # No password, but not a locked account ('!', which useradd sets): sshd without PAM refuses locked accounts.
-    subprocess.run(['usermod', '-p', '*', made.name], check=True, capture_output=True)
-    yield made
-    made.remove()
-    shutil.rmtree(base, ignore_errors=True)
+    subprocess.run(['usermod', '-p', '*', attacker.name], check=True, capture_output=True)
+    return attacker
 
 
 @pytest.fixture
