@@ -27,13 +27,13 @@ def commands(text):
     return result
 
 
-def run_bash(ansible, command, env, stdin=None, fails=False, cwd=None):
+def run_bash(ansible, command, env, stdin=None, fails=False, cwd=None, prefix=()):
     """Run ``command`` in bash (in ``cwd``, default the runner's work dir) through the runner's secret guard; it
-    must succeed (or fail, with ``fails``).
+    must succeed (or fail, with ``fails``). ``prefix``: the argv that runs bash (e.g. nsenter into a namespace).
 
     A new session has no terminal, so prompts (``read -s``, ``--ask-vault-pass``) read ``stdin``."""
     run_env = ansible.env(env)
-    proc = subprocess.run(['bash', '-c', command], cwd=cwd or ansible.workdir, env=run_env, input=stdin,
+    proc = subprocess.run(list(prefix) + ['bash', '-c', command], cwd=cwd or ansible.workdir, env=run_env, input=stdin,
                           capture_output=True, text=True, check=False, timeout=600, start_new_session=True)
     ansible.check_run(run_env, proc.stdout, proc.stderr)
     assert (proc.returncode != 0) is fails, '%s: rc=%d\n%s\n%s' % (
