@@ -1,10 +1,14 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A scripted requests transport for the HTTP client tests. A helper, not a test."""
+"""A scripted requests transport for the HTTP client tests, and a real local server for those that need sockets.
+A helper, not a test."""
 from __future__ import annotations
 
+import contextlib
+import http.server
 import io
 import json
+import threading
 
 import requests
 from requests.adapters import BaseAdapter
@@ -52,3 +56,23 @@ def stub_session(script):
     session.mount('https://', adapter)
     session.mount('http://', adapter)
     return session, adapter
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """The base of the local servers' handlers: no request log on stderr."""
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def local_server(handler):
+    """A ThreadingHTTPServer on a free port of 127.0.0.1 (``url``), serving in a thread until the block ends."""
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    httpd.url = 'http://127.0.0.1:%d' % httpd.server_address[1]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

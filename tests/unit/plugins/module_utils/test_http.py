@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import datetime
-import http.server
 import json
-import threading
 import time
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,7 +15,12 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import AkSkSigner, TokenAuth
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HttpClient, HuaweiCloudError
-from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import (
+    QuietHandler,
+    local_server,
+    reply,
+    stub_session,
+)
 
 URL = 'https://kms.cn-north-4.myhuaweicloud.com/v3/p1/keypairs'
 
@@ -321,7 +324,7 @@ def test_expired_token_logs_in_again_once():
 
 # --- a real local HTTP server, real sockets ------------------------------------------------------------
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     script = []
     seen = []
 
@@ -339,19 +342,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def server():
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     _Handler.seen = []
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(_Handler) as httpd:
+        yield httpd
 
 
 def test_real_server_503_then_200(server):

@@ -4,11 +4,9 @@
 bodies are read as the SDK reads them and requests carry the SDK's Content-Type."""
 from __future__ import annotations
 
-import http.server
 import json
 import signal
 import socket
-import threading
 import time
 import tracemalloc
 from urllib.parse import quote, quote_plus
@@ -29,7 +27,12 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._http import (
     register_secrets,
     scrub,
 )
-from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import reply, stub_session
+from ansible_collections.huaweicloud.kps.tests.unit.plugins.module_utils.http_stub import (
+    QuietHandler,
+    local_server,
+    reply,
+    stub_session,
+)
 
 from integration.harness import private_key_forms, secret_forms
 
@@ -101,7 +104,7 @@ def test_error_attributes_are_scrubbed_even_when_set_later(private_key):
 
 # --- an endpoint that echoes the request ----------------------------------------------------------------------
 
-class _Echo(http.server.BaseHTTPRequestHandler):
+class _Echo(QuietHandler):
     """Answers 400 with the request (body and headers) in its error text, shaped by the first path segment."""
 
     def _answer(self):
@@ -124,17 +127,11 @@ class _Echo(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = _answer
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def echo():
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield 'http://127.0.0.1:%d' % httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(_Echo) as httpd:
+        yield httpd.url
 
 
 @pytest.mark.parametrize('shape', ['raw', 'camel', 'nested', 'url', 'deep'])
@@ -197,7 +194,7 @@ def _stub_client(script, **kwargs):
 
 # --- Content-Type as the SDK sends it -------------------------------------------------------------------------
 
-class _Capture(http.server.BaseHTTPRequestHandler):
+class _Capture(QuietHandler):
     seen = []
 
     def _answer(self):
@@ -212,9 +209,6 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_PUT = _answer
 
-    def log_message(self, *args):
-        pass
-
 
 def test_content_type_is_the_one_the_sdk_sends():
     from huaweicloudsdkcore.auth.credentials import BasicCredentials  # pylint: disable=import-outside-toplevel
@@ -226,10 +220,8 @@ def test_content_type_is_the_one_the_sdk_sends():
         KpsClient,
         ListKeypairDetailRequest,
     )
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Capture)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = 'http://127.0.0.1:%d' % httpd.server_address[1]
-    try:
+    with local_server(_Capture) as httpd:
+        url = httpd.url
         _Capture.seen = []
         sdk = KpsClient.new_builder().with_credentials(BasicCredentials('AK', 'SK', 'p1')).with_endpoints([url]).build()
         sdk.list_keypair_detail(ListKeypairDetailRequest(keypair_name='a'))
@@ -242,14 +234,11 @@ def test_content_type_is_the_one_the_sdk_sends():
         ours.request('create key pair', 'POST', url + '/v3/p1/keypairs', json={'keypair': {'name': 'a'}})
         assert _Capture.seen == sdk_seen == [('GET', 'application/json'), ('DELETE', 'application/json'),
                                              ('POST', 'application/json;charset=utf-8')]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 # --- size cap and deadline ------------------------------------------------------------------------------------
 
-class _Hostile(http.server.BaseHTTPRequestHandler):
+class _Hostile(QuietHandler):
     """'/huge': a 200 MiB body as fast as it goes; '/trickle-body' and '/trickle-head': one byte every 0.5 s."""
 
     protocol_version = 'HTTP/1.1'
@@ -283,18 +272,12 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
             _Hostile.sent[self.path] = (sent, time.monotonic() - start)
         self.close_connection = True
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def hostile():
     _Hostile.sent = {}
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Hostile)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield 'http://127.0.0.1:%d' % httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(_Hostile) as httpd:
+        yield httpd.url
 
 
 @pytest.mark.parametrize('path', ['/huge', '/huge-with-length'])
@@ -406,7 +389,7 @@ def test_announced_length_over_the_cap_is_refused_before_reading():
 
 # --- redirects ------------------------------------------------------------------------------------------------
 
-class _Redirect(http.server.BaseHTTPRequestHandler):
+class _Redirect(QuietHandler):
     """Records each request in ``server.seen``; answers ``server.location`` with a 307 when it is set, else 200."""
 
     protocol_version = 'HTTP/1.0'
@@ -423,23 +406,14 @@ class _Redirect(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = _serve
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def two_servers():
     """(first url, first's requests, second url, second's requests): the first answers 307 to the second."""
-    second = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Redirect)
-    first = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Redirect)
-    second.seen, second.location = [], None
-    first.seen, first.location = [], 'http://127.0.0.1:%d' % second.server_address[1]
-    for httpd in (first, second):
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield 'http://127.0.0.1:%d' % first.server_address[1], first.seen, first.location, second.seen
-    for httpd in (first, second):
-        httpd.shutdown()
-        httpd.server_close()
+    with local_server(_Redirect) as second, local_server(_Redirect) as first:
+        second.seen, second.location = [], None
+        first.seen, first.location = [], second.url
+        yield first.url, first.seen, first.location, second.seen
 
 
 @pytest.mark.parametrize('method, auth, header', [
