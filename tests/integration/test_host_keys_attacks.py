@@ -201,3 +201,42 @@ def test_a_root_only_key_renamed_to_his_key_file_is_not_read_and_is_replaced(ans
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (attacker.uid, 0o600)
     with open(path) as handle:
         assert handle.read() == private.strip() + '\n'
+
+
+def test_text_after_a_carriage_return_stays_inside_its_line(ansible, attacker, fleet):
+    """Issue 24, 8: sshd splits authorized_keys at "\\n" only. His account's file is an administrator's (root's), with
+    his key restricted to one command; he gave that key with a comment that hides a second, unrestricted key after a
+    CR. Inert for sshd; the role, rewriting the file to add its line, must not turn it into a line of its own."""
+    _private, public = fleet
+    _unused, hidden = keys.generate('ed25519')
+    _unused, his = keys.generate('ed25519')
+    hidden_blob = ' '.join(hidden.split()[:2])
+    ssh = os.path.join(attacker.home, '.ssh')
+    os.mkdir(ssh, 0o755)  # root's, as an administrator made it
+    path = os.path.join(ssh, 'authorized_keys')
+    admin_line = 'restrict,command="/usr/bin/true" %s him@laptop\r%s free\n' % (' '.join(his.split()[:2]), hidden_blob)
+    root_file(path, 0o644, admin_line)
+    keys_list = [{'name': 'fleet', 'private_key': {'install': False}, 'authorized_users': [attacker.name]}]
+    for check_mode in (True, False, True, False):
+        result, _out = host_keys(ansible, keys_list, {'fleet': public}, check_mode=check_mode)
+        assert not result.get('failed'), result.get('msg')
+    with open(path, 'rb') as handle:
+        lines = handle.read().split(b'\n')
+    assert lines == [admin_line.strip('\n').encode(), ('%s huaweicloud.kps:fleet' % ' '.join(public.split()[:2])).encode(),
+                     b'']
+    assert not any(line.lstrip().startswith(hidden_blob.encode()) for line in lines)
+
+
+def test_a_key_pair_name_with_a_path_in_it_writes_nothing(ansible, attacker, fleet):
+    """Issue 24, 9: kps_host_keys is public; a name is a file name (~/.ssh/id_NAME), so one that walks out of ~/.ssh
+    is refused with the KPS modules' rule before any file is looked at, whoever owns the directories on the way."""
+    private, public = fleet
+    name = 'fleet/../../../../%s/evil' % attacker.home.strip('/')
+    keys_list = [{'name': name, 'private_key': {'owner': attacker.name}, 'authorized_users': [attacker.name]}]
+    for check_mode in (True, False):
+        result, out = host_keys(ansible, keys_list, {name: public}, check_mode=check_mode,
+                                private_keys=None if check_mode else {name: private})
+        assert result.get('failed') and result['msg'] == (
+            'Invalid key pair name: %r. A key pair name has 1 to 255 letters, digits, "_" or "-".' % name), result
+        assert private.splitlines()[1] not in out
+    assert sorted(os.listdir(attacker.home)) == sorted(os.listdir('/etc/skel'))
