@@ -19,7 +19,8 @@ PIP_CACHE := $(HOME)/.ansible/test/cache
 # ansible-test bootstraps its venvs with get-pip for one pip version (python_requirements.py, get_venv_packages):
 # 23.1.2 on ansible-core 2.17, 24.2 on 2.18 and 2.19, 25.2 on 2.20 and 2.21.
 GET_PIP_VERSIONS := 23.1.2 24.2 25.2
-APT_PACKAGES := shellcheck openssh-server openssh-client iproute2
+# The SSH test hosts' Python (/usr/bin/python3) needs cryptography and bcrypt for private_key.passphrase.
+APT_PACKAGES := shellcheck openssh-server openssh-client iproute2 python3-cryptography python3-bcrypt
 # The ansible-core versions tested besides the main tool chain's 2.19 (.venv, Python 3.11, which runs every
 # check): VERSION:PYTHON:PIN, each in .venv-VERSION made from pyenv's PYTHON. All get sanity + unit tests.
 MATRIX := 2.17:3.10.13:2.17.14 2.18:3.13.0:2.18.19 2.20:3.12.1:2.20.10 2.21:3.13.0:2.21.5

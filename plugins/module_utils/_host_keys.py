@@ -16,7 +16,10 @@ No file system access here (``_host_keys_runner`` does that), so every rule is u
 - ``openssh_comment`` / ``with_openssh_comment``: the comment of an unencrypted OpenSSH-format private key,
   where the role marks the files it installs (``huaweicloud.kps:NAME``), so that ``state=absent`` removes only
   those.
-Standard library only: this runs on managed hosts.
+- ``openssh_header``: what the unencrypted header of any OpenSSH-format file says (its public key, cipher, KDF
+  rounds), which is all a passphrase-protected file shows without its passphrase.
+Standard library only: this runs on managed hosts (encryption, which needs cryptography and bcrypt, is in
+``_keys``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ FORMATS = (
     ('-----BEGIN EC PRIVATE KEY-----', 'pem'),
     ('-----BEGIN ENCRYPTED PRIVATE KEY-----', 'encrypted'),
 )
+# The encryption of a key file (``inspect_key_file``'s ``encryption``), as the diff shows it: never the passphrase,
+# only whether the entry's passphrase decrypts the file.
+NOT_ENCRYPTED = 'not encrypted'
+WITH_PASSPHRASE = 'encrypted with the passphrase'
+OTHER_PASSPHRASE = 'encrypted with another passphrase'
+ENCRYPTED = 'encrypted'  # the entry has no passphrase: not tried
+# More KDF rounds than this are not tried: a user who owns the file could otherwise make the task hang (each round
+# costs about 7 ms; ssh-keygen writes 16, the role too).
+MAX_KDF_ROUNDS = 1024
+TOO_MANY_ROUNDS = 'encrypted with more than %d KDF rounds (not tried)' % MAX_KDF_ROUNDS
 
 
 class HostKeysError(KpsError):
@@ -58,8 +71,9 @@ def normalise_keys(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The key list (as the module's argument spec returns it) as a list of entries with every default known.
 
     Each entry: name, state, install, owner (None: the user running the module), group, path, mode, format,
-    authorized_users, options (None: keep those of an existing line). Raises HostKeysError (KeypairNameError for a name KPS would refuse: a name makes
-    the default path ~/.ssh/id_NAME, so '/..' in it must never reach a path) before anything is done.
+    passphrase (None: the file is not encrypted), authorized_users, options (None: keep those of an existing line).
+    Raises HostKeysError (KeypairNameError for a name KPS would refuse: a name makes the default path
+    ~/.ssh/id_NAME, so '/..' in it must never reach a path) before anything is done.
     """
     keys = list(keys)
     check_names([key['name'] for key in keys])
@@ -71,11 +85,19 @@ def normalise_keys(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise HostKeysError(
                 'private_key.path of key pair %s must be an absolute path, not "%s": a relative path would depend on '
                 'the directory the module runs in.' % (key['name'], path))
+        fmt, passphrase = private_key.get('format') or DEFAULT_FORMAT, private_key.get('passphrase')
+        if passphrase == '':
+            raise HostKeysError('private_key.passphrase of key pair %s is empty. Give a non-empty passphrase, or leave '
+                                'it out to install the key unencrypted.' % key['name'])
+        if passphrase is not None and fmt != 'openssh':
+            raise HostKeysError('private_key.passphrase of key pair %s needs private_key.format openssh: key files are '
+                                'encrypted only in the OpenSSH private key format, as ssh-keygen -N writes them (format '
+                                '%s cannot be). Use format openssh, or leave passphrase out.' % (key['name'], fmt))
         entries.append(dict(
             name=key['name'], state=key.get('state') or 'present',
             install=private_key.get('install', True) is not False,
             owner=private_key.get('owner') or None, group=private_key.get('group') or None,
-            path=path or None, mode=private_key.get('mode'), format=private_key.get('format') or DEFAULT_FORMAT,
+            path=path or None, mode=private_key.get('mode'), format=fmt, passphrase=passphrase,
             authorized_users=list(key.get('authorized_users') or []),
             options=key.get('authorized_key_options')))
     present = set(entry['name'] for entry in entries if entry['state'] == 'present')
@@ -129,12 +151,15 @@ def public_blob(public_key: str | None) -> str | None:
 
 
 def key_file_action(current: Mapping[str, Any], public_key: str | None, wanted_format: str | None, mode: int,
-                    uid: int, gid: int) -> str | None:
-    """What the key file ``current`` (see the runner's ``inspect_key_file``) needs to hold ``public_key``.
+                    uid: int, gid: int, passphrase: bool = False) -> str | None:
+    """What the key file ``current`` (see the runner's ``inspect_key_file``) needs to hold ``public_key``,
+    encrypted with the entry's passphrase if it has one (``passphrase``).
 
-    'create' (missing), 'replace' (another key, unreadable, a link, ...), 'convert' (the right key in another
-    format than ``wanted_format``), 'attributes' (mode/owner/group only) or None. Without ``public_key``
-    (KPS does not know the key pair yet) a missing file is 'create' and an existing one 'replace'.
+    'create' (missing), 'replace' (another key, unreadable, a link, encrypted with another passphrase or while the
+    entry has none: a key that cannot be checked), 'convert' (the right key in another format than
+    ``wanted_format``, or unencrypted where the entry has a passphrase), 'attributes' (mode/owner/group only) or
+    None. Without ``public_key`` (KPS does not know the key pair yet) a missing file is 'create' and an existing
+    one 'replace'.
     """
     if not current['exists']:
         return 'create'
@@ -144,6 +169,9 @@ def key_file_action(current: Mapping[str, Any], public_key: str | None, wanted_f
         return 'replace'
     if wanted_format not in (None, ANY_FORMAT) and current.get('format') != wanted_format:
         return 'convert'
+    encryption = current.get('encryption') or NOT_ENCRYPTED
+    if encryption != (WITH_PASSPHRASE if passphrase else NOT_ENCRYPTED):
+        return 'convert' if encryption == NOT_ENCRYPTED else 'replace'
     if (current['mode'], current['uid'], current['gid']) != (mode, uid, gid):
         return 'attributes'
     return None
@@ -266,9 +294,10 @@ def _string(value: bytes) -> bytes:
     return struct.pack('>I', len(value)) + value
 
 
-def _split_openssh(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes]:
-    """(header bytes up to the private section, public key blob, private section, trailing bytes) of an
-    unencrypted single-key OpenSSH-format file. Raises ValueError (or binascii.Error, struct.error)."""
+def _openssh_parts(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes, int, bytes, bytes, bytes]:
+    """(cipher, KDF name, KDF options, public key blob, offset of the private section, private section, trailing
+    bytes, the whole decoded file) of a single-key OpenSSH-format file, encrypted or not. Raises ValueError (or
+    binascii.Error, struct.error, UnicodeDecodeError)."""
     text = text.decode('ascii') if isinstance(text, bytes) else text
     start = text.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
     raw = base64.b64decode(''.join(text[start:text.index(_OPENSSH_END, start)].split()), validate=True)
@@ -277,14 +306,69 @@ def _split_openssh(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes]:
     offset = len(_MAGIC)
     cipher, offset = _read_string(raw, offset)
     kdf, offset = _read_string(raw, offset)
-    _options, offset = _read_string(raw, offset)
+    options, offset = _read_string(raw, offset)
     (count,) = struct.unpack('>I', raw[offset:offset + 4])
     offset += 4
-    if cipher != b'none' or kdf != b'none' or count != 1:
-        raise ValueError('encrypted or several keys')
+    if count != 1:
+        raise ValueError('several keys')
     public, offset = _read_string(raw, offset)
     private, end = _read_string(raw, offset)
-    return raw[:offset], public, private, raw[end:]
+    return cipher, kdf, options, public, offset, private, raw[end:], raw
+
+
+def _split_openssh(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """(header bytes up to the private section, public key blob, private section, trailing bytes) of an
+    unencrypted single-key OpenSSH-format file. Raises ValueError (or binascii.Error, struct.error)."""
+    cipher, kdf, _options, public, offset, private, rest, raw = _openssh_parts(text)
+    if cipher != b'none' or kdf != b'none':
+        raise ValueError('encrypted')
+    return raw[:offset], public, private, rest
+
+
+def unencrypted_openssh_parts(text: str | bytes) -> tuple[bytes, bytes, bytes]:
+    """(public key blob, the private key's fields and comment, trailing bytes) of an unencrypted single-key
+    OpenSSH-format private key: what ``_keys.encrypt_openssh`` encrypts (the check integers and padding are left
+    out). Raises ValueError for anything else."""
+    try:
+        _header, public, private, rest = _split_openssh(text)
+        _start, _comment, end = _private_fields(private)
+    except (binascii.Error, struct.error, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc))
+    return public, private[8:end], rest
+
+
+def openssh_header(text: str | bytes) -> dict[str, Any] | None:
+    """What the unencrypted header of an OpenSSH-format private key says, or None (another format, damaged):
+    ``public_key`` ('<type> <base64>'), ``encrypted``, ``cipher``, ``kdf`` and ``rounds`` (of the bcrypt KDF, else
+    None).
+
+    The header's public key is not checked against the private key (without the passphrase it cannot be).
+    """
+    try:
+        cipher, kdf, options, public, _offset, _private, _rest, _raw = _openssh_parts(text)
+        key_type, _end = _read_string(public, 0)
+        rounds = None
+        if kdf == b'bcrypt':
+            _salt, end = _read_string(options, 0)
+            (rounds,) = struct.unpack('>I', options[end:end + 4])
+        return dict(public_key='%s %s' % (key_type.decode('ascii'), base64.b64encode(public).decode('ascii')),
+                    encrypted=cipher != b'none', cipher=cipher.decode('ascii'), kdf=kdf.decode('ascii'),
+                    rounds=rounds)
+    except (ValueError, UnicodeDecodeError, binascii.Error, struct.error):
+        return None
+
+
+def openssh_armour(raw: bytes) -> str:
+    """The text of an OpenSSH-format private key from its decoded bytes: base64 in lines of 70 characters, as
+    ssh-keygen writes it."""
+    encoded = base64.b64encode(raw).decode('ascii')
+    lines = [encoded[index:index + 70] for index in range(0, len(encoded), 70)]
+    return '\n'.join([_OPENSSH_BEGIN] + lines + [_OPENSSH_END]) + '\n'
+
+
+def padded(data: bytes, block: int) -> bytes:
+    """``data`` with the padding of the OpenSSH private key format (1, 2, 3, ...) up to a multiple of ``block``."""
+    return data + bytes(bytearray(range(1, 1 + (-len(data) % block))))
 
 
 def _private_fields(private: bytes) -> tuple[int, bytes, int]:
@@ -320,10 +404,7 @@ def with_openssh_comment(text: str, comment: str) -> str:
     except (ValueError, binascii.Error, struct.error):
         return text
     body = private[:start] + _string(comment.encode('utf-8'))
-    padding = bytes(bytearray(range(1, 1 + (-len(body) % 8))))
-    raw = base64.b64encode(header + _string(body + padding) + rest).decode('ascii')
-    lines = [raw[index:index + 70] for index in range(0, len(raw), 70)]
-    return '\n'.join([_OPENSSH_BEGIN] + lines + [_OPENSSH_END]) + '\n'
+    return openssh_armour(header + _string(padded(body, 8)) + rest)
 
 
 def _mpint(value: bytes) -> int:

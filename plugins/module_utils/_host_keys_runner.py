@@ -17,7 +17,10 @@ Files are written through the write core in ``_files``. Results, warnings and di
 and public keys, never a private key.
 
 Public keys of the key files are derived here, on the host: with cryptography where it is importable, else
-with ``ssh-keygen -y``, else they are "unknown" (and such a file is rewritten when the task has its key).
+with ``ssh-keygen -y``, else they are "unknown" (and such a file is rewritten when the task has its key). A
+passphrase-protected OpenSSH-format file shows its public key in its unencrypted header (read with the standard
+library); with the entry's passphrase it is also decrypted (cryptography and bcrypt, which an entry with a
+passphrase needs on the host: checked before anything is read), and the decrypted key must match that header.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+import sys
 from typing import Any, Callable
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
@@ -43,7 +47,13 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
     ANY_FORMAT,
+    ENCRYPTED,
+    MAX_KDF_ROUNDS,
+    NOT_ENCRYPTED,
     NOT_OPENSSH_RSA,
+    OTHER_PASSPHRASE,
+    TOO_MANY_ROUNDS,
+    WITH_PASSPHRASE,
     HostKeysError,
     authorized_lines,
     check_paths,
@@ -53,6 +63,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     marker,
     normalise_keys,
     openssh_comment,
+    openssh_header,
     openssh_rsa_public_key,
     public_blob,
     split_lines,
@@ -112,6 +123,36 @@ def derive_public_key(data: bytes, run_command: Callable[..., Any] | None = None
     return _ssh_keygen_public_key(data, run_command)
 
 
+def decrypted_public_key(data: bytes, passphrase: str) -> str | None:
+    """'<type> <base64>' of the passphrase-protected private key ``data`` decrypted with ``passphrase``; None when the
+    passphrase does not decrypt it (or it is damaged, or in an encryption this host's cryptography lacks)."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
+        KeyMaterialError,
+        load_private_key,
+    )
+    try:
+        return public_blob(load_private_key(data, passphrase).public_key)
+    except KeyMaterialError:
+        return None
+
+
+def passphrase_requirements_problem(names: list[str]) -> str | None:
+    """Why this host cannot install the key pairs ``names`` with a passphrase (None: it can)."""
+    if not names:
+        return None  # cryptography is not even imported
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
+        missing_for_passphrases,
+    )
+    missing = missing_for_passphrases()
+    if not missing:
+        return None
+    return ('private_key.passphrase (key pair %s) needs the Python libraries cryptography and bcrypt on this host, for '
+            'the Python that runs the module (%s), which lacks %s. Install them (Debian, Ubuntu: apt install '
+            'python3-cryptography python3-bcrypt; Fedora, RHEL: dnf install python3-cryptography python3-bcrypt; or '
+            'pip install cryptography bcrypt), or leave passphrase out. Nothing was read or changed on this host.'
+            % (', '.join(names), sys.executable, ' and '.join(missing)))
+
+
 def _ssh_keygen_public_key(data: bytes, run_command: Callable[..., Any] | None) -> str | None:
     # The key goes to ssh-keygen through its standard input, never a path (-P '' so that an encrypted key
     # fails instead of prompting).
@@ -163,6 +204,10 @@ class HostKeysRunner(Runner):
     def _plan_inputs(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         """Key files and authorized_keys files of this host: (key_files, auth_files), checked."""
         entries = normalise_keys(self.params['keys'])
+        problem = passphrase_requirements_problem(sorted(set(
+            entry['name'] for entry in entries if entry['state'] == 'present' and entry['install'] and entry['passphrase'])))
+        if problem:
+            raise HostKeysError(problem)
         me = user_name(os.geteuid())
         key_files, auth_files = [], {}
         for entry in entries:
@@ -235,11 +280,12 @@ class HostKeysRunner(Runner):
         return dict(path=account.ssh_dir, action='attributes' if current != (mode, uid, gid) else None, mode=mode,
                     uid=uid, gid=gid, before=self._describe_stat(st))
 
-    def inspect_key_file(self, path: str, owner: Account | None = None) -> dict[str, Any]:
-        """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment.
+    def inspect_key_file(self, path: str, owner: Account | None = None, passphrase: str | None = None) -> dict[str, Any]:
+        """What the key file at ``path`` holds: exists, type, mode, uid, gid, format, public key, comment, encryption.
 
         ``owner``: the user the file is for; a file he could not read himself is not read (no public key: it is
-        rewritten, and ``state=absent`` leaves it)."""
+        rewritten, and ``state=absent`` leaves it). ``passphrase``: the entry's, tried on a passphrase-protected
+        OpenSSH-format file."""
         folder, name = os.path.split(path)
         directory = self._dir(folder)
         st = directory.lstat(name) if directory is not None else None
@@ -256,9 +302,27 @@ class HostKeysRunner(Runner):
                     type='file' if data is not None else 'link' if stat.S_ISLNK(st.st_mode) else 'other')
         if data is not None:
             info['format'] = key_format(data)
+            header = openssh_header(data) if info['format'] == 'openssh' else None
+            if header is not None and header['encrypted']:
+                info.update(self._inspect_encrypted(data, header, passphrase), comment=None)
+                return info
             info['public_key'] = derive_public_key(data, self.module.run_command) if info['format'] else None
             info['comment'] = openssh_comment(data) if info['format'] == 'openssh' else None
+            info['encryption'] = NOT_ENCRYPTED if info['format'] in ('openssh', 'pkcs8', 'pem') else None
         return info
+
+    @staticmethod
+    def _inspect_encrypted(data: bytes, header: dict[str, Any], passphrase: str | None) -> dict[str, Any]:
+        """public_key and encryption of a passphrase-protected OpenSSH-format file: the public key of its header,
+        which, when ``passphrase`` decrypts the file, must be the decrypted key's (else the file is damaged)."""
+        if passphrase is None:
+            return dict(public_key=header['public_key'], encryption=ENCRYPTED)
+        if (header['rounds'] or 0) > MAX_KDF_ROUNDS:
+            return dict(public_key=header['public_key'], encryption=TOO_MANY_ROUNDS)
+        derived = decrypted_public_key(data, passphrase)
+        if derived is None:
+            return dict(public_key=header['public_key'], encryption=OTHER_PASSPHRASE)
+        return dict(public_key=derived if derived == header['public_key'] else None, encryption=WITH_PASSPHRASE)
 
     def _read_authorized_keys(self, account: Account) -> tuple[str, os.stat_result | None, list[str]]:
         directory = self._dir(account.ssh_dir)
@@ -309,11 +373,12 @@ class HostKeysRunner(Runner):
                 if not self.check_mode:
                     raise HostKeysError(problem + ' Nothing was changed.')
                 warnings.append(problem + ' An earlier task may create it.')
-            current = self.inspect_key_file(item['path'], item['account'])
+            present = item['state'] == 'present'
+            current = self.inspect_key_file(item['path'], item['account'], item['passphrase'] if present else None)
             report.append(self._report_entry(item, current, public_keys.get(item['name'])))
-            if item['state'] == 'present':
+            if present:
                 action = key_file_action(current, public_keys.get(item['name']), item['format'], item['mode_value'],
-                                         item['uid'], item['gid'])
+                                         item['uid'], item['gid'], passphrase=item['passphrase'] is not None)
             else:
                 action = self._absent_action(item, current, public_keys.get(item['name']), warnings)
             if action:
@@ -341,14 +406,17 @@ class HostKeysRunner(Runner):
                        warnings: list[str]) -> str | None:
         """'remove' for a key file the role installed, else None (with a warning when a file is left alone).
 
-        Ours: an OpenSSH-format file carrying the role's comment, or (PEM formats have no comment) a file
-        holding the key pair's key as KPS has it. Never a link, never someone else's key."""
+        Ours: an OpenSSH-format file carrying the role's comment, or (PEM formats have no comment, and a
+        passphrase-protected file shows none without its passphrase) a file holding the key pair's key as KPS has
+        it. Never a link, never someone else's key."""
         if not current['exists']:
             return None
         if current['type'] == 'file':
             if current.get('format') == 'openssh' and current.get('comment') == marker(item['name']):
                 return 'remove'
-            if current.get('format') in ('pem', 'pkcs8') and public_key and current.get('public_key') == public_key:
+            encrypted = current.get('encryption') not in (None, NOT_ENCRYPTED)
+            if ((current.get('format') in ('pem', 'pkcs8') or (current.get('format') == 'openssh' and encrypted))
+                    and public_key and current.get('public_key') == public_key):
                 return 'remove'
         warnings.append('Left %s in place: it is not a private key file that the role installed for key pair %s '
                         '(a link, another key, or a key KPS cannot confirm). Remove it yourself if it should go.'
@@ -369,6 +437,8 @@ class HostKeysRunner(Runner):
             status = 'other_key'
         elif item['format'] != ANY_FORMAT and current.get('format') != item['format']:
             status = 'other_format'
+        elif (current.get('encryption') or NOT_ENCRYPTED) != (WITH_PASSPHRASE if item['passphrase'] else NOT_ENCRYPTED):
+            status = 'other_encryption'
         else:
             status = 'matches'
         return dict(name=item['name'], path=item['path'], state=item['state'], status=status,
@@ -426,10 +496,24 @@ class HostKeysRunner(Runner):
         elif change['action'] == 'attributes':
             directory.set_attributes(name, item['mode_value'], item['uid'], item['gid'], expect=change['current']['st'])
         else:
-            # The comment marks the file as the role's (state=absent removes only such files).
+            # The comment marks the file as the role's (state=absent removes only such files); with a passphrase it
+            # is encrypted with the key, as ssh-keygen keeps it (ssh-keygen -p and ssh-add show it).
             content = with_openssh_comment(private_keys[item['name']].strip() + '\n', marker(item['name']))
+            if item['passphrase'] is not None:
+                content = self._encrypt(item['name'], content, item['passphrase'])
             directory.write(name, content, item['mode_value'], item['uid'], item['gid'])
         self.done.append(dict(path=item['path'], action=change['action']))
+
+    @staticmethod
+    def _encrypt(name: str, content: str, passphrase: str) -> str:
+        from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
+            encrypt_openssh,
+        )
+        try:
+            return encrypt_openssh(content, passphrase)
+        except ValueError:
+            raise HostKeysError('The private key given for key pair %s is not a single unencrypted key in the OpenSSH '
+                                'format, which private_key.passphrase needs; export it with format=openssh.' % name)
 
     def _apply_authorized_keys(self, change: dict[str, Any], _private_keys: dict[str, str]) -> None:
         account = change['account']
@@ -486,24 +570,30 @@ class HostKeysRunner(Runner):
                         before=''.join(line + '\n' for line in change['removed']),
                         after=''.join(line + '\n' for line in change['added']))
         item, current = change['item'], change['current']
-        before = self._describe_key_file(current)
+        # Whether the file is encrypted, and with the entry's passphrase, is shown when either is: never the passphrase.
+        shown = item.get('passphrase') is not None or current.get('encryption') not in (None, NOT_ENCRYPTED)
+        before = self._describe_key_file(current, shown)
         if change['action'] == 'remove':
             return dict(header, before=before, after='(absent)\n')
         if change['action'] == 'attributes':
-            fmt = current.get('format')
+            fmt, encryption = current.get('format'), current.get('encryption')
         else:
             fmt = 'as KPS returns it' if item['format'] == ANY_FORMAT else item['format']
-        after = 'private key of key pair %s, with public key: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
-            item['name'], change['public_key'] or '(not in KPS yet)', fmt, octal(item['mode_value']),
-            user_name(item['uid']), group_name(item['gid']))
+            encryption = WITH_PASSPHRASE if item.get('passphrase') is not None else NOT_ENCRYPTED
+        after = 'private key of key pair %s, with public key: %s\nformat: %s\n%smode %s, owner %s, group %s\n' % (
+            item['name'], change['public_key'] or '(not in KPS yet)', fmt,
+            'encryption: %s\n' % encryption if shown else '', octal(item['mode_value']), user_name(item['uid']),
+            group_name(item['gid']))
         return dict(header, before=before, after=after)
 
     @staticmethod
-    def _describe_key_file(current: dict[str, Any]) -> str:
+    def _describe_key_file(current: dict[str, Any], show_encryption: bool = False) -> str:
         if not current['exists']:
             return '(absent)\n'
         if current['type'] != 'file':
             return '(a %s, not a regular file)\n' % ('symbolic link' if current['type'] == 'link' else 'special file')
-        return 'private key with public key: %s\nformat: %s\nmode %s, owner %s, group %s\n' % (
+        encryption = current.get('encryption') if show_encryption else None
+        return 'private key with public key: %s\nformat: %s\n%smode %s, owner %s, group %s\n' % (
             current.get('public_key') or '(unknown)', current.get('format') or '(not a private key)',
-            octal(current['mode']), user_name(current['uid']), group_name(current['gid']))
+            'encryption: %s\n' % encryption if encryption else '', octal(current['mode']), user_name(current['uid']),
+            group_name(current['gid']))

@@ -30,12 +30,18 @@ import base64
 import binascii
 import hashlib
 import importlib
+import os
 import struct
 import textwrap
 import traceback
 from typing import Any
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
+from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
+    openssh_armour,
+    padded,
+    unencrypted_openssh_parts,
+)
 
 # Only cryptography's top level is imported here; its key modules are imported on first use (_Deferred): they
 # cost about 30 ms, and a run that only compares OpenSSH-format RSA key files with their key pairs (an unchanged
@@ -85,6 +91,9 @@ dsa = _Deferred('cryptography.hazmat.primitives.asymmetric.dsa')
 ec = _Deferred('cryptography.hazmat.primitives.asymmetric.ec')
 ed25519 = _Deferred('cryptography.hazmat.primitives.asymmetric.ed25519')
 rsa = _Deferred('cryptography.hazmat.primitives.asymmetric.rsa')
+ciphers = _Deferred('cryptography.hazmat.primitives.ciphers')
+algorithms = _Deferred('cryptography.hazmat.primitives.ciphers.algorithms')
+modes = _Deferred('cryptography.hazmat.primitives.ciphers.modes')
 
 
 class KeyMaterialError(KpsError):
@@ -441,10 +450,61 @@ def passphrase_problem(passphrase: str | None, fmt: str) -> str | None:
     return None
 
 
+def missing_for_passphrases() -> list[str]:
+    """The Python libraries this host lacks to encrypt OpenSSH-format keys and to decrypt them (``encrypt_openssh``,
+    ``load_private_key`` with a passphrase): [] or some of 'cryptography (3.1 or later)' and 'bcrypt'."""
+    missing = []
+    try:
+        recent = HAS_CRYPTOGRAPHY and tuple(int(part) for part in _CRYPTOGRAPHY_VERSION.split('.')[:2]) >= (3, 1)
+    except ValueError:
+        recent = True  # a version string we do not know: assume it is recent
+    if not recent:
+        missing.append('cryptography (3.1 or later)')
+    try:
+        importlib.import_module('bcrypt')
+    except ImportError:
+        missing.append('bcrypt')
+    return missing
+
+
+# How encrypt_openssh encrypts, as ssh-keygen -N does by default: aes256-ctr (32-byte key, 16-byte counter block),
+# its key and counter from the bcrypt KDF with a 16-byte random salt and 16 rounds.
+_OPENSSH_CIPHER = b'aes256-ctr'
+_OPENSSH_KDF = b'bcrypt'
+KDF_ROUNDS = 16
+_SALT_BYTES = 16
+
+
+def _ssh_string(value: bytes) -> bytes:
+    return struct.pack('>I', len(value)) + value
+
+
+def encrypt_openssh(text: str | bytes, passphrase: str) -> str:
+    """``text``, an unencrypted single-key OpenSSH-format private key, encrypted with ``passphrase`` as ``ssh-keygen
+    -N`` does (aes256-ctr, bcrypt KDF, 16 rounds); its comment is kept, inside the encrypted part.
+
+    The one place keys are encrypted: ``private_text`` (the export, kps_keypair) and kps_host_keys (the role) use it.
+    The check integers are random, as ssh-keygen writes them (equal ones only tell a reader that the passphrase was
+    right), and the private part is padded to the cipher's 16-byte blocks. Needs cryptography and bcrypt (see
+    ``missing_for_passphrases``); raises ValueError when ``text`` is not such a key.
+    """
+    public, body, rest = unencrypted_openssh_parts(text)
+    if rest:
+        raise ValueError('trailing bytes after the private key')
+    bcrypt = importlib.import_module('bcrypt')
+    salt = os.urandom(_SALT_BYTES)
+    derived = bcrypt.kdf(_to_bytes(passphrase), salt, 48, KDF_ROUNDS, True)  # True: 16 rounds are few on purpose
+    check = os.urandom(4)
+    encryptor = ciphers.Cipher(algorithms.AES(derived[:32]), modes.CTR(derived[32:])).encryptor()
+    private = encryptor.update(padded(check + check + body, 16)) + encryptor.finalize()
+    options = _ssh_string(salt) + struct.pack('>I', KDF_ROUNDS)
+    return openssh_armour(_OPENSSH_MAGIC + _ssh_string(_OPENSSH_CIPHER) + _ssh_string(_OPENSSH_KDF)
+                          + _ssh_string(options) + struct.pack('>I', 1) + _ssh_string(public) + _ssh_string(private))
+
+
 def _openssh_encrypted_text(key: Any, passphrase: str) -> str:
     """The OpenSSH private key format encrypted with ``passphrase`` (aes256-ctr, bcrypt KDF, 16 rounds)."""
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                             serialization.BestAvailableEncryption(_to_bytes(passphrase))).decode('ascii')
+    return encrypt_openssh(_openssh_private_text(key), passphrase)
 
 
 def _ssh_string_end(raw: bytes | bytearray, offset: int) -> int:

@@ -99,8 +99,9 @@ options:
                 path must exist.
               - With V(absent), the file is removed only if the role installed it, that is an OpenSSH-format key
                 file with the comment C(huaweicloud.kps:NAME) (which the module gives every OpenSSH-format key it
-                installs), or a PEM or PKCS#8 file holding the key of O(public_keys). Anything else (a link,
-                another key, the user's own key under that name) is left in place with a warning.
+                installs), or a PEM or PKCS#8 file, or a passphrase-protected OpenSSH-format file, holding the key of
+                O(public_keys). Anything else (a link, another key, the user's own key under that name) is left in
+                place with a warning.
             type: str
           mode:
             description: Permissions of the key file, octal (quoted) or symbolic.
@@ -115,6 +116,25 @@ options:
             type: str
             choices: [openssh, pkcs8, pem, kps]
             default: openssh
+          passphrase:
+            description:
+              - Encrypt the key file with this passphrase, as C(ssh-keygen -N) does (OpenSSH private key format,
+                aes256-ctr, bcrypt key derivation with 16 rounds); it loads with C(ssh-keygen -y -P PASSPHRASE), and
+                the comment C(huaweicloud.kps:NAME) is inside the encrypted part. Needs
+                O(keys[].private_key.format=openssh); an empty passphrase is refused.
+              - Needs the Python libraries C(cryptography) (3.1 or later) and C(bcrypt) on the host (on Debian and
+                Ubuntu C(python3-cryptography) and C(python3-bcrypt)); without them a host with such an entry fails,
+                naming them, before anything is read or written (in check mode too).
+              - A file is left as it is when the passphrase decrypts it and it holds the key of O(public_keys) (one
+                bcrypt key derivation per file and run, about 0.1 s). A file the passphrase does not decrypt, or an
+                unencrypted one, is rewritten; the diff says why (C(encryption), never the passphrase). Without
+                O(keys[].private_key.passphrase), a passphrase-protected file is rewritten unencrypted.
+              - The public key of a passphrase-protected OpenSSH-format file is read from its unencrypted header, so
+                that with V(absent) such a file is removed when that public key is the key pair's in O(public_keys).
+                A file that asks for more than 1024 KDF rounds is not decrypted (it would hold the task up) and is
+                rewritten.
+            type: str
+            version_added: 2.3.0
       authorized_users:
         description: Users whose C(~/.ssh/authorized_keys) gets (or, with V(absent), loses) the key pair's line.
         type: list
@@ -208,13 +228,16 @@ key_files:
       sample: present
     status:
       description:
-        - V(matches) (the key of O(public_keys), in the asked format), V(other_key), V(other_format), V(missing),
-          V(unknown) (no public key could be derived), V(present) (no public key to compare with), V(link) or
-          V(other) (not a regular file).
+        - V(matches) (the key of O(public_keys), in the asked format and encryption), V(other_key),
+          V(other_format), V(other_encryption) (unencrypted where O(keys[].private_key.passphrase) is set, encrypted
+          with another passphrase, or encrypted where it is not set), V(missing), V(unknown) (no public key could be
+          derived), V(present) (no public key to compare with), V(link) or V(other) (not a regular file).
       type: str
       sample: matches
     public_key:
-      description: The public key the file holds, derived on the host, or V(null).
+      description:
+      - The public key the file holds, derived on the host, or V(null). For a passphrase-protected OpenSSH-format
+        file, the public key of its unencrypted header.
       type: str
       sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDsWJp6rNT9aIq5cxQU0YWFpYm1pZ3h0dmFyZW1wbGVrZXk0
     format:
@@ -263,6 +286,7 @@ KEY_SPEC = dict(
         path=dict(type='str'),
         mode=dict(type='raw', default='0600'),
         format=dict(type='str', choices=['openssh', 'pkcs8', 'pem', 'kps'], default='openssh'),
+        passphrase=dict(type='str', no_log=True),
     )),
     authorized_users=dict(type='list', elements='str', default=[]),
     authorized_key_options=dict(type='str', no_log=False),

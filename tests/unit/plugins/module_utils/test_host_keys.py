@@ -11,7 +11,12 @@ import subprocess
 import pytest
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
+    ENCRYPTED,
+    NOT_ENCRYPTED,
     NOT_OPENSSH_RSA,
+    OTHER_PASSPHRASE,
+    TOO_MANY_ROUNDS,
+    WITH_PASSPHRASE,
     HostKeysError,
     authorized_lines,
     check_paths,
@@ -21,6 +26,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     line_options,
     normalise_keys,
     openssh_comment,
+    openssh_header,
     openssh_rsa_public_key,
     with_openssh_comment,
 )
@@ -34,7 +40,7 @@ USER_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIusers someone@laptop'
 def test_defaults_are_filled_in():
     [entry] = normalise_keys([{'name': 'web'}])
     assert entry == dict(name='web', state='present', install=True, owner=None, group=None, path=None, mode=None,
-                         format='openssh', authorized_users=[], options=None)
+                         format='openssh', passphrase=None, authorized_users=[], options=None)
     [entry] = normalise_keys([{'name': 'web', 'state': 'absent', 'private_key': {'install': False, 'path': '/k/w'},
                                'authorized_users': ['git'], 'authorized_key_options': 'restrict'}])
     assert (entry['state'], entry['install'], entry['path'], entry['authorized_users'], entry['options']) == \
@@ -60,6 +66,23 @@ def test_one_key_pair_in_two_formats_on_one_host_is_refused():
                     {'name': 'a', 'private_key': {'install': False}}])
     with pytest.raises(HostKeysError, match=r'^Key pair a is listed with two formats \(openssh and pem\); '):
         normalise_keys([{'name': 'a', 'private_key': {'owner': 'x'}}, {'name': 'a', 'private_key': {'format': 'pem'}}])
+
+
+def test_a_passphrase_is_kept_and_needs_the_openssh_format_and_a_value():
+    [entry] = normalise_keys([{'name': 'web', 'private_key': {'passphrase': 'p4ss w0rd'}}])
+    assert (entry['format'], entry['passphrase']) == ('openssh', 'p4ss w0rd')
+    with pytest.raises(HostKeysError) as err:
+        normalise_keys([{'name': 'web', 'private_key': {'passphrase': ''}}])
+    assert err.value.msg == ('private_key.passphrase of key pair web is empty. Give a non-empty passphrase, or leave it '
+                             'out to install the key unencrypted.')
+    for fmt in ('pkcs8', 'pem', 'kps'):
+        with pytest.raises(HostKeysError) as err:
+            normalise_keys([{'name': 'db', 'private_key': {'passphrase': 'p4ss w0rd', 'format': fmt}}])
+        assert err.value.msg == (
+            'private_key.passphrase of key pair db needs private_key.format openssh: key files are encrypted only in '
+            'the OpenSSH private key format, as ssh-keygen -N writes them (format %s cannot be). Use format openssh, '
+            'or leave passphrase out.' % fmt)
+        assert 'p4ss' not in err.value.msg
 
 
 def test_two_key_pairs_at_one_path_are_refused():
@@ -106,6 +129,25 @@ def _file(**kwargs):
 ])
 def test_key_file_action(current, wanted_format, expected):
     assert key_file_action(current, ED + ' comment', wanted_format, 0o600, 1000, 1000) == expected
+
+
+@pytest.mark.parametrize('encryption, passphrase, expected', [
+    (NOT_ENCRYPTED, False, None),
+    (None, False, None),  # what a file inspected before encryption was known says
+    (WITH_PASSPHRASE, True, None),
+    (NOT_ENCRYPTED, True, 'convert'),  # the right key (checked), to be encrypted
+    (OTHER_PASSPHRASE, True, 'replace'),  # its key cannot be checked: only its header names the key
+    (TOO_MANY_ROUNDS, True, 'replace'),
+    (ENCRYPTED, False, 'replace'),  # an entry without passphrase: written unencrypted
+])
+def test_key_file_action_with_and_without_a_passphrase(encryption, passphrase, expected):
+    current = _file(encryption=encryption)
+    assert key_file_action(current, ED, 'openssh', 0o600, 1000, 1000, passphrase=passphrase) == expected
+    # Another key or another format comes first; the attributes come after the encryption.
+    assert key_file_action(dict(current, public_key=ED2), ED, 'openssh', 0o600, 1000, 1000, passphrase) == 'replace'
+    assert key_file_action(dict(current, format='pem'), ED, 'openssh', 0o600, 1000, 1000, passphrase) == 'convert'
+    assert key_file_action(dict(current, mode=0o644), ED, 'openssh', 0o600, 1000, 1000, passphrase) == (
+        expected or 'attributes')
 
 
 def test_key_file_action_without_a_public_key_from_kps():
@@ -219,6 +261,28 @@ def test_pem_and_encrypted_keys_have_no_comment_and_are_left_as_they_are():
     broken = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n'
     assert openssh_comment(broken) is None
     assert with_openssh_comment(broken, 'x') == broken
+
+
+def test_openssh_header_shows_the_public_key_and_encryption_with_or_without_a_passphrase(openssh_key, tmp_path):
+    public = ' '.join(openssh_key.with_suffix('.pub').read_text().split()[:2])
+    assert openssh_header(openssh_key.read_text()) == dict(public_key=public, encrypted=False, cipher='none', kdf='none',
+                                                           rounds=None)
+    encrypted = tmp_path / 'encrypted'
+    encrypted.write_bytes(openssh_key.read_bytes())
+    encrypted.chmod(0o600)
+    subprocess.run(['ssh-keygen', '-q', '-p', '-P', '', '-N', 'secret words', '-a', '20', '-f', str(encrypted)],
+                   check=True)
+    assert openssh_header(encrypted.read_bytes()) == dict(public_key=public, encrypted=True, cipher='aes256-ctr',
+                                                          kdf='bcrypt', rounds=20)
+    assert openssh_comment(encrypted.read_text()) is None  # inside the encrypted part
+
+
+def test_openssh_header_of_anything_else_is_none():
+    assert openssh_header('-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n') is None
+    assert openssh_header('-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n'
+                          '-----END OPENSSH PRIVATE KEY-----\n') is None
+    assert openssh_header('-----BEGIN OPENSSH PRIVATE KEY-----\n!!!\n-----END OPENSSH PRIVATE KEY-----\n') is None
+    assert openssh_header(b'\xff\xfe') is None
 
 
 def _damaged(text, field):

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import shutil
 import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -360,3 +361,74 @@ def test_generate_private_key_refuses_what_kps_generates():
 ])
 def test_key_type_of_a_public_key_line(line, key_type):
     assert _keys.key_type_of(line) == key_type
+
+
+def _ssh_keygen(*args, check=False):
+    return subprocess.run(['ssh-keygen'] + list(args), capture_output=True, text=True, check=check,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.skipif(shutil.which('ssh-keygen') is None, reason='needs ssh-keygen')
+@pytest.mark.parametrize('kind', ['rsa', 'ec256', 'ec384', 'ed25519'])
+def test_encrypt_openssh_writes_what_ssh_keygen_writes_and_reads(tmp_path, kind):
+    """encrypt_openssh (the one place keys are encrypted) as ssh-keygen -N: aes256-ctr, bcrypt, 16 rounds, a random
+    16-byte salt, the comment inside the encrypted part; ssh-keygen -y -P loads it and ssh-keygen -p re-encrypts it."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (  # pylint: disable=import-outside-toplevel
+        openssh_header,
+        with_openssh_comment,
+    )
+    plain = with_openssh_comment(load_private_key(pem(kind)).private_text('openssh'), 'huaweicloud.kps:web')
+    text = _keys.encrypt_openssh(plain, 'correct horse')
+    assert text != _keys.encrypt_openssh(plain, 'correct horse')  # random salt and check integers
+    assert openssh_header(text) == dict(public_key=public_line(kind), encrypted=True, cipher='aes256-ctr', kdf='bcrypt',
+                                        rounds=16)
+    raw = base64.b64decode(''.join(text.splitlines()[1:-1]))
+    assert raw[raw.index(b'bcrypt') + 6:][:8] == b'\0\0\0\x18\0\0\0\x10'  # KDF options: a 16-byte salt, then rounds
+    assert max(len(line) for line in text.splitlines()) == 70 and text.endswith('-----END OPENSSH PRIVATE KEY-----\n')
+    assert b'huaweicloud.kps:web' not in raw
+    key = load_private_key(text, 'correct horse')
+    assert key.was_encrypted and key.public_key == public_line(kind)
+    path = tmp_path / 'key'
+    path.write_text(text)
+    path.chmod(0o600)
+    loaded = _ssh_keygen('-y', '-P', 'correct horse', '-f', str(path))
+    assert loaded.returncode == 0 and loaded.stdout.split()[:2] == public_line(kind).split(), loaded.stderr
+    assert _ssh_keygen('-y', '-P', 'wrong horse', '-f', str(path)).returncode != 0
+    assert _ssh_keygen('-y', '-P', '', '-f', str(path)).returncode != 0
+    changed = _ssh_keygen('-p', '-P', 'correct horse', '-N', 'new words', '-f', str(path))
+    assert changed.returncode == 0 and "Key has comment 'huaweicloud.kps:web'" in changed.stdout, changed.stderr
+    assert load_private_key(path.read_text(), 'new words').public_key == public_line(kind)
+
+
+@pytest.mark.skipif(shutil.which('ssh-keygen') is None, reason='needs ssh-keygen')
+def test_private_text_with_a_passphrase_is_encrypt_openssh(monkeypatch):
+    """The export and kps_keypair encrypt through the same function as the role."""
+    calls = []
+    real = _keys.encrypt_openssh
+    monkeypatch.setattr(_keys, 'encrypt_openssh', lambda text, passphrase: calls.append(text) or real(text, passphrase))
+    key = load_private_key(pem('ed25519'))
+    text = key.private_text('openssh', 'pw words')
+    assert calls == [key.private_text('openssh')]
+    assert load_private_key(text, 'pw words').public_key == public_line('ed25519')
+
+
+@pytest.mark.parametrize('text', [
+    pem('rsa'),  # PEM
+    None,  # an encrypted OpenSSH-format key (below)
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+])
+def test_encrypt_openssh_refuses_anything_but_one_unencrypted_openssh_key(text):
+    if text is None:
+        text = load_private_key(pem('ed25519')).private_text('openssh', 'pw words')
+    with pytest.raises(ValueError):
+        _keys.encrypt_openssh(text, 'pw words')
+
+
+def test_missing_for_passphrases_names_what_a_host_lacks(monkeypatch):
+    assert _keys.missing_for_passphrases() == []
+    monkeypatch.setitem(sys.modules, 'bcrypt', None)  # import bcrypt raises ImportError
+    assert _keys.missing_for_passphrases() == ['bcrypt']
+    monkeypatch.setattr(_keys, '_CRYPTOGRAPHY_VERSION', '3.0.1')
+    assert _keys.missing_for_passphrases() == ['cryptography (3.1 or later)', 'bcrypt']
+    monkeypatch.setattr(_keys, 'HAS_CRYPTOGRAPHY', False)
+    assert _keys.missing_for_passphrases() == ['cryptography (3.1 or later)', 'bcrypt']

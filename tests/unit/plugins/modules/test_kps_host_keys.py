@@ -5,11 +5,14 @@ check mode that predicts the real run, one call that installs and authorizes, li
 removes only what the role installed, and no private key in any result."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
 import stat
+import struct
 import subprocess
+import sys
 import types
 from unittest import mock
 
@@ -24,10 +27,11 @@ ME = pwd.getpwuid(os.geteuid())
 
 @pytest.fixture(scope='module')
 def keypairs(tmp_path_factory):
-    """name -> (private key text, public key line): an Ed25519 key in OpenSSH format, an RSA key in PEM."""
+    """name -> (private key text, public key line): Ed25519 keys in OpenSSH format, an RSA key in PEM (db) and one in
+    OpenSSH format (ops)."""
     out = {}
     for name, argv in (('web', ['-t', 'ed25519']), ('db', ['-t', 'rsa', '-b', '2048', '-m', 'PEM']),
-                       ('new', ['-t', 'ed25519'])):
+                       ('new', ['-t', 'ed25519']), ('ops', ['-t', 'rsa', '-b', '2048'])):
         path = tmp_path_factory.mktemp('k') / name
         subprocess.run(['ssh-keygen', '-q', '-N', '', '-C', 'src', '-f', str(path)] + argv, check=True)
         out[name] = (path.read_text(), ' '.join(path.with_suffix('.pub').read_text().split()[:2]))
@@ -63,9 +67,10 @@ def run(args, keypairs, check_mode=False, fail=False, private=None, tmpdir=None)
     with set_module_args(args):
         result = run_module(kps_host_keys.main, fail=fail)
     text = json.dumps(result)
-    for private_key, _pub in keypairs.values():
+    for private_key, public_key in keypairs.values():
         for line in private_key.strip().splitlines()[1:-1]:
-            assert line not in text
+            # (An OpenSSH-format file starts with its public key: such lines may rightly be in a result.)
+            assert line not in text or line in public_key
     return result
 
 
@@ -392,3 +397,165 @@ def test_an_administrators_options_on_a_managed_line_are_kept(home, keypairs):
     assert result['diff'][0]['before'] == line
     assert result['diff'][0]['after'] == 'from="10.0.0.0/8" %s huaweicloud.kps:web\n' % keypairs['web'][1]
     assert (ssh / 'authorized_keys').read_text() == result['diff'][0]['after']
+
+
+PASSPHRASE = 'four words of passphrase'
+SECRET_KEYS = [{'name': 'web', 'private_key': {'passphrase': PASSPHRASE}},
+               {'name': 'ops', 'private_key': {'passphrase': PASSPHRASE, 'mode': '0400'}}]
+
+
+def keygen(*args):
+    return subprocess.run(['ssh-keygen'] + list(args), capture_output=True, text=True, check=False,
+                          stdin=subprocess.DEVNULL)
+
+
+def run_secret(args, keypairs, **kwargs):
+    """``run``, and the passphrase is nowhere in the result (diffs, messages, warnings)."""
+    result = run(args, keypairs, **kwargs)
+    assert PASSPHRASE not in json.dumps(result)
+    return result
+
+
+def test_passphrase_files_report_check_real_check_repeat(home, keypairs):
+    """Key files encrypted as ssh-keygen -N does, loaded by ssh-keygen -y -P; unchanged on the next runs, which need
+    no private key (the files are decrypted to check them)."""
+    ssh = home / '.ssh'
+    report = run_secret({'keys': SECRET_KEYS}, keypairs)
+    assert report['needs_private_keys'] == {'openssh': ['ops', 'web']}
+    checked = run_secret({'keys': SECRET_KEYS}, keypairs, check_mode=True, private=[])
+    assert [item['action'] for item in checked['files']] == ['create', 'create', 'create']
+    assert checked['diff'][1]['after'].endswith('format: openssh\nencryption: encrypted with the passphrase\n'
+                                                'mode 0600, owner %s, group %s\n' % (ME.pw_name, group()))
+    assert not ssh.exists()
+    real = run_secret({'keys': SECRET_KEYS}, keypairs, private=['web', 'ops'])
+    assert real['files'] == checked['files']
+    assert mode(ssh / 'id_web') == 0o600 and mode(ssh / 'id_ops') == 0o400
+    for name in ('web', 'ops'):
+        text = (ssh / ('id_' + name)).read_text()
+        assert text.startswith('-----BEGIN OPENSSH PRIVATE KEY-----\n') and 'huaweicloud.kps' not in text
+        loaded = keygen('-y', '-P', PASSPHRASE, '-f', str(ssh / ('id_' + name)))
+        assert loaded.returncode == 0 and ' '.join(loaded.stdout.split()[:2]) == keypairs[name][1], loaded.stderr
+        assert keygen('-y', '-P', '', '-f', str(ssh / ('id_' + name))).returncode != 0
+    for check_mode in (True, False):
+        again = run_secret({'keys': SECRET_KEYS}, keypairs, check_mode=check_mode, private=[])
+        assert (again['changed'], again['files'], again['needs_private_keys']) == (False, [], {})
+    assert [(item['status'], item['public_key']) for item in run({'keys': SECRET_KEYS}, keypairs)['key_files']] == [
+        ('matches', keypairs['web'][1]), ('matches', keypairs['ops'][1])]
+
+
+def group():
+    import grp  # pylint: disable=import-outside-toplevel
+    return grp.getgrgid(ME.pw_gid).gr_name
+
+
+def _encrypted(keypairs, name, passphrase, path):
+    path.write_text(keypairs[name][0])
+    path.chmod(0o600)
+    keygen('-q', '-p', '-P', '', '-N', passphrase, '-f', str(path))
+
+
+def test_a_wrong_passphrase_an_unencrypted_file_and_an_encrypted_one_without_passphrase_are_rewritten(home, keypairs):
+    """The diff says why (never the passphrase); the new file is encrypted as the entry asks, or not at all."""
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    _encrypted(keypairs, 'web', 'an older passphrase', ssh / 'id_web')  # the right key, another passphrase
+    (ssh / 'id_ops').write_text(keypairs['ops'][0])  # the right key, unencrypted
+    os.chmod(str(ssh / 'id_ops'), 0o400)
+    _encrypted(keypairs, 'new', 'an older passphrase', ssh / 'id_new')  # an entry without passphrase
+    keys = SECRET_KEYS + [{'name': 'new'}]
+    report = run_secret({'keys': keys}, keypairs)
+    assert [item['status'] for item in report['key_files']] == ['other_encryption'] * 3
+    assert report['needs_private_keys'] == {'openssh': ['new', 'ops', 'web']}
+    checked = run_secret({'keys': keys}, keypairs, check_mode=True, private=[])
+    result = run_secret({'keys': keys}, keypairs, private=['web', 'ops', 'new'])
+    assert [item['action'] for item in result['files']] == [item['action'] for item in checked['files']] == [
+        'replace', 'convert', 'replace']
+    befores = ['encryption: encrypted with another passphrase', 'encryption: not encrypted', 'encryption: encrypted']
+    afters = ['encryption: encrypted with the passphrase'] * 2 + ['encryption: not encrypted']
+    for diff, before, after in zip(result['diff'], befores, afters):
+        assert before + '\n' in diff['before'] and after + '\n' in diff['after'], diff
+    for name, passphrase in (('web', PASSPHRASE), ('ops', PASSPHRASE), ('new', '')):
+        loaded = keygen('-y', '-P', passphrase, '-f', str(ssh / ('id_' + name)))
+        assert ' '.join(loaded.stdout.split()[:2]) == keypairs[name][1], (name, loaded.stderr)
+    assert 'huaweicloud.kps:new' in keygen('-l', '-f', str(ssh / 'id_new')).stdout
+    assert run_secret({'keys': keys}, keypairs, private=[])['changed'] is False
+
+
+def test_a_file_asking_for_too_many_kdf_rounds_is_not_decrypted(home, keypairs, monkeypatch):
+    """A user who owns the file could hold the task up with a huge KDF round count: it is not tried, but rewritten."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (  # pylint: disable=import-outside-toplevel
+        openssh_armour,
+        with_openssh_comment,
+    )
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import encrypt_openssh  # pylint: disable=import-outside-toplevel
+
+    text = encrypt_openssh(with_openssh_comment(keypairs['web'][0], 'x'), PASSPHRASE)
+    raw = bytearray(base64.b64decode(''.join(text.splitlines()[1:-1])))
+    rounds = raw.index(b'bcrypt') + len(b'bcrypt') + 4 + 4 + 16  # KDF options: length, salt length, salt, rounds
+    raw[rounds:rounds + 4] = struct.pack('>I', 2 ** 32 - 1)
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    (ssh / 'id_web').write_text(openssh_armour(bytes(raw)))
+    os.chmod(str(ssh / 'id_web'), 0o600)
+    tried = []
+    monkeypatch.setattr(_host_keys_runner, 'decrypted_public_key', lambda *args: tried.append(args))
+    result = run_secret({'keys': SECRET_KEYS[:1]}, keypairs, check_mode=True, private=[])
+    assert tried == [] and [item['action'] for item in result['files']] == ['replace']
+    assert 'encryption: encrypted with more than 1024 KDF rounds (not tried)\n' in result['diff'][0]['before']
+
+
+def test_absent_removes_a_passphrase_file_holding_the_key_of_kps_only(home, keypairs):
+    """Its comment is encrypted: the public key of its header tells, as for the PEM formats."""
+    ssh = home / '.ssh'
+    run_secret({'keys': SECRET_KEYS}, keypairs, private=['web', 'ops'])
+    _encrypted(keypairs, 'new', 'the users own passphrase', ssh / 'id_ops')  # another key at the path of ops
+    absent = [{'name': 'web', 'state': 'absent'}, {'name': 'ops', 'state': 'absent'}]
+    for check_mode in (True, False):
+        result = run({'keys': absent}, keypairs, check_mode=check_mode, private=[])
+        assert [(item['path'], item['action']) for item in result['files']] == [(str(ssh / 'id_web'), 'remove')]
+        assert result['warnings'] == ['Left %s in place: it is not a private key file that the role installed for key '
+                                      'pair ops (a link, another key, or a key KPS cannot confirm). Remove it yourself if '
+                                      'it should go.' % (ssh / 'id_ops')]
+    assert sorted(os.listdir(str(ssh))) == ['id_ops']
+
+
+def test_passphrase_without_cryptography_or_bcrypt_fails_before_anything_is_read(home, keypairs, monkeypatch):
+    from ansible_collections.huaweicloud.kps.plugins.module_utils import _keys  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(_keys, 'missing_for_passphrases', lambda: ['bcrypt'])
+    inspected = []
+    monkeypatch.setattr(_host_keys_runner.HostKeysRunner, 'inspect_key_file', lambda *args: inspected.append(args))
+    for check_mode, private in ((False, None), (True, []), (False, ['web', 'ops'])):
+        failed = run_secret({'keys': SECRET_KEYS + [{'name': 'new'}]}, keypairs, check_mode=check_mode,
+                            private=private, fail=True)
+        assert failed['msg'] == (
+            'private_key.passphrase (key pair ops, web) needs the Python libraries cryptography and bcrypt on this '
+            'host, for the Python that runs the module (%s), which lacks bcrypt. Install them (Debian, Ubuntu: apt '
+            'install python3-cryptography python3-bcrypt; Fedora, RHEL: dnf install python3-cryptography '
+            'python3-bcrypt; or pip install cryptography bcrypt), or leave passphrase out. Nothing was read or changed '
+            'on this host.' % sys.executable)
+    assert inspected == [] and not (home / '.ssh').exists()
+
+
+def test_entries_that_install_no_key_with_a_passphrase_need_neither_library(home, keypairs, monkeypatch):
+    from ansible_collections.huaweicloud.kps.plugins.module_utils import _keys  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(_keys, 'missing_for_passphrases', lambda: ['cryptography (3.1 or later)', 'bcrypt'])
+    keys = [{'name': 'web', 'state': 'absent', 'private_key': {'passphrase': PASSPHRASE}},
+            {'name': 'ops', 'private_key': {'install': False, 'passphrase': PASSPHRASE}}]
+    assert run_secret({'keys': keys}, keypairs)['pending'] is False
+
+
+@pytest.mark.parametrize('private_key, message', [
+    ({'passphrase': ''}, 'private_key.passphrase of key pair web is empty.'),
+    ({'passphrase': PASSPHRASE, 'format': 'pkcs8'}, 'private_key.passphrase of key pair web needs private_key.format '
+                                                    'openssh'),
+])
+def test_bad_passphrase_settings_fail_before_anything_is_read(home, keypairs, private_key, message):
+    failed = run_secret({'keys': [{'name': 'web', 'private_key': private_key}]}, keypairs, fail=True)
+    assert failed['msg'].startswith(message)
+    assert not (home / '.ssh').exists()
+
+
+def test_the_passphrase_option_is_no_log():
+    assert kps_host_keys.KEY_SPEC['private_key']['options']['passphrase'] == dict(type='str', no_log=True)
