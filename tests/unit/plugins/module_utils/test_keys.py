@@ -432,3 +432,40 @@ def test_missing_for_passphrases_names_what_a_host_lacks(monkeypatch):
     assert _keys.missing_for_passphrases() == ['cryptography (3.1 or later)', 'bcrypt']
     monkeypatch.setattr(_keys, 'HAS_CRYPTOGRAPHY', False)
     assert _keys.missing_for_passphrases() == ['cryptography (3.1 or later)', 'bcrypt']
+
+
+def _decrypted_private_section(text, passphrase):
+    """The private section of an OpenSSH-format key encrypted with aes256-ctr and bcrypt, decrypted as OpenSSH's
+    PROTOCOL.key says (not with cryptography's loader, which does not show it)."""
+    import bcrypt  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # pylint: disable=import-outside-toplevel
+
+    raw = base64.b64decode(''.join(text.splitlines()[1:-1]))
+    fields, offset = [], len(b'openssh-key-v1\0')
+    for _index in range(3):  # cipher, KDF, KDF options
+        length = int.from_bytes(raw[offset:offset + 4], 'big')
+        fields.append(raw[offset + 4:offset + 4 + length])
+        offset += 4 + length
+    offset += 4  # number of keys
+    offset += 4 + int.from_bytes(raw[offset:offset + 4], 'big')  # public key
+    length = int.from_bytes(raw[offset:offset + 4], 'big')
+    encrypted = raw[offset + 4:offset + 4 + length]
+    assert fields[:2] == [b'aes256-ctr', b'bcrypt'] and offset + 4 + length == len(raw)
+    salt, rounds = fields[2][4:-4], int.from_bytes(fields[2][-4:], 'big')
+    derived = bcrypt.kdf(passphrase.encode(), salt, 48, rounds, True)
+    decryptor = Cipher(algorithms.AES(derived[:32]), modes.CTR(derived[32:])).decryptor()
+    return decryptor.update(encrypted) + decryptor.finalize()
+
+
+def test_encrypt_openssh_pads_to_the_cipher_block_with_random_equal_check_integers():
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (  # pylint: disable=import-outside-toplevel
+        with_openssh_comment,
+    )
+    plain = with_openssh_comment(load_private_key(pem('ed25519')).private_text('openssh'), 'huaweicloud.kps:web')
+    sections = [_decrypted_private_section(_keys.encrypt_openssh(plain, 'pw words'), 'pw words') for _index in range(2)]
+    for section in sections:
+        assert len(section) % 16 == 0 and section[:4] == section[4:8]
+        comment = section.index(b'huaweicloud.kps:web') + len(b'huaweicloud.kps:web')
+        assert section[comment:] == bytes(range(1, 1 + len(section) - comment))  # padding 1, 2, 3, ...
+    assert sections[0][:4] != sections[1][:4]  # random, as ssh-keygen writes them
+    assert sections[0][8:] == sections[1][8:]

@@ -504,6 +504,30 @@ def test_a_file_asking_for_too_many_kdf_rounds_is_not_decrypted(home, keypairs, 
     assert 'encryption: encrypted with more than 1024 KDF rounds (not tried)\n' in result['diff'][0]['before']
 
 
+def test_a_passphrase_file_whose_header_names_the_key_of_kps_but_holds_another_is_replaced(home, keypairs):
+    """Only the header of an encrypted file can be read without the passphrase: with it, the key the file really
+    holds decides. Here an Ed25519 file whose public fields say web's key, with the secret half of another key."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import openssh_armour  # pylint: disable=import-outside-toplevel
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import encrypt_openssh  # pylint: disable=import-outside-toplevel
+
+    def decoded(text):
+        return base64.b64decode(''.join(text.strip().splitlines()[1:-1]))
+
+    point = {name: base64.b64decode(keypairs[name][1].split()[1])[-32:] for name in ('web', 'new')}
+    forged = openssh_armour(decoded(keypairs['new'][0]).replace(point['new'], point['web']))
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    (ssh / 'id_web').write_text(encrypt_openssh(forged, PASSPHRASE))
+    os.chmod(str(ssh / 'id_web'), 0o600)
+    report = run_secret({'keys': SECRET_KEYS[:1]}, keypairs)
+    assert [(item['status'], item['public_key']) for item in report['key_files']] == [('unknown', None)]
+    result = run_secret({'keys': SECRET_KEYS[:1]}, keypairs, private=['web'])
+    assert [item['action'] for item in result['files']] == ['replace']
+    loaded = keygen('-y', '-P', PASSPHRASE, '-f', str(ssh / 'id_web'))
+    assert ' '.join(loaded.stdout.split()[:2]) == keypairs['web'][1]
+    assert run_secret({'keys': SECRET_KEYS[:1]}, keypairs, private=[])['changed'] is False
+
+
 def test_absent_removes_a_passphrase_file_holding_the_key_of_kps_only(home, keypairs):
     """Its comment is encrypted: the public key of its header tells, as for the PEM formats."""
     ssh = home / '.ssh'
