@@ -37,11 +37,6 @@ import traceback
 from typing import Any
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
-from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
-    openssh_armour,
-    padded,
-    unencrypted_openssh_parts,
-)
 
 # Only cryptography's top level is imported here; its key modules are imported on first use (_Deferred): they
 # cost about 30 ms, and a run that only compares OpenSSH-format RSA key files with their key pairs (an unchanged
@@ -488,6 +483,13 @@ def encrypt_openssh(text: str | bytes, passphrase: str) -> str:
     right), and the private part is padded to the cipher's 16-byte blocks. Needs cryptography and bcrypt (see
     ``missing_for_passphrases``); raises ValueError when ``text`` is not such a key.
     """
+    # The OpenSSH format's parser is the host side's (standard library); imported here so that the API client,
+    # which imports this module, loads no host-side module.
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (  # pylint: disable=import-outside-toplevel
+        openssh_armour,
+        padded,
+        unencrypted_openssh_parts,
+    )
     public, body, rest = unencrypted_openssh_parts(text)
     if rest:
         raise ValueError('trailing bytes after the private key')
