@@ -26,6 +26,11 @@ from urllib.parse import urlsplit
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import is_loopback
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
+    KeyMaterialError,
+    PassphraseRequiredError,
+    load_private_key,
+)
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan
@@ -55,6 +60,7 @@ class KeypairServerRunner(KpsRunner):
 
     _client: TaskClient | None = None
     _applying: Plan | None = None
+    _auth: dict[str, str] | None = None  # auth as sent to KPS (_auth_to_send)
 
     @property
     def client(self) -> TaskClient:
@@ -84,6 +90,24 @@ class KeypairServerRunner(KpsRunner):
             raise ServerKeyError('wait_timeout must be a positive number of seconds.')
         return list(dict.fromkeys(item.strip() for item in ids))
 
+    def _auth_to_send(self) -> dict[str, str] | None:
+        """``auth`` as KPS gets it. A keypair auth.key in any format cryptography loads (the OpenSSH format that
+        ssh-keygen and the export write by default, PKCS#8, PEM) goes as unencrypted PEM (``PrivateKey.pem``, the
+        form the import sends and KPS's AssociateKeypair example shows), converted in memory; a key that cannot be
+        loaded fails the task before any call, in words that never hold the key."""
+        auth = self.params.get('auth')
+        if not auth or auth['type'] != 'keypair':
+            return auth
+        try:
+            pem = load_private_key(auth['key']).pem
+        except PassphraseRequiredError:
+            raise ServerKeyError('auth.key is an encrypted private key: KPS needs it unencrypted to log in to the '
+                                 'servers. Give an unencrypted copy of the key (cp <file> <copy> && ssh-keygen -p -N '
+                                 '"" -f <copy>), and remove the copy afterwards.') from None
+        except KeyMaterialError as exc:
+            raise ServerKeyError('auth.key cannot be used as the private key KPS logs in with: %s' % exc.msg) from None
+        return {'type': 'keypair', 'key': pem}
+
     def _action(self, server: dict[str, Any]) -> str | None:
         name, current = self.params.get('name'), server['key_name']
         if self.params['state'] == 'absent':
@@ -96,6 +120,7 @@ class KeypairServerRunner(KpsRunner):
 
     def plan(self) -> Plan:
         ids = self._check_params()
+        self._auth = self._auth_to_send()
         servers, missing = [], []
         for server_id in ids:
             server = self.client.show_server(server_id)
@@ -127,7 +152,7 @@ class KeypairServerRunner(KpsRunner):
             raise ServerKeyError('Key pair %s does not exist in KPS. Create it first (huaweicloud.kps.kps_keypair).'
                                  % name)
         running = [server for server in plan.changes if server['status'] != STOPPED]
-        auth = self.params.get('auth')
+        auth = self._auth
         if running and not auth:
             raise ServerKeyError(
                 'auth is required: %s %s %s running, and KPS logs in to a running server over SSH to change '
@@ -185,7 +210,7 @@ class KeypairServerRunner(KpsRunner):
         """The EcsServerInfo of one server: a stopped one gets no auth and no port (KPS: port 22, no auth)."""
         info: dict[str, Any] = {'id': server['id']}
         if server['status'] != STOPPED:
-            info['auth'] = {'type': self.params['auth']['type'], 'key': self.params['auth']['key']}
+            info['auth'] = dict(self._auth)
             if server['action'] != 'unbind':
                 info['port'] = self.params['port']
         if server['action'] != 'unbind' and self.params['disable_password']:

@@ -28,7 +28,8 @@ description:
     and running the task again only retries what is left.
   - Problems the module can see are reported before anything is sent, naming every server concerned - a server
     that does not exist, a running server when O(auth) is not given, O(auth.type=keypair) for a server that has
-    no key pair, a key pair that does not exist, a server that has another key pair task running.
+    no key pair, a key pair that does not exist, a server that has another key pair task running; and, before any
+    call, an O(auth.key) of O(auth.type=keypair) that is not an unencrypted private key.
   - A task still running from an earlier run (for example with O(wait=false)) for the same change is waited for,
     not started again.
   - The password and private key of O(auth) never appear in results, diffs, warnings or error messages.
@@ -94,9 +95,12 @@ options:
         required: true
       key:
         description:
-          - Root's password, or the private key of the key pair the server has now, as PKCS#8 or PEM text (KPS refuses
-            the OpenSSH format, so export the key with C(format=pkcs8)), for example read with the
+          - Root's password, or the private key of the key pair the server has now, for example read with the
             P(ansible.builtin.file#lookup) lookup as in the examples.
+          - The private key may be in the OpenSSH format (what C(ssh-keygen) and
+            M(huaweicloud.kps.kps_private_key_export) write by default), PKCS#8 or PEM, and must be unencrypted. The
+            module sends it to KPS as unencrypted PEM, the form KPS's API shows, converted in memory; a key that
+            cannot be read (encrypted, damaged, a public key) fails the task before any call.
         type: str
         required: true
   port:
@@ -176,8 +180,8 @@ EXAMPLES = r"""
     servers: "{{ bound.servers | map(attribute='id') | list }}"
     auth:
       type: keypair
-      # keys/deploy.pem written by huaweicloud.kps.kps_private_key_export with format=pkcs8 (KPS refuses OpenSSH keys)
-      key: "{{ lookup('ansible.builtin.file', 'keys/deploy.pem') }}"
+      # keys/deploy written by huaweicloud.kps.kps_private_key_export (OpenSSH format; the module sends it as PEM)
+      key: "{{ lookup('ansible.builtin.file', 'keys/deploy') }}"
     disable_password: true
   delegate_to: localhost
   run_once: true

@@ -1,15 +1,18 @@
 # Copyright: Contributors to the huaweicloud.kps collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """kps_keypair_server in-process against an in-memory ECS + KPS task service: groups of at most 10 servers,
-a task still running from an earlier run, the wait timeout, wait=false."""
+a task still running from an earlier run, the wait timeout, wait=false, the auth.key sent (PEM) or refused."""
 from __future__ import annotations
 
 from unittest import mock
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._http import HuaweiCloudError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keypair_server_runner import KeypairServerRunner
+from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import load_private_key
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsModule
 from ansible_collections.huaweicloud.kps.plugins.modules import kps_keypair_server
 from ansible_collections.huaweicloud.kps.tests.unit.plugins.modules.utils import run_module, set_module_args
@@ -144,3 +147,61 @@ def test_a_call_that_fails_after_the_first_group_still_reports_what_started():
     assert failure['changed'] is True and failure['error_code'] == 'KPS.7010'
     assert [server['task_status'] for server in failure['servers']] == ['SUCCESS_BIND'] * 10 + [None] * 2
     assert [server['key_name'] for server in failure['servers']] == ['deploy'] * 10 + [None] * 2
+
+
+def _openssh_key(kind):
+    key = rsa.generate_private_key(65537, 2048) if kind == 'rsa' else ed25519.Ed25519PrivateKey.generate()
+    text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                             serialization.NoEncryption()).decode('ascii')
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return text, public.decode('ascii')
+
+
+@pytest.mark.parametrize('kind, header', [('rsa', '-----BEGIN RSA PRIVATE KEY-----'),
+                                          ('ed25519', '-----BEGIN PRIVATE KEY-----')])
+def test_an_openssh_format_auth_key_goes_to_kps_as_unencrypted_pem(kind, header):
+    text, public = _openssh_key(kind)
+    fake = FakeTasks(1)
+    fake.servers['s00']['key_name'] = 'old'
+    sent = []
+
+    def associate(keypair, servers):
+        sent.extend(server['auth'] for server in servers)
+        return [{'server_id': 's00', 'task_id': 't-s00', 'status': 'SUCCESS', 'error_code': None, 'error_msg': None}]
+
+    fake.associate = associate
+    fake.tasks['t-s00'] = {'server': 's00', 'keypair': 'deploy', 'op': 'REPLACE', 'left': False}
+    result = run(fake, auth={'type': 'keypair', 'key': text})
+    assert result['changed'] and len(sent) == 1 and sent[0]['type'] == 'keypair'
+    assert sent[0]['key'].startswith(header) and 'OPENSSH' not in sent[0]['key']
+    assert load_private_key(sent[0]['key']).public_key == ' '.join(public.split()[:2])
+    assert text not in str(result) and sent[0]['key'] not in str(result)
+
+
+@pytest.mark.parametrize('key, msg', [
+    ('encrypted', 'auth.key is an encrypted private key: KPS needs it unencrypted to log in to the servers. Give an '
+                  'unencrypted copy of the key (cp <file> <copy> && ssh-keygen -p -N "" -f <copy>), and remove the '
+                  'copy afterwards.'),
+    ('public', 'auth.key cannot be used as the private key KPS logs in with: The data given as the private key is an '
+               'OpenSSH public key. Give the private key (the file without .pub).'),
+    ('damaged', 'auth.key cannot be used as the private key KPS logs in with: The private key could not be parsed: it '
+                'is malformed, truncated or of an unsupported kind. Check that the whole file was given.'),
+])
+def test_an_auth_key_that_cannot_be_read_fails_before_any_call(key, msg):
+    private = rsa.generate_private_key(65537, 2048)
+    texts = {
+        'encrypted': private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.BestAvailableEncryption(b'secret-pass')).decode(),
+        'public': private.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                    serialization.PublicFormat.OpenSSH).decode(),
+        # the body cut short: the markers are there, the DER inside is not whole
+        'damaged': '\n'.join(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()).decode().splitlines()[:5]
+                             + ['-----END PRIVATE KEY-----']),
+    }
+    fake = FakeTasks(1)
+    failure = run(fake, fail=True, auth={'type': 'keypair', 'key': texts[key]})
+    assert failure['msg'] == msg
+    assert fake.calls == []
+    body = [line for line in texts[key].splitlines() if line and not line.startswith('-----')]
+    assert not any(line in str(failure) for line in body)
