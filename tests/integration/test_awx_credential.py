@@ -16,7 +16,8 @@
    (AWX's engine) with exactly that env in ``env/envvars`` against a fresh emulator, once per login method
    (permanent AK/SK, temporary AK/SK, IAM password); it must succeed and no secret (SK, security token,
    password, private key) may appear in the runner's stdout or in any job event. The site domain input is
-   proven by the host name a job with it connects to (through a recording proxy).
+   proven by the host name a job with it connects to (through a recording proxy), the ECS endpoint input by a
+   job whose kps_keypair_server task (without ecs_endpoint) reads and changes a server of the emulator.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._auth import ENV_V
 from integration.harness import secret_forms, start_emulator
 from kps_emulator import keys
 from kps_emulator.server import DEFAULTS
+from kps_emulator.testing import seed_keypairs
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CREDENTIAL_TYPE = os.path.join(os.path.dirname(TESTS_DIR), 'docs', 'awx', 'credential_type.yml')
@@ -84,7 +86,7 @@ AWX_ENV_BLOCKLIST = {'VIRTUAL_ENV', 'PATH', 'PYTHONPATH', 'JOB_ID', 'INVENTORY_I
 EXPECTED_ENV = {'HW_ACCESS_KEY': 'access_key', 'HW_SECRET_KEY': 'secret_key', 'HW_SECURITY_TOKEN': 'security_token',
                 'HW_USER_NAME': 'user_name', 'HW_USER_PASSWORD': 'user_password', 'HW_DOMAIN_NAME': 'domain_name',
                 'HW_REGION_NAME': 'region', 'HW_CLOUD': 'cloud', 'HW_PROJECT_ID': 'project_id',
-                'HW_KPS_ENDPOINT': 'kps_endpoint', 'HW_IAM_ENDPOINT': 'iam_endpoint'}
+                'HW_KPS_ENDPOINT': 'kps_endpoint', 'HW_IAM_ENDPOINT': 'iam_endpoint', 'HW_ECS_ENDPOINT': 'ecs_endpoint'}
 
 
 def load_credential_type():
@@ -148,9 +150,11 @@ def test_credential_type_is_accepted_by_awx():
     assert not [name for name in env if name.startswith('ANSIBLE_') or name in AWX_ENV_BLOCKLIST]
     assert env == {
         name: '{{ %s }}' % field for name, field in EXPECTED_ENV.items()}
-    # Every variable injected is one the modules read, for the option of the same name.
-    assert {name: [variable] for variable, name in EXPECTED_ENV.items()} == {
-        name: variables[:1] for name, variables in ENV_VARS.items() if name not in ('auth_token',)}
+    # Every variable injected is one the modules read, for the option of the same name: the common options
+    # (_auth.ENV_VARS) and kps_keypair_server's own ecs_endpoint (test_job_with_an_ecs_endpoint proves it read).
+    read = dict((name, variables[:1]) for name, variables in ENV_VARS.items() if name not in ('auth_token',))
+    read['ecs_endpoint'] = ['HW_ECS_ENDPOINT']
+    assert {name: [variable] for variable, name in EXPECTED_ENV.items()} == read
     # AWX renders every injector with StrictUndefined over the defined inputs when the type is saved.
     strict = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
     for template in env.values():
@@ -163,7 +167,7 @@ def test_injector_env_for_missing_optional_inputs_is_empty():
     assert env == {'HW_ACCESS_KEY': 'AK', 'HW_SECRET_KEY': 'SK-VALUE', 'HW_SECURITY_TOKEN': '',
                    'HW_USER_NAME': '', 'HW_USER_PASSWORD': '', 'HW_DOMAIN_NAME': '',
                    'HW_REGION_NAME': 'ap-southeast-1', 'HW_CLOUD': '', 'HW_PROJECT_ID': '', 'HW_KPS_ENDPOINT': '',
-                   'HW_IAM_ENDPOINT': ''}
+                   'HW_IAM_ENDPOINT': '', 'HW_ECS_ENDPOINT': ''}
     # AWX masks a secret input in the stored job environment even when it is empty.
     assert safe_env['HW_SECRET_KEY'] == HIDDEN and safe_env['HW_SECURITY_TOKEN'] == HIDDEN
 
@@ -200,7 +204,7 @@ PLAYBOOK = """\
 """
 
 
-def write_private_data_dir(root, awx_env, output_dir, private_key):
+def write_private_data_dir(root, awx_env, output_dir, private_key, playbook=PLAYBOOK):
     """An ansible-runner private data dir laid out as AWX lays it out for a job."""
     for sub in ('env', 'inventory', 'project/files'):
         os.makedirs(os.path.join(root, sub))
@@ -222,12 +226,12 @@ def write_private_data_dir(root, awx_env, output_dir, private_key):
     with open(os.path.join(root, 'inventory', 'hosts'), 'w') as handle:
         handle.write('localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
     with open(os.path.join(root, 'project', 'site.yml'), 'w') as handle:
-        handle.write(PLAYBOOK)
+        handle.write(playbook)
     with open(os.path.join(root, 'project', 'files', 'deploy.pem'), 'w') as handle:
         handle.write(private_key)
 
 
-def start_job(tmp_path, awx_env, monkeypatch):
+def start_job(tmp_path, awx_env, monkeypatch, playbook=PLAYBOOK):
     """Run the job as AWX would, with only ``awx_env`` for credentials: (runner, stdout, root, output_dir, key)."""
     # Only the credential may bring Huawei Cloud settings into the job.
     for name in list(os.environ):
@@ -236,7 +240,7 @@ def start_job(tmp_path, awx_env, monkeypatch):
     private_key, _public_key = keys.generate('ed25519')
     root, output_dir = str(tmp_path / 'private_data_dir'), str(tmp_path / 'out')
     os.makedirs(output_dir)
-    write_private_data_dir(root, awx_env, output_dir, private_key)
+    write_private_data_dir(root, awx_env, output_dir, private_key, playbook)
     runner = ansible_runner.run(private_data_dir=root, playbook='site.yml', quiet=True, timeout=300)
     return runner, runner.stdout.read(), root, output_dir, private_key
 
@@ -356,3 +360,39 @@ def test_job_with_a_site_domain(tmp_path, monkeypatch):
         proxy.server.close()
     assert runner.status == 'failed', stdout[-3000:]
     assert proxy.hosts and set(proxy.hosts) == {'kms.eu-west-101.myhuaweicloud.eu:443'}, proxy.hosts
+
+
+ECS_PLAYBOOK = """\
+- name: Job template that puts a key pair on a stopped ECS server (no credential or endpoint option on the task)
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Key pair awx-0000 on server awx-db
+      huaweicloud.kps.kps_keypair_server:
+        name: awx-0000
+        servers: [awx-db]
+      register: bound
+
+    - name: Results are as expected
+      ansible.builtin.assert:
+        that:
+          - bound is changed
+          - bound.servers[0].name == 'db-1' and bound.servers[0].task_status == 'SUCCESS_RESET'
+"""
+
+
+def test_job_with_an_ecs_endpoint(emulator, tmp_path, monkeypatch):
+    """The ECS endpoint input (HW_ECS_ENDPOINT) is where kps_keypair_server reads the servers: without it the
+    module would call https://ecs.REGION.myhuaweicloud.com, which this machine cannot reach."""
+    seed_keypairs(emulator.client(), 1, prefix='awx-', hosted=False)
+    emulator.add_servers({'id': 'awx-db', 'name': 'db-1', 'status': 'SHUTOFF'})
+    env, _safe_env = inject_env(load_credential_type(), {
+        'access_key': emulator.access_key, 'secret_key': emulator.secret_key, 'region': emulator.region,
+        'project_id': emulator.project_id, 'kps_endpoint': emulator.url, 'ecs_endpoint': emulator.url})
+    assert env['HW_ECS_ENDPOINT'] == emulator.url
+    runner, stdout, _root, _output_dir, _private_key = start_job(tmp_path, env, monkeypatch, ECS_PLAYBOOK)
+    assert runner.status == 'successful' and runner.rc == 0, stdout[-5000:]
+    assert runner.stats['changed'] == {'localhost': 1}, runner.stats
+    assert emulator.server('awx-db')['key_name'] == 'awx-0000'
+    assert [entry['call'] for entry in emulator.requests() if entry['call'] == 'ecs_show_server'] == ['ecs_show_server']
+    assert emulator.secret_key not in stdout
