@@ -111,8 +111,15 @@ _PERCENT = re.compile(r'%[0-9A-F]{2}')
 # Request body fields whose values are secrets (KPS private_key, IAM password, ...).
 _SECRET_FIELD = re.compile(r'private_key|password|passphrase|secret|token', re.IGNORECASE)
 _MIN_SECRET = 4
+# Registered values are kept as given until scrub() needs them (most runs scrub nothing, and the forms of a
+# 2048-bit RSA key cost a millisecond: a second for a migration of 1000 keys); scrub() then adds their forms
+# to _secrets and to _secret_index, the forms by their first _MIN_SECRET characters, longest first. (A regex
+# alternation of every form took seconds to compile per thousand forms and was compiled again after each
+# registration: a migration of 1000 RSA keys, about 100 000 forms, whose batches reported failures spent
+# minutes there.)
+_pending: list[str] = []
 _secrets: set[str] = set()
-_secrets_re: list[re.Pattern[str] | None] = [None]
+_secret_index: dict[str, list[str]] = {}
 
 
 def _escaped_forms(text: str) -> set[str]:
@@ -134,24 +141,36 @@ def register_secrets(*values: Any) -> None:
         elif isinstance(value, bytes):
             register_secrets(value.decode('utf-8', 'replace'))
         elif isinstance(value, str) and len(value.strip()) >= _MIN_SECRET:
-            value = value.strip()
-            parts = [value]
-            if '-----BEGIN' in value:
-                # Each base64 line too (some of the first lines may also be in the public key: such a line
-                # is then removed from public key text as well, which costs a message nothing).
-                lines = [line.strip() for line in value.splitlines()]
-                body = [line for line in lines if _PEM_BODY_LINE.match(line)]
-                parts.extend(body)
-                parts.append(''.join(body))
-            for part in parts:
-                _secrets.update(form for form in _escaped_forms(part) if len(form) >= _MIN_SECRET)
-            _secrets_re[0] = None
+            _pending.append(value.strip())
+
+
+def _index_pending() -> None:
+    """Add the forms of the values registered since the last call to ``_secrets`` and ``_secret_index``."""
+    touched = set()
+    for value in _pending:
+        parts = [value]
+        if '-----BEGIN' in value:
+            # Each base64 line too (some of the first lines may also be in the public key: such a line
+            # is then removed from public key text as well, which costs a message nothing).
+            lines = [line.strip() for line in value.splitlines()]
+            body = [line for line in lines if _PEM_BODY_LINE.match(line)]
+            parts.extend(body)
+            parts.append(''.join(body))
+        new = set(form for part in parts for form in _escaped_forms(part) if len(form) >= _MIN_SECRET) - _secrets
+        _secrets.update(new)
+        for form in new:
+            _secret_index.setdefault(form[:_MIN_SECRET], []).append(form)
+            touched.add(form[:_MIN_SECRET])
+    del _pending[:]
+    for prefix in touched:
+        _secret_index[prefix].sort(key=len, reverse=True)
 
 
 def forget_secrets() -> None:
     """Drop every registered secret (one module run is one task; tests start afresh)."""
+    del _pending[:]
     _secrets.clear()
-    _secrets_re[0] = None
+    _secret_index.clear()
 
 
 def _register_body_secrets(data: Any, secret: bool = False) -> None:
@@ -214,15 +233,34 @@ def scrub(text: object, limit: int = MAX_SERVER_TEXT) -> str:
     """``text`` fit for a message: PEM blocks cut, registered secrets removed, control characters
     replaced, at most ``limit`` characters."""
     text = _PEM_BLOCK.sub('[PEM block removed]', str(text))
+    if _pending:
+        _index_pending()
     if _secrets:
-        if _secrets_re[0] is None:
-            forms = sorted(_secrets, key=len, reverse=True)
-            _secrets_re[0] = re.compile('|'.join(re.escape(form) for form in forms))
-        text = _secrets_re[0].sub('[secret removed]', text)
+        text = _remove_secrets(text)
     text = _CONTROL.sub(' ', text).strip()
     if len(text) > limit:
         text = text[:limit].rstrip() + '...[cut]'
     return text
+
+
+def _remove_secrets(text: str) -> str:
+    """Every registered form in ``text`` replaced, as a regex alternation of the forms, longest first, would:
+    from left to right, at each place the longest form that starts there."""
+    parts, start, index = [], 0, 0
+    last = len(text) - _MIN_SECRET
+    while index <= last:
+        candidates = _secret_index.get(text[index:index + _MIN_SECRET])
+        form = next((form for form in candidates if text.startswith(form, index)), None) if candidates else None
+        if form is None:
+            index += 1
+            continue
+        parts.append(text[start:index])
+        parts.append('[secret removed]')
+        index = start = index + len(form)
+    if not parts:
+        return text
+    parts.append(text[start:])
+    return ''.join(parts)
 
 
 def _scrubbed(name: str, limit: int) -> property:

@@ -5,6 +5,8 @@ bodies are read as the SDK reads them and requests carry the SDK's Content-Type.
 from __future__ import annotations
 
 import json
+import random
+import re
 import signal
 import socket
 import time
@@ -85,6 +87,51 @@ def test_pem_body_lines_of_a_registered_key_are_removed_without_the_markers(priv
     text = scrub('got %s and %s' % (lines[3], json.dumps('\n'.join(lines[5:8]))), limit=10000)
     assert leaks(text, private_key) == []
     assert text.startswith('got [secret removed] and ')
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_secrets_are_removed_as_a_regex_alternation_longest_first_would(seed):
+    """The index (_http._remove_secrets) replaces what re.sub of the alternation of every form, longest first,
+    replaced: overlapping, nested and adjacent forms, a form at the very end."""
+    generator = random.Random(seed)
+    forms = set()
+    secret = ''
+    for _secret in range(30):
+        # half of them extend the one before: forms that begin with other forms
+        start = secret if generator.random() < 0.5 else ''
+        secret = start + ''.join(generator.choice('abc+/= %') for _char in range(generator.randrange(4, 12)))
+        register_secrets(secret)
+        if len(secret.strip()) >= 4:
+            forms.update(form for form in _http._escaped_forms(secret.strip()) if len(form) >= 4)
+    _http._index_pending()
+    assert _http._secrets == forms
+    alternation = re.compile('|'.join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+    pieces = sorted(forms) + [form[:cut] for form in sorted(forms) for cut in (3, 5)] + list('abc+/= %2BFx')
+    for _text in range(300):
+        text = ''.join(generator.choice(pieces) for _piece in range(generator.randrange(0, 12)))
+        assert _http._remove_secrets(text) == alternation.sub('[secret removed]', text), repr(text)
+
+
+def test_a_secret_that_begins_with_another_is_removed_whole():
+    register_secrets('abcd-1234', 'abcd')
+    assert scrub('x abcd-1234 y abcd z') == 'x [secret removed] y [secret removed] z'
+
+
+def test_scrubbing_stays_fast_after_a_migration_registered_1000_keys():
+    """A batch import registers every private key it sends (about 100 forms per RSA key) and scrubs KPS's reason
+    for each failed key pair: the regex of every form was compiled again after each batch (minutes)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    lines = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                              serialization.NoEncryption()).decode().splitlines()
+    started = time.process_time()
+    for index in range(1000):
+        # 1000 distinct PEM texts of the same shape (generating 1000 RSA keys would take a minute)
+        body = [line[:-6] + ('%06d' % (index * 7 + number)) for number, line in enumerate(lines[1:-1])]
+        register_secrets('\n'.join([lines[0]] + body + [lines[-1]]))
+        if index % 10 == 9:
+            assert scrub('KPS.6008 KMS key kps/missing is not usable') == 'KPS.6008 KMS key kps/missing is not usable'
+    assert scrub('echo %s.' % body[3]) == 'echo [secret removed].'
+    assert len(_http._secrets) > 50000 and time.process_time() - started < 10
 
 
 def test_server_text_is_cut_short_and_control_characters_go():
