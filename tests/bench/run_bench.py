@@ -191,6 +191,8 @@ def goals(results):
                         'missed by %.0f%%' % (100 * (row['wall'] / GOAL_EXPORT_1000_SECONDS - 1))])
     from bench_batch_import import GOAL_CHANGED_SECONDS, GOAL_REPEAT_SECONDS  # pylint: disable=import-outside-toplevel
     for row in results.get('batch_import') or []:
+        if row['state'] not in ('changed', 'unchanged'):
+            continue  # the refused run has no goal
         goal = GOAL_CHANGED_SECONDS if row['state'] == 'changed' else GOAL_REPEAT_SECONDS
         text = '%d keys hosted in one task < %.0f s' if row['state'] == 'changed' else \
             'repeat of the %d-key task < %.0f s, 0 writes'
