@@ -117,6 +117,7 @@ _MIN_SECRET = 4
 # alternation of every form took seconds to compile per thousand forms and was compiled again after each
 # registration: a migration of 1000 RSA keys, about 100 000 forms, whose batches reported failures spent
 # minutes there.)
+_registered: set[str] = set()
 _pending: list[str] = []
 _secrets: set[str] = set()
 _secret_index: dict[str, list[str]] = {}
@@ -140,8 +141,11 @@ def register_secrets(*values: Any) -> None:
             register_secrets(*value)
         elif isinstance(value, bytes):
             register_secrets(value.decode('utf-8', 'replace'))
-        elif isinstance(value, str) and len(value.strip()) >= _MIN_SECRET:
-            _pending.append(value.strip())
+        elif isinstance(value, str):
+            value = value.strip()
+            if len(value) >= _MIN_SECRET and value not in _registered:
+                _registered.add(value)
+                _pending.append(value)
 
 
 def _index_pending() -> None:
@@ -168,6 +172,7 @@ def _index_pending() -> None:
 
 def forget_secrets() -> None:
     """Drop every registered secret (one module run is one task; tests start afresh)."""
+    _registered.clear()
     del _pending[:]
     _secrets.clear()
     _secret_index.clear()
