@@ -223,6 +223,9 @@ notes:
     module on the controller (C(delegate_to=localhost), C(run_once=true)) to keep key files off managed hosts.
   - Set C(no_log=true) on tasks that template the private key from variables, so that it does not show up in
     the task's own output (O(private_key) and O(private_key_passphrase) are hidden by the module either way).
+    C(no_log) also hides the failure message (on ansible-core before 2.19 entirely), which names each key of
+    O(keys) that failed and why and holds no key or passphrase. Register the result with C(ignore_errors=true)
+    and fail with its C(msg) in the next task, as the example does.
 seealso:
   - module: huaweicloud.kps.kps_private_key_export
   - name: Huawei Cloud KPS private key import API
@@ -317,6 +320,12 @@ EXAMPLES = r"""
             kms_key_name: kps/default
       no_log: true
       register: migration
+      ignore_errors: true  # no_log hides the message naming each key that failed and why: the next task shows it
+
+    - name: Name the keys that failed and why (the module keeps keys and passphrases out of its message)
+      ansible.builtin.fail:
+        msg: "{{ migration.msg }}"
+      when: migration is failed
 
     - name: Show which key pairs were created, imported or already hosted
       ansible.builtin.debug:
