@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import yaml
 
@@ -69,3 +70,18 @@ def test_the_lookup_variant_of_the_auth_fragment_reads_the_modules_environment_v
     assert set(documented) == set(COMMON_ARGSPEC)
     assert dict((name, [entry['name'] for entry in reversed(option['env'])]) for name, option in lookup.items()) == ENV_VARS
     assert all(set(option) == {'env'} for option in lookup.values())  # the option docs stay in one place
+
+
+def test_the_authentication_page_lists_every_environment_variable_the_plugins_read():
+    """docs/authentication.md, "Environment variables and precedence", names every HW_* variable that a module,
+    lookup or doc fragment documents (E(HW_...)), such as kps_keypair_server's HW_ECS_ENDPOINT."""
+    documented = set()
+    for folder, _dirs, files in os.walk(os.path.join(ROOT, 'plugins')):
+        for name in files:
+            if name.endswith('.py'):
+                with open(os.path.join(folder, name)) as handle:
+                    documented.update(re.findall(r'E\((HW_[A-Z_]+)\)', handle.read()))
+    with open(os.path.join(ROOT, 'docs', 'authentication.md')) as handle:
+        section = handle.read().split('\n## Environment variables and precedence\n', 1)[1].split('\n## ', 1)[0]
+    assert 'HW_ECS_ENDPOINT' in documented
+    assert sorted(name for name in documented if '`%s`' % name not in section) == []
