@@ -297,7 +297,7 @@ class HostKeysRunner(Runner):
                 data = directory.read(name, MAX_KEY_BYTES, expect=st, reader=owner.reader if owner else None)
             except NotReadableForError:
                 return dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, st=st,
-                            type='file', format=None, public_key=None, comment=None)
+                            type='file', format=None, public_key=None, comment=None, unread=True)
         info = dict(exists=True, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, st=st,
                     type='file' if data is not None else 'link' if stat.S_ISLNK(st.st_mode) else 'other')
         if data is not None:
@@ -592,8 +592,11 @@ class HostKeysRunner(Runner):
             return '(absent)\n'
         if current['type'] != 'file':
             return '(a %s, not a regular file)\n' % ('symbolic link' if current['type'] == 'link' else 'special file')
+        attributes = 'mode %s, owner %s, group %s\n' % (octal(current['mode']), user_name(current['uid']),
+                                                        group_name(current['gid']))
+        if current.get('unread'):  # not "not a private key": what it holds was never looked at
+            return '(not read: the user it is for could not read it himself)\n' + attributes
         encryption = current.get('encryption') if show_encryption else None
-        return 'private key with public key: %s\nformat: %s\n%smode %s, owner %s, group %s\n' % (
+        return 'private key with public key: %s\nformat: %s\n%s%s' % (
             current.get('public_key') or '(unknown)', current.get('format') or '(not a private key)',
-            'encryption: %s\n' % encryption if encryption else '', octal(current['mode']), user_name(current['uid']),
-            group_name(current['gid']))
+            'encryption: %s\n' % encryption if encryption else '', attributes)

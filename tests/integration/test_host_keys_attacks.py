@@ -191,10 +191,13 @@ def test_a_root_only_key_renamed_to_his_key_file_is_not_read_and_is_replaced(ans
     path = os.path.join(ssh, 'id_fleet')
     attacker.run(['mv', stolen, path])
     keys_list = [{'name': 'fleet', 'private_key': {'owner': attacker.name, 'format': 'kps'}}]
-    report, _out = host_keys(ansible, keys_list, {'fleet': public}, private_keys=None)
+    report, out = host_keys(ansible, keys_list, {'fleet': public}, private_keys=None, diff=True)
     assert not report.get('failed'), report.get('msg')
     assert [(item['status'], item['public_key']) for item in report['key_files']] == [('unknown', None)]
-    assert ' '.join(root_public.split()[:2]) not in json.dumps(report)
+    assert ' '.join(root_public.split()[:2]) not in json.dumps(report) + out
+    # The diff says the file was not read, not what it holds ("not a private key" would be a guess).
+    assert [item['before'] for item in report['diff']] == [
+        '(not read: the user it is for could not read it himself)\nmode 0600, owner root, group root\n']
     result, _out = host_keys(ansible, keys_list, {'fleet': public}, private_keys={'fleet': private})
     assert not result.get('failed') and [item['action'] for item in result['files']] == ['replace'], result
     st = os.lstat(path)
