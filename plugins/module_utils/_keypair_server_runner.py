@@ -30,6 +30,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     KeyMaterialError,
     PassphraseRequiredError,
     load_private_key,
+    public_key_blob,
 )
 from ansible_collections.huaweicloud.kps.plugins.module_utils._module import KpsRunner
 from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
@@ -55,12 +56,21 @@ def _names(servers: list[dict[str, Any]]) -> str:
                      for server in servers)
 
 
+def _blob(public_key: str | None) -> str | None:
+    """'<type> <base64>' of a public key from KPS, or None when it has none we can read."""
+    try:
+        return public_key_blob(public_key) if public_key else None
+    except KeyMaterialError:
+        return None
+
+
 class KeypairServerRunner(KpsRunner):
     """Runs kps_keypair_server for one ``KpsModule``."""
 
     _client: TaskClient | None = None
     _applying: Plan | None = None
     _auth: dict[str, str] | None = None  # auth as sent to KPS (_auth_to_send)
+    _auth_public_key: str | None = None  # '<type> <base64>' of a keypair auth.key
 
     @property
     def client(self) -> TaskClient:
@@ -99,13 +109,15 @@ class KeypairServerRunner(KpsRunner):
         if not auth or auth['type'] != 'keypair':
             return auth
         try:
-            pem = load_private_key(auth['key']).pem
+            key = load_private_key(auth['key'])
+            pem = key.pem
         except PassphraseRequiredError:
             raise ServerKeyError('auth.key is an encrypted private key: KPS needs it unencrypted to log in to the '
                                  'servers. Give an unencrypted copy of the key (cp <file> <copy> && ssh-keygen -p -N '
                                  '"" -f <copy>), and remove the copy afterwards.') from None
         except KeyMaterialError as exc:
             raise ServerKeyError('auth.key cannot be used as the private key KPS logs in with: %s' % exc.msg) from None
+        self._auth_public_key = public_key_blob(key.public_key)
         return {'type': 'keypair', 'key': pem}
 
     def _action(self, server: dict[str, Any]) -> str | None:
@@ -167,6 +179,7 @@ class KeypairServerRunner(KpsRunner):
                     'auth.type keypair logs in with the private key of the key pair a server has now, but %s %s '
                     'no key pair: use auth.type password for %s.' % (
                         _names(keyless), plural(len(keyless), 'has', 'have'), plural(len(keyless), 'it', 'them')))
+            self._check_auth_key(running)
         tasks = self.client.running_tasks()
         by_server = dict((task['server_id'], task) for task in tasks)
         busy = []
@@ -196,6 +209,22 @@ class KeypairServerRunner(KpsRunner):
             raise ServerKeyError(
                 'With wait=false at most %d tasks can start now (at most %d run at once), and %d servers need one: '
                 'use wait=true, or fewer servers.' % (plan.room, MAX_AT_ONCE, to_start))
+
+    def _check_auth_key(self, running: list[dict[str, Any]]) -> None:
+        """auth.key must be the private key of the key pair each running server has now: KPS logs in with it, and
+        with another key its tasks fail (KPS.7003) once started. Checked against the key pairs' public keys in KPS
+        (one read); a key pair KPS no longer has cannot be checked and is left to KPS."""
+        keypairs = self.module.kps.find_keypairs(sorted(set(server['key_name'] for server in running)))
+        other = sorted(name for name, keypair in keypairs.items()
+                       if _blob(keypair.get('public_key')) not in (None, self._auth_public_key))
+        if other:
+            servers = [server for server in running if server['key_name'] in other]
+            raise ServerKeyError(
+                'auth.key is not the private key of %s %s, which %s %s now: KPS logs in with auth.key and would '
+                'fail. Give the private key of the key pair the %s now (huaweicloud.kps.kps_private_key_export '
+                'exports it when KPS hosts it), or auth.type password.' % (
+                    plural(len(other), 'key pair'), ', '.join(other), _names(servers),
+                    plural(len(servers), 'has', 'have'), plural(len(servers), 'server has', 'servers have')))
 
     @staticmethod
     def _stopped_note(plan: Plan) -> str:

@@ -68,8 +68,10 @@ class FakeTasks:
         return []
 
 
-def run(fake, fail=False, check=False, **args):
-    kps = mock.Mock(show_keypair=mock.Mock(return_value={'name': 'deploy'}), project_id='p1')
+def run(fake, fail=False, check=False, keypairs=None, **args):
+    """``keypairs``: what KPS's find_keypairs answers (the key pairs the servers have now, with public keys)."""
+    kps = mock.Mock(show_keypair=mock.Mock(return_value={'name': 'deploy'}), project_id='p1',
+                    find_keypairs=mock.Mock(return_value=keypairs or {}))
     params = dict(name='deploy', servers=sorted(fake.servers), auth={'type': 'password', 'key': PASSWORD},
                   ecs_endpoint='http://127.0.0.1:1', region='cn-north-4', access_key='ak', secret_key='sk',
                   _ansible_check_mode=check)
@@ -171,7 +173,7 @@ def test_an_openssh_format_auth_key_goes_to_kps_as_unencrypted_pem(kind, header)
 
     fake.associate = associate
     fake.tasks['t-s00'] = {'server': 's00', 'keypair': 'deploy', 'op': 'REPLACE', 'left': False}
-    result = run(fake, auth={'type': 'keypair', 'key': text})
+    result = run(fake, auth={'type': 'keypair', 'key': text}, keypairs={'old': {'name': 'old', 'public_key': public}})
     assert result['changed'] and len(sent) == 1 and sent[0]['type'] == 'keypair'
     assert sent[0]['key'].startswith(header) and 'OPENSSH' not in sent[0]['key']
     assert load_private_key(sent[0]['key']).public_key == ' '.join(public.split()[:2])
@@ -205,3 +207,21 @@ def test_an_auth_key_that_cannot_be_read_fails_before_any_call(key, msg):
     assert fake.calls == []
     body = [line for line in texts[key].splitlines() if line and not line.startswith('-----')]
     assert not any(line in str(failure) for line in body)
+
+
+def test_the_private_key_of_another_key_pair_fails_before_any_write():
+    """KPS logs in with auth.key: another key pair's key would make every task fail (KPS.7003) once started."""
+    text, _public = _openssh_key('ed25519')
+    _other_text, other_public = _openssh_key('ed25519')
+    fake = FakeTasks(2)
+    for server in fake.servers.values():
+        server['key_name'] = 'old'
+    for check in (True, False):
+        failure = run(fake, fail=True, check=check, auth={'type': 'keypair', 'key': text},
+                      keypairs={'old': {'name': 'old', 'public_key': other_public + ' comment'}})
+        assert failure['msg'] == (
+            'auth.key is not the private key of key pair old, which web-00 (s00), web-01 (s01) have now: KPS logs in '
+            'with auth.key and would fail. Give the private key of the key pair the servers have now '
+            '(huaweicloud.kps.kps_private_key_export exports it when KPS hosts it), or auth.type password.')
+        assert not any(call.startswith('associate') for call in fake.calls)
+        assert text not in str(failure)
