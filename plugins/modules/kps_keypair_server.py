@@ -102,8 +102,8 @@ options:
             module sends it to KPS as unencrypted PEM, the form KPS's API shows, converted in memory; a key that
             cannot be read (encrypted, damaged, a public key) fails the task before any call.
           - The module checks the private key against the public key KPS has for the key pair each running server
-            has now (one read) and fails before any write when it is another key pair's: KPS could not log in, and
-            its tasks would fail once started.
+            has now (one read) and fails before any write when it is another key pair's (KPS could not log in with
+            it, and its tasks would fail once started).
         type: str
         required: true
   port:
