@@ -44,7 +44,7 @@ def test_the_kps_action_group_holds_the_modules_that_call_kps():
 
 def test_galaxy_metadata():
     galaxy = _yaml('galaxy.yml')
-    assert (galaxy['namespace'], galaxy['name'], galaxy['version']) == ('huaweicloud', 'kps', '2.2.0')
+    assert (galaxy['namespace'], galaxy['name'], galaxy['version']) == ('huaweicloud', 'kps', '2.3.0')
     assert galaxy['license'] == ['GPL-3.0-or-later']
     assert 'cloud' in galaxy['tags']
     for ignored in ('.venv', 'build', 'tests/output'):
