@@ -37,8 +37,9 @@ step_log = $(if $(LOGS),$(LOGS)/$(1).log,-)
 STEP = $(CURDIR)/hack/step.sh
 STEP_TIMES ?= $(BUILD)/step-times.tsv
 export STEP_TIMES
-# Two workers: integration tests mostly wait on ansible processes and the emulator.
-PYTEST_ARGS ?= -n 2 --durations=20
+# Two workers: integration tests mostly wait on ansible processes and the emulator. worksteal: a worker that
+# runs dry takes queued tests from the other, so a few long tests at the end do not run one after another.
+PYTEST_ARGS ?= -n 2 --dist worksteal --durations=20
 export ANSIBLE_LOCAL_TEMP := $(BUILD)/ansible-tmp
 export ANSIBLE_REMOTE_TMP := $(BUILD)/ansible-tmp
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
