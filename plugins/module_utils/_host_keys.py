@@ -16,10 +16,9 @@ No file system access here (``_host_keys_runner`` does that), so every rule is u
 - ``openssh_comment`` / ``with_openssh_comment``: the comment of an unencrypted OpenSSH-format private key,
   where the role marks the files it installs (``huaweicloud.kps:NAME``), so that ``state=absent`` removes only
   those.
-- ``openssh_header``: what the unencrypted header of any OpenSSH-format file says (its public key, cipher, KDF
-  rounds), which is all a passphrase-protected file shows without its passphrase.
-Standard library only: this runs on managed hosts (encryption, which needs cryptography and bcrypt, is in
-``_keys``).
+- ``openssh_rsa_public_key``: the public key of an unencrypted OpenSSH-format RSA key, checked, without cryptography.
+The OpenSSH private key format itself is read and written by ``_openssh``. Standard library only: this runs on
+managed hosts (encryption, which needs cryptography and bcrypt, is in ``_keys``).
 """
 
 from __future__ import annotations
@@ -32,6 +31,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError
 from ansible_collections.huaweicloud.kps.plugins.module_utils._names import check_names
+from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import (
+    PARSE_ERRORS,
+    openssh_armour,
+    padded,
+    private_fields,
+    read_string,
+    split_unencrypted,
+    ssh_string,
+)
 
 COMMENT_PREFIX = 'huaweicloud.kps:'
 NOT_OPENSSH_RSA = object()
@@ -270,126 +278,15 @@ def _lines_not_in(lines: list[str], other: list[str]) -> list[str]:
     return missing
 
 
-# --- the comment of an OpenSSH-format private key (PROTOCOL.key in OpenSSH's sources) ---------------------------
-
-_OPENSSH_BEGIN = '-----BEGIN OPENSSH PRIVATE KEY-----'
-_OPENSSH_END = '-----END OPENSSH PRIVATE KEY-----'
-_MAGIC = b'openssh-key-v1\x00'
-# Fields of each key type in the private section, after the type name and before the comment.
-_PRIVATE_FIELDS = {'ssh-rsa': 6, 'ssh-ed25519': 2, 'ecdsa-sha2-nistp256': 3, 'ecdsa-sha2-nistp384': 3,
-                   'ecdsa-sha2-nistp521': 3, 'ssh-dss': 5}
-
-
-def _read_string(data: bytes, offset: int) -> tuple[bytes, int]:
-    if offset + 4 > len(data):
-        raise ValueError('truncated')
-    (length,) = struct.unpack('>I', data[offset:offset + 4])
-    end = offset + 4 + length
-    if end > len(data):
-        raise ValueError('truncated')
-    return data[offset + 4:end], end
-
-
-def _string(value: bytes) -> bytes:
-    return struct.pack('>I', len(value)) + value
-
-
-def _openssh_parts(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes, int, bytes, bytes, bytes]:
-    """(cipher, KDF name, KDF options, public key blob, offset of the private section, private section, trailing
-    bytes, the whole decoded file) of a single-key OpenSSH-format file, encrypted or not. Raises ValueError (or
-    binascii.Error, struct.error, UnicodeDecodeError)."""
-    text = text.decode('ascii') if isinstance(text, bytes) else text
-    start = text.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
-    raw = base64.b64decode(''.join(text[start:text.index(_OPENSSH_END, start)].split()), validate=True)
-    if not raw.startswith(_MAGIC):
-        raise ValueError('no magic')
-    offset = len(_MAGIC)
-    cipher, offset = _read_string(raw, offset)
-    kdf, offset = _read_string(raw, offset)
-    options, offset = _read_string(raw, offset)
-    (count,) = struct.unpack('>I', raw[offset:offset + 4])
-    offset += 4
-    if count != 1:
-        raise ValueError('several keys')
-    public, offset = _read_string(raw, offset)
-    private, end = _read_string(raw, offset)
-    return cipher, kdf, options, public, offset, private, raw[end:], raw
-
-
-def _split_openssh(text: str | bytes) -> tuple[bytes, bytes, bytes, bytes]:
-    """(header bytes up to the private section, public key blob, private section, trailing bytes) of an
-    unencrypted single-key OpenSSH-format file. Raises ValueError (or binascii.Error, struct.error)."""
-    cipher, kdf, _options, public, offset, private, rest, raw = _openssh_parts(text)
-    if cipher != b'none' or kdf != b'none':
-        raise ValueError('encrypted')
-    return raw[:offset], public, private, rest
-
-
-def unencrypted_openssh_parts(text: str | bytes) -> tuple[bytes, bytes, bytes]:
-    """(public key blob, the private key's fields and comment, trailing bytes) of an unencrypted single-key
-    OpenSSH-format private key: what ``_keys.encrypt_openssh`` encrypts (the check integers and padding are left
-    out). Raises ValueError for anything else."""
-    try:
-        _header, public, private, rest = _split_openssh(text)
-        _start, _comment, end = _private_fields(private)
-    except (binascii.Error, struct.error, UnicodeDecodeError) as exc:
-        raise ValueError(str(exc))
-    return public, private[8:end], rest
-
-
-def openssh_header(text: str | bytes) -> dict[str, Any] | None:
-    """What the unencrypted header of an OpenSSH-format private key says, or None (another format, damaged):
-    ``public_key`` ('<type> <base64>'), ``encrypted``, ``cipher``, ``kdf`` and ``rounds`` (of the bcrypt KDF, else
-    None).
-
-    The header's public key is not checked against the private key (without the passphrase it cannot be).
-    """
-    try:
-        cipher, kdf, options, public, _offset, _private, _rest, _raw = _openssh_parts(text)
-        key_type, _end = _read_string(public, 0)
-        rounds = None
-        if kdf == b'bcrypt':
-            _salt, end = _read_string(options, 0)
-            (rounds,) = struct.unpack('>I', options[end:end + 4])
-        return dict(public_key='%s %s' % (key_type.decode('ascii'), base64.b64encode(public).decode('ascii')),
-                    encrypted=cipher != b'none', cipher=cipher.decode('ascii'), kdf=kdf.decode('ascii'),
-                    rounds=rounds)
-    except (ValueError, UnicodeDecodeError, binascii.Error, struct.error):
-        return None
-
-
-def openssh_armour(raw: bytes) -> str:
-    """The text of an OpenSSH-format private key from its decoded bytes: base64 in lines of 70 characters, as
-    ssh-keygen writes it."""
-    encoded = base64.b64encode(raw).decode('ascii')
-    lines = [encoded[index:index + 70] for index in range(0, len(encoded), 70)]
-    return '\n'.join([_OPENSSH_BEGIN] + lines + [_OPENSSH_END]) + '\n'
-
-
-def padded(data: bytes, block: int) -> bytes:
-    """``data`` with the padding of the OpenSSH private key format (1, 2, 3, ...) up to a multiple of ``block``."""
-    return data + bytes(bytearray(range(1, 1 + (-len(data) % block))))
-
-
-def _private_fields(private: bytes) -> tuple[int, bytes, int]:
-    """(offset of the comment string in the private section, comment bytes, offset after it)."""
-    offset = 8  # two check integers
-    key_type, offset = _read_string(private, offset)
-    fields = _PRIVATE_FIELDS.get(key_type.decode('ascii', 'replace'))
-    if fields is None:
-        raise ValueError('unknown key type')
-    for _skip in range(fields):
-        _value, offset = _read_string(private, offset)
-    comment, end = _read_string(private, offset)
-    return offset, comment, end
+# --- the comment of an OpenSSH-format private key (the format itself: _openssh) ----------------------------------
 
 
 def openssh_comment(text: str | bytes) -> str | None:
     """The comment of an unencrypted OpenSSH-format private key, or None (another format, encrypted, damaged)."""
     try:
-        _header, _public, private, _rest = _split_openssh(text)
-        return _private_fields(private)[1].decode('utf-8')
-    except (ValueError, UnicodeDecodeError, binascii.Error, struct.error):
+        _header, _public, private, _rest = split_unencrypted(text)
+        return private_fields(private)[1].decode('utf-8')
+    except PARSE_ERRORS:
         return None
 
 
@@ -399,12 +296,12 @@ def with_openssh_comment(text: str, comment: str) -> str:
     Anything else is returned unchanged (PEM formats have no comment).
     """
     try:
-        header, _public, private, rest = _split_openssh(text)
-        start, _old, end = _private_fields(private)
-    except (ValueError, binascii.Error, struct.error):
+        header, _public, private, rest = split_unencrypted(text)
+        start, _old, end = private_fields(private)
+    except PARSE_ERRORS:
         return text
-    body = private[:start] + _string(comment.encode('utf-8'))
-    return openssh_armour(header + _string(padded(body, 8)) + rest)
+    body = private[:start] + ssh_string(comment.encode('utf-8'))
+    return openssh_armour(header + ssh_string(padded(body, 8)) + rest)
 
 
 def _mpint(value: bytes) -> int:
@@ -435,19 +332,19 @@ def openssh_rsa_public_key(text: str | bytes) -> str | object | None:
     Returns None for a damaged key, and NOT_OPENSSH_RSA for anything that is not such a key.
     """
     try:
-        _header, public, private, rest = _split_openssh(text)
-        key_type, offset = _read_string(private, 8)  # after the two check integers
+        _header, public, private, rest = split_unencrypted(text)
+        key_type, offset = read_string(private, 8)  # after the two check integers
         if key_type != b'ssh-rsa':
             return NOT_OPENSSH_RSA
         numbers = []
         for _index in range(6):  # n, e, d, iqmp, p, q
-            value, offset = _read_string(private, offset)
+            value, offset = read_string(private, offset)
             numbers.append(_mpint(value))
-        _comment, offset = _read_string(private, offset)
+        _comment, offset = read_string(private, offset)
         check1, check2 = struct.unpack('>II', private[:8])
-        public_type, public_offset = _read_string(public, 0)
-        public_e, public_offset = _read_string(public, public_offset)
-        public_n, public_offset = _read_string(public, public_offset)
+        public_type, public_offset = read_string(public, 0)
+        public_e, public_offset = read_string(public, public_offset)
+        public_n, public_offset = read_string(public, public_offset)
         public_numbers = (_mpint(public_e), _mpint(public_n))
     except (ValueError, binascii.Error, struct.error):
         return NOT_OPENSSH_RSA if key_format(text) != 'openssh' else None
@@ -463,7 +360,7 @@ def openssh_rsa_public_key(text: str | bytes) -> str | object | None:
     consistent = well_formed and in_bounds and n == p * q and (e * d) % lcm == 1 and (iqmp * q) % p == 1
     if not consistent:
         return None
-    blob = _string(b'ssh-rsa') + _string(_mpint_bytes(e)) + _string(_mpint_bytes(n))
+    blob = ssh_string(b'ssh-rsa') + ssh_string(_mpint_bytes(e)) + ssh_string(_mpint_bytes(n))
     return 'ssh-rsa ' + base64.b64encode(blob).decode('ascii')
 
 

@@ -63,12 +63,12 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     marker,
     normalise_keys,
     openssh_comment,
-    openssh_header,
     openssh_rsa_public_key,
     public_blob,
     split_lines,
     with_openssh_comment,
 )
+from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_header
 from ansible_collections.huaweicloud.kps.plugins.module_utils._runner import Plan, Runner
 
 # Key file actions that need the private key from KPS.

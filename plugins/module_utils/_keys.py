@@ -32,11 +32,21 @@ import hashlib
 import importlib
 import os
 import struct
-import textwrap
 import traceback
 from typing import Any
 
 from ansible_collections.huaweicloud.kps.plugins.module_utils._errors import KpsError, plural
+from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import (
+    BEGIN,
+    MAGIC,
+    PARSE_ERRORS,
+    decode_armour,
+    openssh_armour,
+    padded,
+    read_string,
+    ssh_string,
+    unencrypted_openssh_parts,
+)
 
 # Only cryptography's top level is imported here; its key modules are imported on first use (_Deferred): they
 # cost about 30 ms, and a run that only compares OpenSSH-format RSA key files with their key pairs (an unchanged
@@ -122,9 +132,6 @@ _EC_KEY_TYPES = {
     'secp521r1': 'ecdsa-sha2-nistp521',
 }
 
-_OPENSSH_BEGIN = b'-----BEGIN OPENSSH PRIVATE KEY-----'
-_OPENSSH_END = b'-----END OPENSSH PRIVATE KEY-----'
-_OPENSSH_MAGIC = b'openssh-key-v1\x00'
 
 # The encodings we write private keys in: the OpenSSH private key format (every OpenSSH since 6.5 loads it,
 # for every key type), PKCS#8 PEM, and traditional PEM (PKCS#1 for RSA, SEC1 for ECDSA; none for ED25519).
@@ -170,16 +177,11 @@ def _looks_like_openssh_public_key(data: bytes) -> bool:
 def _openssh_cipher(data: bytes) -> str | None:
     """Return the cipher name of an OpenSSH-format private key (``none`` when unencrypted), or None."""
     try:
-        start = data.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
-        end = data.index(_OPENSSH_END, start)
-        raw = base64.b64decode(b''.join(data[start:end].split()), validate=True)
-    except (ValueError, binascii.Error):
+        raw = decode_armour(data.decode('ascii', 'replace'))  # text around the armour may be anything
+        cipher = read_string(raw, len(MAGIC))[0] if raw.startswith(MAGIC) else None
+    except PARSE_ERRORS:
         return None
-    if not raw.startswith(_OPENSSH_MAGIC) or len(raw) < len(_OPENSSH_MAGIC) + 4:
-        return None
-    (length,) = struct.unpack('>I', raw[len(_OPENSSH_MAGIC):len(_OPENSSH_MAGIC) + 4])
-    offset = len(_OPENSSH_MAGIC) + 4
-    return raw[offset:offset + length].decode('ascii', 'replace')
+    return cipher.decode('ascii', 'replace') if cipher is not None else None
 
 
 def _is_encrypted_pem(data: bytes) -> bool:
@@ -218,7 +220,7 @@ def load_private_key(data: str | bytes | None, passphrase: str | bytes | None = 
             'The data given as the private key is an OpenSSH public key. Give the private key '
             '(the file without .pub).')
 
-    openssh = _OPENSSH_BEGIN in data
+    openssh = BEGIN.encode('ascii') in data
     if openssh:
         cipher = _openssh_cipher(data)
         if cipher is None:
@@ -470,10 +472,6 @@ KDF_ROUNDS = 16
 _SALT_BYTES = 16
 
 
-def _ssh_string(value: bytes) -> bytes:
-    return struct.pack('>I', len(value)) + value
-
-
 def encrypt_openssh(text: str | bytes, passphrase: str) -> str:
     """``text``, an unencrypted single-key OpenSSH-format private key, encrypted with ``passphrase`` as ``ssh-keygen
     -N`` does (aes256-ctr, bcrypt KDF, 16 rounds); its comment is kept, inside the encrypted part.
@@ -483,13 +481,6 @@ def encrypt_openssh(text: str | bytes, passphrase: str) -> str:
     right), and the private part is padded to the cipher's 16-byte blocks. Needs cryptography and bcrypt (see
     ``missing_for_passphrases``); raises ValueError when ``text`` is not such a key.
     """
-    # The OpenSSH format's parser is the host side's (standard library); imported here so that the API client,
-    # which imports this module, loads no host-side module.
-    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (  # pylint: disable=import-outside-toplevel
-        openssh_armour,
-        padded,
-        unencrypted_openssh_parts,
-    )
     public, body, rest = unencrypted_openssh_parts(text)
     if rest:
         raise ValueError('trailing bytes after the private key')
@@ -499,20 +490,14 @@ def encrypt_openssh(text: str | bytes, passphrase: str) -> str:
     check = os.urandom(4)
     encryptor = ciphers.Cipher(algorithms.AES(derived[:32]), modes.CTR(derived[32:])).encryptor()
     private = encryptor.update(padded(check + check + body, 16)) + encryptor.finalize()
-    options = _ssh_string(salt) + struct.pack('>I', KDF_ROUNDS)
-    return openssh_armour(_OPENSSH_MAGIC + _ssh_string(_OPENSSH_CIPHER) + _ssh_string(_OPENSSH_KDF)
-                          + _ssh_string(options) + struct.pack('>I', 1) + _ssh_string(public) + _ssh_string(private))
+    options = ssh_string(salt) + struct.pack('>I', KDF_ROUNDS)
+    return openssh_armour(MAGIC + ssh_string(_OPENSSH_CIPHER) + ssh_string(_OPENSSH_KDF)
+                          + ssh_string(options) + struct.pack('>I', 1) + ssh_string(public) + ssh_string(private))
 
 
 def _openssh_encrypted_text(key: Any, passphrase: str) -> str:
     """The OpenSSH private key format encrypted with ``passphrase`` (aes256-ctr, bcrypt KDF, 16 rounds)."""
     return encrypt_openssh(_openssh_private_text(key), passphrase)
-
-
-def _ssh_string_end(raw: bytes | bytearray, offset: int) -> int:
-    """The offset after the SSH wire-format string (uint32 length + bytes) that starts at ``offset``."""
-    (length,) = struct.unpack('>I', raw[offset:offset + 4])
-    return offset + 4 + length
 
 
 def _openssh_private_text(key: Any) -> str:
@@ -524,18 +509,16 @@ def _openssh_private_text(key: Any) -> str:
     """
     text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                              serialization.NoEncryption())
-    start = text.index(_OPENSSH_BEGIN) + len(_OPENSSH_BEGIN)
-    raw = bytearray(base64.b64decode(b''.join(text[start:text.index(_OPENSSH_END)].split())))
+    raw = bytearray(decode_armour(text))
     # magic, cipher name, KDF name, KDF options, number of keys (uint32), public key, private section length
-    offset = len(_OPENSSH_MAGIC)
+    offset = len(MAGIC)
     for _field in range(3):
-        offset = _ssh_string_end(raw, offset)
+        offset = read_string(raw, offset)[1]
     public_start = offset + 4
-    check_offset = _ssh_string_end(raw, public_start) + 4
+    check_offset = read_string(raw, public_start)[1] + 4
     check = hashlib.sha256(bytes(raw[public_start:check_offset - 4])).digest()[:4]
     raw[check_offset:check_offset + 8] = check + check
-    body = textwrap.wrap(base64.b64encode(bytes(raw)).decode('ascii'), 70)  # 70 columns, as ssh-keygen writes
-    return '\n'.join([_OPENSSH_BEGIN.decode('ascii')] + body + [_OPENSSH_END.decode('ascii'), ''])
+    return openssh_armour(bytes(raw))
 
 
 def _split_public_key(value: PrivateKey | str | bytes) -> list[str]:

@@ -26,10 +26,10 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     line_options,
     normalise_keys,
     openssh_comment,
-    openssh_header,
     openssh_rsa_public_key,
     with_openssh_comment,
 )
+from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_header
 
 RSA = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCrsa'
 ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIed'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -373,10 +374,8 @@ def _ssh_keygen(*args, check=False):
 def test_encrypt_openssh_writes_what_ssh_keygen_writes_and_reads(tmp_path, kind):
     """encrypt_openssh (the one place keys are encrypted) as ssh-keygen -N: aes256-ctr, bcrypt, 16 rounds, a random
     16-byte salt, the comment inside the encrypted part; ssh-keygen -y -P loads it and ssh-keygen -p re-encrypts it."""
-    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (  # pylint: disable=import-outside-toplevel
-        openssh_header,
-        with_openssh_comment,
-    )
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment  # pylint: disable=import-outside-toplevel
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_header  # pylint: disable=import-outside-toplevel
     plain = with_openssh_comment(load_private_key(pem(kind)).private_text('openssh'), 'huaweicloud.kps:web')
     text = _keys.encrypt_openssh(plain, 'correct horse')
     assert text != _keys.encrypt_openssh(plain, 'correct horse')  # random salt and check integers
@@ -455,6 +454,25 @@ def _decrypted_private_section(text, passphrase):
     derived = bcrypt.kdf(passphrase.encode(), salt, 48, rounds, True)
     decryptor = Cipher(algorithms.AES(derived[:32]), modes.CTR(derived[32:])).decryptor()
     return decryptor.update(encrypted) + decryptor.finalize()
+
+
+def test_encrypt_openssh_needs_no_host_side_module():
+    """The OpenSSH format lives in _openssh, imported by _keys at its top: encrypting a key (the export, kps_keypair)
+    loads neither _host_keys nor anything else of the host side, and works where _host_keys cannot be imported."""
+    code = '\n'.join([
+        'import sys',
+        'prefix = "ansible_collections.huaweicloud.kps.plugins.module_utils."',
+        'sys.modules[prefix + "_host_keys"] = None  # any import of it raises ImportError',
+        'from ansible_collections.huaweicloud.kps.plugins.module_utils import _keys',
+        'key = _keys.load_private_key(sys.stdin.read())',
+        'text = key.private_text("openssh", "pw words")',
+        'assert _keys.load_private_key(text, "pw words").public_key == key.public_key',
+        'print("\\n".join(sorted(m[len(prefix):] for m, v in sys.modules.items() if v and m.startswith(prefix))))',
+    ])
+    proc = subprocess.run([sys.executable, '-c', code], input=pem('ed25519'), capture_output=True, text=True,
+                          check=False, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ['_errors', '_keys', '_openssh']
 
 
 def test_encrypt_openssh_pads_to_the_cipher_block_with_random_equal_check_integers():

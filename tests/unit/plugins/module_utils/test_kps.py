@@ -589,4 +589,4 @@ def test_the_api_client_never_imports_the_write_core():
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=False,
                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ['_errors', '_http', '_keys', '_kps']
+    assert proc.stdout.split() == ['_errors', '_http', '_keys', '_kps', '_openssh']

@@ -483,10 +483,8 @@ def test_a_wrong_passphrase_an_unencrypted_file_and_an_encrypted_one_without_pas
 
 def test_a_file_asking_for_too_many_kdf_rounds_is_not_decrypted(home, keypairs, monkeypatch):
     """A user who owns the file could hold the task up with a huge KDF round count: it is not tried, but rewritten."""
-    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (  # pylint: disable=import-outside-toplevel
-        openssh_armour,
-        with_openssh_comment,
-    )
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment  # pylint: disable=import-outside-toplevel
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_armour  # pylint: disable=import-outside-toplevel
     from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import encrypt_openssh  # pylint: disable=import-outside-toplevel
 
     text = encrypt_openssh(with_openssh_comment(keypairs['web'][0], 'x'), PASSPHRASE)
@@ -507,7 +505,7 @@ def test_a_file_asking_for_too_many_kdf_rounds_is_not_decrypted(home, keypairs, 
 def test_a_passphrase_file_whose_header_names_the_key_of_kps_but_holds_another_is_replaced(home, keypairs):
     """Only the header of an encrypted file can be read without the passphrase: with it, the key the file really
     holds decides. Here an Ed25519 file whose public fields say web's key, with the secret half of another key."""
-    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import openssh_armour  # pylint: disable=import-outside-toplevel
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_armour  # pylint: disable=import-outside-toplevel
     from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import encrypt_openssh  # pylint: disable=import-outside-toplevel
 
     def decoded(text):
