@@ -158,6 +158,12 @@ def public_blob(public_key: str | None) -> str | None:
     return ' '.join(fields[:2]) if len(fields) >= 2 else None
 
 
+def encryption_wanted(current: Mapping[str, Any], passphrase: bool) -> bool:
+    """Whether the key file ``current`` is encrypted as its entry wants: with the entry's passphrase when it has one
+    (``passphrase``), else not at all. The one test of it, for the plan (``key_file_action``) and the report."""
+    return (current.get('encryption') or NOT_ENCRYPTED) == (WITH_PASSPHRASE if passphrase else NOT_ENCRYPTED)
+
+
 def key_file_action(current: Mapping[str, Any], public_key: str | None, wanted_format: str | None, mode: int,
                     uid: int, gid: int, passphrase: bool = False) -> str | None:
     """What the key file ``current`` (see the runner's ``inspect_key_file``) needs to hold ``public_key``,
@@ -177,9 +183,8 @@ def key_file_action(current: Mapping[str, Any], public_key: str | None, wanted_f
         return 'replace'
     if wanted_format not in (None, ANY_FORMAT) and current.get('format') != wanted_format:
         return 'convert'
-    encryption = current.get('encryption') or NOT_ENCRYPTED
-    if encryption != (WITH_PASSPHRASE if passphrase else NOT_ENCRYPTED):
-        return 'convert' if encryption == NOT_ENCRYPTED else 'replace'
+    if not encryption_wanted(current, passphrase):
+        return 'convert' if (current.get('encryption') or NOT_ENCRYPTED) == NOT_ENCRYPTED else 'replace'
     if (current['mode'], current['uid'], current['gid']) != (mode, uid, gid):
         return 'attributes'
     return None

@@ -57,6 +57,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     HostKeysError,
     authorized_lines,
     check_paths,
+    encryption_wanted,
     kept_attributes,
     key_file_action,
     key_format,
@@ -437,7 +438,7 @@ class HostKeysRunner(Runner):
             status = 'other_key'
         elif item['format'] != ANY_FORMAT and current.get('format') != item['format']:
             status = 'other_format'
-        elif (current.get('encryption') or NOT_ENCRYPTED) != (WITH_PASSPHRASE if item['passphrase'] else NOT_ENCRYPTED):
+        elif not encryption_wanted(current, item['passphrase'] is not None):
             status = 'other_encryption'
         else:
             status = 'matches'

@@ -20,6 +20,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import 
     HostKeysError,
     authorized_lines,
     check_paths,
+    encryption_wanted,
     kept_attributes,
     key_file_action,
     key_format,
@@ -148,6 +149,25 @@ def test_key_file_action_with_and_without_a_passphrase(encryption, passphrase, e
     assert key_file_action(dict(current, format='pem'), ED, 'openssh', 0o600, 1000, 1000, passphrase) == 'convert'
     assert key_file_action(dict(current, mode=0o644), ED, 'openssh', 0o600, 1000, 1000, passphrase) == (
         expected or 'attributes')
+
+
+@pytest.mark.parametrize('encryption', [NOT_ENCRYPTED, None, WITH_PASSPHRASE, OTHER_PASSPHRASE, TOO_MANY_ROUNDS,
+                                        ENCRYPTED])
+@pytest.mark.parametrize('passphrase', [False, True])
+def test_one_test_of_the_wanted_encryption_for_the_plan_and_the_report(encryption, passphrase):
+    """encryption_wanted decides both what the file needs (key_file_action) and its status in the report."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys_runner import (  # pylint: disable=import-outside-toplevel
+        HostKeysRunner,
+    )
+    wanted = encryption in ((WITH_PASSPHRASE,) if passphrase else (NOT_ENCRYPTED, None))
+    current = _file(encryption=encryption)
+    assert encryption_wanted(current, passphrase) is wanted
+    action = key_file_action(current, ED, 'openssh', 0o600, 1000, 1000, passphrase=passphrase)
+    item = dict(name='web', path='/home/u/.ssh/id_web', state='present', format='openssh',
+                passphrase='words' if passphrase else None)
+    status = HostKeysRunner._report_entry(item, current, ED)['status']  # pylint: disable=protected-access
+    assert (action, status) == ((None, 'matches') if wanted else (action, 'other_encryption'))
+    assert action in ((None,) if wanted else ('convert', 'replace'))
 
 
 def test_key_file_action_without_a_public_key_from_kps():
