@@ -59,6 +59,9 @@ FORMATS = (
 NOT_ENCRYPTED = 'not encrypted'
 WITH_PASSPHRASE = 'encrypted with the passphrase'
 OTHER_PASSPHRASE = 'encrypted with another passphrase'
+# The passphrase decrypts the file, but the public key of its header is not the key inside (a forged or damaged
+# header): what the header names cannot be trusted.
+HEADER_MISMATCH = 'encrypted with the passphrase, but its header does not match the key inside'
 ENCRYPTED = 'encrypted'  # the entry has no passphrase: not tried
 # More KDF rounds than this are not tried: a user who owns the file could otherwise make the task hang (each round
 # costs about 7 ms; ssh-keygen writes 16, the role too).

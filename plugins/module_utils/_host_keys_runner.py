@@ -48,6 +48,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._files import (
 from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import (
     ANY_FORMAT,
     ENCRYPTED,
+    HEADER_MISMATCH,
     MAX_KDF_ROUNDS,
     NOT_ENCRYPTED,
     NOT_OPENSSH_RSA,
@@ -135,6 +136,15 @@ def decrypted_public_key(data: bytes, passphrase: str) -> str | None:
         return public_blob(load_private_key(data, passphrase).public_key)
     except KeyMaterialError:
         return None
+
+
+def passphrase_decrypts(data: bytes, passphrase: str) -> bool:
+    """Whether ``passphrase`` decrypts the passphrase-protected OpenSSH-format key ``data`` (its check integers);
+    False also when this cannot be told."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (  # pylint: disable=import-outside-toplevel
+        openssh_passphrase_decrypts,
+    )
+    return openssh_passphrase_decrypts(data, passphrase) is True
 
 
 def passphrase_requirements_problem(names: list[str]) -> str | None:
@@ -321,9 +331,13 @@ class HostKeysRunner(Runner):
         if (header['rounds'] or 0) > MAX_KDF_ROUNDS:
             return dict(public_key=header['public_key'], encryption=TOO_MANY_ROUNDS)
         derived = decrypted_public_key(data, passphrase)
-        if derived is None:
+        if derived == header['public_key']:
+            return dict(public_key=derived, encryption=WITH_PASSPHRASE)
+        # cryptography also refuses a file whose header names another key than the one inside: only the check
+        # integers tell a wrong passphrase (tested only then: it costs the KDF again).
+        if derived is None and not passphrase_decrypts(data, passphrase):
             return dict(public_key=header['public_key'], encryption=OTHER_PASSPHRASE)
-        return dict(public_key=derived if derived == header['public_key'] else None, encryption=WITH_PASSPHRASE)
+        return dict(public_key=None, encryption=HEADER_MISMATCH)
 
     def _read_authorized_keys(self, account: Account) -> tuple[str, os.stat_result | None, list[str]]:
         directory = self._dir(account.ssh_dir)

@@ -41,7 +41,9 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import (
     MAGIC,
     PARSE_ERRORS,
     decode_armour,
+    kdf_salt_rounds,
     openssh_armour,
+    openssh_parts,
     padded,
     read_string,
     ssh_string,
@@ -493,6 +495,29 @@ def encrypt_openssh(text: str | bytes, passphrase: str) -> str:
     options = ssh_string(salt) + struct.pack('>I', KDF_ROUNDS)
     return openssh_armour(MAGIC + ssh_string(_OPENSSH_CIPHER) + ssh_string(_OPENSSH_KDF)
                           + ssh_string(options) + struct.pack('>I', 1) + ssh_string(public) + ssh_string(private))
+
+
+# The ciphers cryptography decrypts OpenSSH-format keys in: (mode, IV length); the key is 32 bytes. GCM encrypts as
+# CTR from counter 2 of its 12-byte IV (counter 1 is for the tag).
+_OPENSSH_DECRYPTING = {b'aes256-ctr': ('ctr', 16), b'aes256-cbc': ('cbc', 16), b'aes256-gcm@openssh.com': ('gcm', 12)}
+
+
+def openssh_passphrase_decrypts(text: str | bytes, passphrase: str) -> bool | None:
+    """Whether ``passphrase`` decrypts the passphrase-protected OpenSSH-format key ``text``, by ssh-keygen's own test:
+    the two check integers that start the private section decrypt equal. None when this cannot tell (another KDF
+    or cipher, a damaged file). Tells a wrong passphrase from a file that decrypts but that cryptography refuses
+    (its header's public key is not the key inside). Needs cryptography and bcrypt."""
+    try:
+        cipher, kdf, options, _public, _offset, private, _rest, _raw = openssh_parts(text)
+        salt, rounds = kdf_salt_rounds(options) if kdf == b'bcrypt' else (None, 0)
+        mode, iv_length = _OPENSSH_DECRYPTING[cipher]
+        derived = importlib.import_module('bcrypt').kdf(_to_bytes(passphrase), salt, 32 + iv_length, rounds, True)
+    except PARSE_ERRORS + (KeyError, TypeError):
+        return None
+    iv = derived[32:]
+    cipher_mode = modes.CBC(iv) if mode == 'cbc' else modes.CTR(iv + b'\x00\x00\x00\x02' if mode == 'gcm' else iv)
+    block = ciphers.Cipher(algorithms.AES(derived[:32]), cipher_mode).decryptor().update(private[:16])
+    return len(block) == 16 and block[:4] == block[4:8]
 
 
 def _openssh_encrypted_text(key: Any, passphrase: str) -> str:

@@ -13,7 +13,7 @@ import sys
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from ansible_collections.huaweicloud.kps.plugins.module_utils import _keys
+from ansible_collections.huaweicloud.kps.plugins.module_utils import _keys, _openssh
 from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     InvalidPrivateKeyError,
     InvalidPublicKeyError,
@@ -454,6 +454,26 @@ def _decrypted_private_section(text, passphrase):
     derived = bcrypt.kdf(passphrase.encode(), salt, 48, rounds, True)
     decryptor = Cipher(algorithms.AES(derived[:32]), modes.CTR(derived[32:])).decryptor()
     return decryptor.update(encrypted) + decryptor.finalize()
+
+
+@pytest.mark.skipif(shutil.which('ssh-keygen') is None, reason='needs ssh-keygen')
+@pytest.mark.parametrize('cipher', ['aes256-ctr', 'aes256-cbc', 'aes256-gcm@openssh.com'])
+def test_openssh_passphrase_decrypts_by_the_check_integers(tmp_path, cipher):
+    """ssh-keygen's own test of a passphrase, in every cipher cryptography decrypts: True for the passphrase, False
+    for another, None where it cannot tell (unencrypted, another cipher, not such a file)."""
+    path = tmp_path / 'key'
+    path.write_text(load_private_key(pem('ed25519')).private_text('openssh'))
+    path.chmod(0o600)
+    subprocess.run(['ssh-keygen', '-q', '-p', '-P', '', '-N', 'pw words', '-Z', cipher, '-f', str(path)], check=True,
+                   capture_output=True, stdin=subprocess.DEVNULL)
+    text = path.read_text()
+    assert (_keys.openssh_passphrase_decrypts(text, 'pw words'), _keys.openssh_passphrase_decrypts(text, 'pw word')) == (
+        True, False)
+    other = _openssh.openssh_armour(_openssh.decode_armour(text).replace(_openssh.ssh_string(cipher.encode()),
+                                                                         _openssh.ssh_string(b'aes128-ctr')))
+    assert _keys.openssh_passphrase_decrypts(other, 'pw words') is None
+    assert _keys.openssh_passphrase_decrypts(load_private_key(pem('ed25519')).private_text('openssh'), 'pw') is None
+    assert _keys.openssh_passphrase_decrypts(pem('rsa'), 'pw words') is None
 
 
 def test_encrypt_openssh_needs_no_host_side_module():

@@ -484,8 +484,8 @@ def test_a_wrong_passphrase_an_unencrypted_file_and_an_encrypted_one_without_pas
 def test_a_file_asking_for_too_many_kdf_rounds_is_not_decrypted(home, keypairs, monkeypatch):
     """A user who owns the file could hold the task up with a huge KDF round count: it is not tried, but rewritten."""
     from ansible_collections.huaweicloud.kps.plugins.module_utils._host_keys import with_openssh_comment  # pylint: disable=import-outside-toplevel
-    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_armour  # pylint: disable=import-outside-toplevel
     from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import encrypt_openssh  # pylint: disable=import-outside-toplevel
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_armour  # pylint: disable=import-outside-toplevel
 
     text = encrypt_openssh(with_openssh_comment(keypairs['web'][0], 'x'), PASSPHRASE)
     raw = bytearray(base64.b64decode(''.join(text.splitlines()[1:-1])))
@@ -505,8 +505,8 @@ def test_a_file_asking_for_too_many_kdf_rounds_is_not_decrypted(home, keypairs, 
 def test_a_passphrase_file_whose_header_names_the_key_of_kps_but_holds_another_is_replaced(home, keypairs):
     """Only the header of an encrypted file can be read without the passphrase: with it, the key the file really
     holds decides. Here an Ed25519 file whose public fields say web's key, with the secret half of another key."""
-    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_armour  # pylint: disable=import-outside-toplevel
     from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import encrypt_openssh  # pylint: disable=import-outside-toplevel
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import openssh_armour  # pylint: disable=import-outside-toplevel
 
     def decoded(text):
         return base64.b64decode(''.join(text.strip().splitlines()[1:-1]))
@@ -520,10 +520,45 @@ def test_a_passphrase_file_whose_header_names_the_key_of_kps_but_holds_another_i
     report = run_secret({'keys': SECRET_KEYS[:1]}, keypairs)
     assert [(item['status'], item['public_key']) for item in report['key_files']] == [('unknown', None)]
     result = run_secret({'keys': SECRET_KEYS[:1]}, keypairs, private=['web'])
+    assert 'encryption: encrypted with the passphrase, but its header does not match the key inside\n' in (
+        result['diff'][0]['before'])
     assert [item['action'] for item in result['files']] == ['replace']
     loaded = keygen('-y', '-P', PASSPHRASE, '-f', str(ssh / 'id_web'))
     assert ' '.join(loaded.stdout.split()[:2]) == keypairs['web'][1]
     assert run_secret({'keys': SECRET_KEYS[:1]}, keypairs, private=[])['changed'] is False
+
+
+def test_a_passphrase_file_whose_header_alone_names_the_key_of_kps_says_so_in_the_diff(home, keypairs):
+    """A file holding another key (new's) behind a header naming web's key, encrypted with the entry's passphrase:
+    cryptography refuses it, yet the passphrase is right (the check integers say so), so the diff must not blame
+    the passphrase."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import encrypt_openssh  # pylint: disable=import-outside-toplevel
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import (  # pylint: disable=import-outside-toplevel
+        decode_armour,
+        openssh_armour,
+    )
+
+    blob = {name: base64.b64decode(keypairs[name][1].split()[1]) for name in ('web', 'new')}
+    raw = decode_armour(encrypt_openssh(keypairs['new'][0], PASSPHRASE))
+    assert raw.count(blob['new']) == 1  # in the header only: inside, it is encrypted
+    ssh = home / '.ssh'
+    ssh.mkdir(mode=0o700)
+    (ssh / 'id_web').write_text(openssh_armour(raw.replace(blob['new'], blob['web'])))
+    os.chmod(str(ssh / 'id_web'), 0o600)
+    report = run_secret({'keys': SECRET_KEYS[:1]}, keypairs)
+    assert [(item['status'], item['public_key']) for item in report['key_files']] == [('unknown', None)]
+    checked = run_secret({'keys': SECRET_KEYS[:1]}, keypairs, check_mode=True, private=[])
+    assert [item['action'] for item in checked['files']] == ['replace']
+    assert checked['diff'][0]['before'] == (
+        'private key with public key: (unknown)\nformat: openssh\nencryption: encrypted with the passphrase, but its '
+        'header does not match the key inside\nmode 0600, owner %s, group %s\n' % (ME.pw_name, group()))
+    # With another passphrase the same file is what it was: encrypted with another passphrase.
+    other = [dict(SECRET_KEYS[0], private_key={'passphrase': 'not the one it has'})]
+    wrong = run({'keys': other}, keypairs, check_mode=True, private=[])
+    assert 'encryption: encrypted with another passphrase\n' in wrong['diff'][0]['before']
+    run_secret({'keys': SECRET_KEYS[:1]}, keypairs, private=['web'])
+    loaded = keygen('-y', '-P', PASSPHRASE, '-f', str(ssh / 'id_web'))
+    assert ' '.join(loaded.stdout.split()[:2]) == keypairs['web'][1]
 
 
 def test_absent_removes_a_passphrase_file_holding_the_key_of_kps_only(home, keypairs):
