@@ -61,6 +61,7 @@ from ansible_collections.huaweicloud.kps.plugins.module_utils._keys import (
     WrongPassphraseError,
     fingerprint,
     load_private_key,
+    openssh_passphrase_decrypts,
     passphrase_problem,
     traditional_pem_error,
 )
@@ -103,6 +104,9 @@ DEFAULT_FORMAT = 'openssh'
 UNENCRYPTED = 'unencrypted'
 PASSPHRASE = 'passphrase'
 OTHER_PASSPHRASE = 'another passphrase'
+# The passphrase decrypts the file, but its header names another public key than the key inside (cryptography
+# refuses such a file as it refuses a wrong passphrase).
+HEADER_MISMATCH = 'passphrase, but its header does not match the key inside'
 
 NO_LOG_WARNING = ('huaweicloud.kps.kps_private_key_export: the result of this task holds private keys. '
                   'Set no_log: true on the task so that they are not shown or logged.')
@@ -212,7 +216,8 @@ class OpenSshRsaFileKey:
 
 def file_key(data: bytes, passphrase: str | None = None) -> tuple[PrivateKey | OpenSshRsaFileKey | None, str | None]:
     """(key, encryption) of a file's ``data``: key is None when the file holds no undamaged private key that is
-    unencrypted or that ``passphrase`` decrypts; encryption is UNENCRYPTED, PASSPHRASE, OTHER_PASSPHRASE or None.
+    unencrypted or that ``passphrase`` decrypts; encryption is UNENCRYPTED, PASSPHRASE, OTHER_PASSPHRASE,
+    HEADER_MISMATCH or None.
 
     An unencrypted OpenSSH-format RSA key (the default format) is read with the standard library, which checks
     every private number (so ``damaged`` holds too); anything it does not vouch for (an encrypted file, a
@@ -225,7 +230,10 @@ def file_key(data: bytes, passphrase: str | None = None) -> tuple[PrivateKey | O
     try:
         key = load_private_key(data, passphrase)
     except (PassphraseRequiredError, WrongPassphraseError):
-        return None, OTHER_PASSPHRASE  # replaced; the diff says why
+        # Replaced either way; the diff says why, blaming the passphrase only when it is wrong.
+        if passphrase and openssh_passphrase_decrypts(data, passphrase):
+            return None, HEADER_MISMATCH
+        return None, OTHER_PASSPHRASE
     except KeyMaterialError:
         return None, None  # not a key, garbage: it gets replaced
     if damaged(key):

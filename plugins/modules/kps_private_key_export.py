@@ -147,8 +147,9 @@ options:
       - A file that this passphrase decrypts and that holds the key pair's private key is left alone, without
         downloading the private key (decrypting costs one bcrypt key derivation per file, a fraction of a second of CPU). A file that this
         passphrase does not decrypt, or that holds the key unencrypted, is rewritten; the diff says why in
-        its C(encryption) field (V(another passphrase) or V(unencrypted) before, V(passphrase) after), never
-        showing the passphrase.
+        its C(encryption) field (V(another passphrase), V(unencrypted), or V(passphrase, but its header does not
+        match the key inside) for a file whose unencrypted header names another key than the one it holds, before;
+        V(passphrase) after), never showing the passphrase.
       - Needs O(dest) (returned values are never encrypted), O(format=openssh) (the default; encrypted PEM
         is not what C(ssh-keygen) writes and OpenSSH 9.2 cannot load ED25519 keys as PKCS#8), and the Python
         library C(bcrypt) on the host running the module. An empty passphrase, or one with another O(format)

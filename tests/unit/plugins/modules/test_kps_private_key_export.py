@@ -1310,6 +1310,26 @@ class TestFormat:
         assert real['missing'] == ['new'] and real['not_hosted'] == ['cold'] and not os.path.exists(dest)
 
 
+def test_a_passphrase_file_whose_header_names_another_key_is_not_blamed_on_the_passphrase(tmp_path):
+    """The passphrase decrypts the file, but its unencrypted header names the key pair's key while another key is
+    inside: cryptography refuses it as it refuses a wrong passphrase; the diff says which it is."""
+    from ansible_collections.huaweicloud.kps.plugins.module_utils._openssh import (  # pylint: disable=import-outside-toplevel
+        decode_armour,
+        openssh_armour,
+    )
+    _private, public = make_keypair('header-web', 'ed25519')
+    other = load_private_key(make_keypair('header-other', 'ed25519')[0])
+    blobs = [base64.b64decode(line.split()[1]) for line in (other.public_key, public)]
+    raw = decode_armour(other.private_text('openssh', 'the passphrase'))
+    assert raw.count(blobs[0]) == 1  # in the header only
+    path = tmp_path / 'k'
+    path.write_text(openssh_armour(raw.replace(*blobs)))
+    state = inspect(str(path), 'the passphrase')
+    assert (state.encryption, state.key) == ('passphrase, but its header does not match the key inside', None)
+    assert runner.decide(state, {'public_key': public}, encrypt=True) == 'replace'
+    assert inspect(str(path), 'another one').encryption == 'another passphrase'
+
+
 @pytest.mark.parametrize('kind', ['rsa', 'ec', 'ed25519'])
 def test_a_passphrase_file_is_read_by_decrypting_it(tmp_path, kind):
     """With the task's passphrase: the right key encrypted with it stays; another passphrase or an unencrypted
