@@ -160,11 +160,17 @@ class KeypairServerRunner(KpsRunner):
     def _check_changes(self, plan: Plan) -> None:
         """Every reason the changes cannot be made, found before any write; the running tasks are read here."""
         name = self.params.get('name')
-        if self.params['state'] == 'present' and self.module.kps.show_keypair(name) is None:
-            raise ServerKeyError('Key pair %s does not exist in KPS. Create it first (huaweicloud.kps.kps_keypair).'
-                                 % name)
         running = [server for server in plan.changes if server['status'] != STOPPED]
         auth = self._auth
+        # One read of KPS for every key pair the checks need (find_keypairs: one show for one name, else a listing
+        # while it pays): the key pair to put on the servers, and those that a keypair auth.key must belong to.
+        wanted = [name] if self.params['state'] == 'present' else []
+        if auth and auth['type'] == 'keypair':
+            wanted.extend(sorted(set(server['key_name'] for server in running if server['key_name'])))
+        keypairs = self.module.kps.find_keypairs(wanted) if wanted else {}
+        if self.params['state'] == 'present' and name not in keypairs:
+            raise ServerKeyError('Key pair %s does not exist in KPS. Create it first (huaweicloud.kps.kps_keypair).'
+                                 % name)
         if running and not auth:
             raise ServerKeyError(
                 'auth is required: %s %s %s running, and KPS logs in to a running server over SSH to change '
@@ -179,7 +185,7 @@ class KeypairServerRunner(KpsRunner):
                     'auth.type keypair logs in with the private key of the key pair a server has now, but %s %s '
                     'no key pair: use auth.type password for %s.' % (
                         _names(keyless), plural(len(keyless), 'has', 'have'), plural(len(keyless), 'it', 'them')))
-            self._check_auth_key(running)
+            self._check_auth_key(running, keypairs)
         tasks = self.client.running_tasks()
         by_server = dict((task['server_id'], task) for task in tasks)
         busy = []
@@ -210,13 +216,14 @@ class KeypairServerRunner(KpsRunner):
                 'With wait=false at most %d tasks can start now (at most %d run at once), and %d servers need one: '
                 'use wait=true, or fewer servers.' % (plan.room, MAX_AT_ONCE, to_start))
 
-    def _check_auth_key(self, running: list[dict[str, Any]]) -> None:
+    def _check_auth_key(self, running: list[dict[str, Any]], keypairs: dict[str, dict[str, Any]]) -> None:
         """auth.key must be the private key of the key pair each running server has now: KPS logs in with it, and
         with another key its tasks fail (KPS.7003) once started. Checked against the key pairs' public keys in KPS
-        (one read); a key pair KPS no longer has cannot be checked and is left to KPS."""
-        keypairs = self.module.kps.find_keypairs(sorted(set(server['key_name'] for server in running)))
+        (``keypairs``, read with the key pair to put on); a key pair KPS no longer has cannot be checked and is left
+        to KPS."""
+        current = set(server['key_name'] for server in running)
         other = sorted(name for name, keypair in keypairs.items()
-                       if _blob(keypair.get('public_key')) not in (None, self._auth_public_key))
+                       if name in current and _blob(keypair.get('public_key')) not in (None, self._auth_public_key))
         if other:
             servers = [server for server in running if server['key_name'] in other]
             raise ServerKeyError(

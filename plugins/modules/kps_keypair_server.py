@@ -102,7 +102,7 @@ options:
             module sends it to KPS as unencrypted PEM, the form KPS's API shows, converted in memory; a key that
             cannot be read (encrypted, damaged, a public key) fails the task before any call.
           - The module checks the private key against the public key KPS has for the key pair each running server
-            has now (one read) and fails before any write when it is another key pair's (KPS could not log in with
+            has now (read with the key pair to put on, in one read of KPS) and fails before any write when it is another key pair's (KPS could not log in with
             it, and its tasks would fail once started).
         type: str
         required: true
@@ -146,10 +146,11 @@ notes:
     only, so a bind that succeeded, or a key pair set at the server's creation, leaves no record. The module
     therefore also needs the ECS read permission (C(ecs:cloudServers:get)).
   - >-
-    Calls: an unchanged run is one ECS read per server. A change adds one read of the key pair (O(state=present)),
-    one of the running tasks, one start call per group of up to 10 servers (per server for unbind), one task read
-    per unfinished task per poll (after 0.25 s, doubling up to 5 s), and one read of the failed task records when
-    a task failed.
+    Calls: an unchanged run is one ECS read per server. A change adds one read of KPS for the key pair
+    (O(state=present)) and, with O(auth.type=keypair), the key pairs the running servers have now (one show for
+    one key pair, one listing for several when the project's key pairs fit on a page), one of the running tasks,
+    one start call per group of up to 10 servers (per server for unbind), one task read per unfinished task per
+    poll (after 0.25 s, doubling up to 5 s), and one read of the failed task records when a task failed.
   - >-
     Run the module on the controller (C(delegate_to: localhost), C(run_once: true)); it needs C(requests) on the
     host that runs it.

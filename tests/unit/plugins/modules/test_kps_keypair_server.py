@@ -69,9 +69,13 @@ class FakeTasks:
 
 
 def run(fake, fail=False, check=False, keypairs=None, **args):
-    """``keypairs``: what KPS's find_keypairs answers (the key pairs the servers have now, with public keys)."""
-    kps = mock.Mock(show_keypair=mock.Mock(return_value={'name': 'deploy'}), project_id='p1',
-                    find_keypairs=mock.Mock(return_value=keypairs or {}))
+    """``keypairs``: the key pairs KPS has besides deploy (those the servers have now, with public keys); the KPS
+    client, with find_keypairs as its only read (spec: any other call fails), is left in ``fake.kps``."""
+    known = dict({'deploy': {'name': 'deploy', 'public_key': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIdeploy'}},
+                 **(keypairs or {}))
+    kps = mock.Mock(spec=['project_id', 'find_keypairs'], project_id='p1', find_keypairs=mock.Mock(
+        side_effect=lambda names: dict((name, known[name]) for name in names if name in known)))
+    fake.kps = kps
     params = dict(name='deploy', servers=sorted(fake.servers), auth={'type': 'password', 'key': PASSWORD},
                   ecs_endpoint='http://127.0.0.1:1', region='cn-north-4', access_key='ak', secret_key='sk',
                   _ansible_check_mode=check)
@@ -89,10 +93,12 @@ def test_25_servers_go_in_groups_of_10_each_waited_for():
     starts = [call for call in fake.calls if call.startswith(('associate', 'wait'))]
     assert starts == ['associate:10', 'wait:10', 'associate:10', 'wait:10', 'associate:5', 'wait:5']
     assert fake.running_at_most == 10
+    assert fake.kps.find_keypairs.call_args_list == [mock.call(['deploy'])]  # one read of KPS (a show)
     assert set(server['key_name'] for server in fake.servers.values()) == {'deploy'}
     assert PASSWORD not in str(result)
     again = run(fake)
     assert not again['changed'] and fake.calls[-25:] == ['show_server'] * 25
+    assert fake.kps.find_keypairs.call_args_list == []  # nothing to change: KPS is not read
 
 
 def test_a_task_still_running_from_an_earlier_run_is_waited_for_not_started_again():
@@ -175,6 +181,8 @@ def test_an_openssh_format_auth_key_goes_to_kps_as_unencrypted_pem(kind, header)
     fake.tasks['t-s00'] = {'server': 's00', 'keypair': 'deploy', 'op': 'REPLACE', 'left': False}
     result = run(fake, auth={'type': 'keypair', 'key': text}, keypairs={'old': {'name': 'old', 'public_key': public}})
     assert result['changed'] and len(sent) == 1 and sent[0]['type'] == 'keypair'
+    # One read of KPS for the key pair to put on and the one the server has (a listing, not two shows).
+    assert fake.kps.find_keypairs.call_args_list == [mock.call(['deploy', 'old'])]
     assert sent[0]['key'].startswith(header) and 'OPENSSH' not in sent[0]['key']
     assert load_private_key(sent[0]['key']).public_key == ' '.join(public.split()[:2])
     assert text not in str(result) and sent[0]['key'] not in str(result)
@@ -224,4 +232,18 @@ def test_the_private_key_of_another_key_pair_fails_before_any_write():
             'with auth.key and would fail. Give the private key of the key pair the servers have now '
             '(huaweicloud.kps.kps_private_key_export exports it when KPS hosts it), or auth.type password.')
         assert not any(call.startswith('associate') for call in fake.calls)
+        assert fake.kps.find_keypairs.call_args_list == [mock.call(['deploy', 'old'])]
         assert text not in str(failure)
+
+
+@pytest.mark.parametrize('auth', ['password', 'keypair'])
+def test_a_key_pair_kps_does_not_have_fails_after_one_read_before_the_tasks_are_read(auth):
+    text, public = _openssh_key('ed25519')
+    fake = FakeTasks(2)
+    fake.servers['s01']['key_name'] = 'old'
+    given = {'type': 'keypair', 'key': text} if auth == 'keypair' else {'type': 'password', 'key': PASSWORD}
+    failure = run(fake, fail=True, name='missing', auth=given, servers=['s01'],
+                  keypairs={'old': {'name': 'old', 'public_key': public}})
+    assert failure['msg'] == 'Key pair missing does not exist in KPS. Create it first (huaweicloud.kps.kps_keypair).'
+    assert fake.kps.find_keypairs.call_args_list == [mock.call(['missing', 'old'] if auth == 'keypair' else ['missing'])]
+    assert fake.calls == ['show_server']
