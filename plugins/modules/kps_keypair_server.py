@@ -189,6 +189,9 @@ EXAMPLES = r"""
     disable_password: true
   delegate_to: localhost
   run_once: true
+  # In check mode the servers the task above would give deploy do not have it yet: KPS could not log in with
+  # deploy's key, and the task would fail. It runs once they do.
+  when: not (ansible_check_mode and bound is changed)
 
 - name: Take key pair deploy-2026 off a stopped server (no auth for stopped servers)
   huaweicloud.kps.kps_keypair_server:
