@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import ipaddress
 import itertools
 import os
@@ -33,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import yaml
@@ -44,7 +46,7 @@ HOST_OFFSET = 10
 TOOLS = ('ip', 'ssh', 'ssh-keygen', 'nsenter', 'unshare', 'mount')
 NETNS_RE = re.compile(r'^kps-(\d+)-(\d+)-h\d+$')
 LINK_RE = re.compile(r'^kps[bv]([0-9a-f]+)x[0-9a-f]+(h\d+)?$')  # our bridges and our ends of veth pairs
-START_TIMEOUT = 10.0
+START_TIMEOUT = 60.0  # a deadline, not a wait: sshd starts in well under a second when the machine is idle
 
 _sequence = itertools.count()
 
@@ -115,6 +117,23 @@ class SshHost:
         return ['ssh', '-i', identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
                 '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
                 '-o', 'ConnectTimeout=5', '-F', '/dev/null', '%s@%s' % (user, self.address)] + list(command)
+
+    def reload(self, timeout=60):
+        """Make sshd read its configuration again (SIGHUP) and return once the new sshd answers.
+
+        On SIGHUP sshd closes its listener and re-executes itself, which then writes its pid file again after it
+        bound the port. A fixed sleep before looking for the listener can still find the old one on a loaded
+        machine (and the next login then meets the restart), so wait for the new pid file instead."""
+        pid_file = os.path.join(self.workdir, 'sshd.pid')
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(pid_file)
+        os.kill(self.pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(pid_file):
+            if time.monotonic() > deadline:
+                raise SshHostsError('sshd of %s did not come back after SIGHUP' % self.name)
+            time.sleep(0.05)
+        _wait_listening(self, deadline)
 
     def __repr__(self):
         return 'SshHost(%s, %s)' % (self.name, self.address)
@@ -188,7 +207,8 @@ def _netns_pids(netns):
 def _kill_netns_processes(netns, grace=3.0):
     """SIGTERM every process in the namespace, then SIGKILL what is left after ``grace`` seconds."""
     pids = _netns_pids(netns)
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+    # After SIGKILL only the wait for the exits is left: long enough for a loaded machine (it ends at once).
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 60.0)):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
@@ -249,7 +269,7 @@ def _teardown(hosts, bridge, control_dir):
         if host.sshd is not None:
             if host.sshd.poll() is None:  # never made it into the namespace: it is still our direct child
                 step(host.sshd.kill)
-            step(host.sshd.wait, timeout=10)
+            step(host.sshd.wait, timeout=60)
     for host in hosts:
         step(_run, ['ip', 'link', 'del', host.veth], check=False)
         step(_run, ['ip', 'netns', 'del', host.netns], check=False)
@@ -317,14 +337,18 @@ def ssh_hosts(count, workdir, group='kps_hosts', name_prefix='host'):
 
     pid, seq = os.getpid(), next(_sequence)
     bridge = 'kpsb%xx%x' % (pid, seq)
-    subnet = _pick_subnet(pid + seq * 37)
-    addresses = list(subnet.hosts())
     control_dir = os.path.join(workdir, 'cp')
     os.makedirs(control_dir, mode=0o700, exist_ok=True)
     hosts = []
     try:
-        _run(['ip', 'link', 'add', bridge, 'type', 'bridge'])
-        _run(['ip', 'addr', 'add', '%s/%d' % (addresses[0], subnet.prefixlen), 'dev', bridge])
+        # Another xdist worker may pick a /24 at the same moment: a free subnet is only ours once our bridge has
+        # its address, so the pick and the address are made under a lock the workers share.
+        with open(os.path.join(tempfile.gettempdir(), 'kps-tests-ssh-hosts-subnet.lock'), 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            subnet = _pick_subnet(pid + seq * 37)
+            addresses = list(subnet.hosts())
+            _run(['ip', 'link', 'add', bridge, 'type', 'bridge'])
+            _run(['ip', 'addr', 'add', '%s/%d' % (addresses[0], subnet.prefixlen), 'dev', bridge])
         _run(['ip', 'link', 'set', bridge, 'up'])
 
         key_dir = os.path.join(workdir, 'controller')

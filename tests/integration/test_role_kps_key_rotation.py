@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -19,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from integration.harness import CONNECTION, TOKEN_RE, find_leaks, private_key_forms, secret_forms
-from integration.ssh_hosts import _wait_listening, ssh_hosts
+from integration.ssh_hosts import ssh_hosts
 from kps_emulator import keys
 from kps_emulator.testing import DEFAULTS
 
@@ -217,9 +216,7 @@ def _set_authorized_keys_file(host, value):
         text = handle.read()
     with open(config, 'w') as handle:
         handle.write(re.sub(r'^AuthorizedKeysFile \S+', 'AuthorizedKeysFile ' + value, text, flags=re.M))
-    os.kill(host.pid, signal.SIGHUP)
-    time.sleep(0.5)
-    _wait_listening(host, time.monotonic() + 10)
+    host.reload()
 
 
 def test_host_refusing_the_new_key_keeps_the_old_one(emulator, ansible, old_key, hosts):

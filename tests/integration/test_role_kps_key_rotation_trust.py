@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
 
 from integration.harness import CONNECTION
-from integration.ssh_hosts import _wait_listening, ssh_hosts
+from integration.ssh_hosts import ssh_hosts
 from integration.test_role_kps_key_rotation import DISTRIBUTION, ROLE, _keypair, _recap
 from kps_emulator import keys
 
@@ -159,9 +157,7 @@ def _freeze_for(host, user, also_trusted):
     config = os.path.join(host.workdir, 'sshd_config')
     with open(config, 'a') as handle:
         handle.write('Match User %s\n    AuthorizedKeysFile .ssh/authorized_keys_frozen\n' % user.name)
-    os.kill(host.pid, signal.SIGHUP)
-    time.sleep(0.5)
-    _wait_listening(host, time.monotonic() + 10)
+    host.reload()
 
 
 def test_the_login_proof_is_the_new_key_for_every_user(emulator, ansible, user, hosts, tmp_path):
