@@ -4,7 +4,10 @@
 unprivileged user for the attack tests."""
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+import tempfile
 
 import pytest
 
@@ -43,20 +46,26 @@ def attacker(base):
 
 @pytest.fixture
 def unprotected_hardlinks():
-    """fs.protected_hardlinks=0 (the kernel's default; systemd sets 1): any user may link a file it cannot read."""
+    """fs.protected_hardlinks=0 (the kernel's default; systemd sets 1): any user may link a file it cannot read.
+
+    The setting is the machine's, not the test's: one test at a time holds it (a lock shared by the xdist
+    workers), or a test of the other worker that ends first sets it back to 1 under this one, and this one then
+    puts back the 0 it found."""
     setting = '/proc/sys/fs/protected_hardlinks'
-    try:
-        with open(setting) as handle:
-            old = handle.read().strip()
-        with open(setting, 'w') as handle:
-            handle.write('0')
-    except OSError as exc:
-        pytest.skip('cannot set %s to 0 (%s): a user could not link a file it cannot read here' % (setting, exc))
-    try:
-        yield
-    finally:
-        with open(setting, 'w') as handle:
-            handle.write(old)
+    with open(os.path.join(tempfile.gettempdir(), 'kps-tests-protected_hardlinks.lock'), 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(setting) as handle:
+                old = handle.read().strip()
+            with open(setting, 'w') as handle:
+                handle.write('0')
+        except OSError as exc:
+            pytest.skip('cannot set %s to 0 (%s): a user could not link a file it cannot read here' % (setting, exc))
+        try:
+            yield
+        finally:
+            with open(setting, 'w') as handle:
+                handle.write(old)
 
 
 def pytest_terminal_summary(terminalreporter):
