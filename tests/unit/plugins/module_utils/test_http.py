@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import time
+import threading
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -327,12 +327,14 @@ def test_expired_token_logs_in_again_once():
 class _Handler(QuietHandler):
     script = []
     seen = []
+    answered = threading.Event()
 
     def do_GET(self):  # noqa: N802
         self.seen.append(dict(self.headers))
         action = self.script.pop(0)
         if action == 'sleep':
-            time.sleep(0.6)
+            # Held until the retry was answered, not for a fixed time that a loaded machine could outlast.
+            self.answered.wait(30)
             action = 200
         body = json.dumps({'error_code': 'KPS.0003', 'error_msg': 'x'} if action != 200 else {'ok': 1}).encode()
         self.send_response(action)
@@ -341,11 +343,13 @@ class _Handler(QuietHandler):
         self.send_header('X-Request-Id', 'req-%d' % len(self.seen))
         self.end_headers()
         self.wfile.write(body)
+        self.answered.set()
 
 
 @pytest.fixture
 def server():
     _Handler.seen = []
+    _Handler.answered = threading.Event()
     with local_server(_Handler) as httpd:
         yield httpd
 
@@ -364,7 +368,7 @@ def test_real_server_503_then_200(server):
 def test_real_server_read_timeout_is_retried(server):
     _Handler.script = ['sleep', 200]
     warnings = []
-    client = HttpClient(timeout=(2, 0.2), warn=warnings.append, sleep=lambda s: None)
+    client = HttpClient(timeout=(2, 1), warn=warnings.append, sleep=lambda s: None)
     url = 'http://127.0.0.1:%d/x' % server.server_address[1]
     assert client.request('show key pair', 'GET', url) == {'ok': 1}
     assert 'ReadTimeout' in warnings[0]
