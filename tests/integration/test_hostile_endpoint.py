@@ -188,9 +188,12 @@ def test_hostile_endpoints(ansible, hostile, tmp_path):
     # The trickling endpoint: two attempts of about 3 s each, then a clear message.
     trickles = [entry for entry in log if entry[0].startswith('/trickle')]
     assert len(trickles) == 2, trickles
+    # Each attempt is cut by the 3 s deadline: not at the next byte after it (4 s, a deadline looked at only when
+    # a byte comes), and not after the ~230 bytes (7 minutes). The server's clock starts once it has read the
+    # request, which on a loaded machine is a few tenths of a second after the module's (2.67 s seen at load 17).
     for _path, _method, start, end, _sent, _body in trickles:
-        assert 2.5 < end - start < 3.5, end - start
-    assert trickles[-1][3] - trickles[0][2] < 2 * 3 + 1 + 0.5  # two attempts and a backoff of at most 1 s
+        assert 2.0 < end - start < 2 * TRICKLE_EVERY - 0.1, end - start
+    assert trickles[-1][3] - trickles[0][2] < 2 * 3 + 1 + 2  # two attempts, a backoff of at most 1 s, slack
     assert results['trickle']['msg'] == (
         "Key pair web: KPS call 'show key pair' failed: could not reach %s: no complete answer within 3 seconds "
         "(timeout) (gave up after 2 attempts)" % hostile.split('//')[1])
