@@ -321,7 +321,7 @@ def test_keypair_force_replaces_a_planted_file_link_and_leaves_the_root_file_alo
 
 def swap_when_asked(ansible, attacker, source, dest, errors):
     """As the attacker, rename ``source`` over ``dest`` once the module asks KPS about the key pair: it has
-    looked at ``dest`` by then, and the emulator holds its answer (a delay fault) while the file changes."""
+    looked at ``dest`` by then, and the emulator holds its answer (a hold fault) until the file has changed."""
     try:
         deadline = time.time() + 120
         while not ansible.emulator.requests('show_keypair'):
@@ -331,6 +331,8 @@ def swap_when_asked(ansible, attacker, source, dest, errors):
         attacker.run(['mv', '-f', source, dest])
     except Exception as exc:  # pylint: disable=broad-exception-caught
         errors.append(exc)
+    finally:
+        ansible.emulator.release()
 
 
 def test_export_fixes_the_mode_and_owner_only_of_the_file_it_checked(ansible, attacker, keypairs):
@@ -349,7 +351,9 @@ def test_export_fixes_the_mode_and_owner_only_of_the_file_it_checked(ansible, at
     readers = Group()
     try:
         ansible.emulator.clear_requests()
-        ansible.emulator.add_faults({'call': 'show_keypair', 'delay': 3})
+        # Held until the swap is done (a fixed delay could end first on a loaded machine), at most 25 s: less
+        # than the module's 30 s timeout, so that the answer is never read as a timeout.
+        ansible.emulator.add_faults({'call': 'show_keypair', 'hold': 25})
         errors = []
         swapper = threading.Thread(target=swap_when_asked, args=(ansible, attacker, mine, dest, errors))
         swapper.start()

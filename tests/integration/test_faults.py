@@ -71,7 +71,8 @@ FAULTS = [
     ('504', {'status': 504}, 'server'),
     ('500 KPS.5001 (retryable code)', {'status': 500, 'error_code': 'KPS.5001'}, 'server'),
     ('500 KPS.6009 (code not retryable)', {'status': 500, 'error_code': 'KPS.6009'}, 'once'),
-    ('read timeout (delay 3 s > timeout 2 s)', {'delay': 3}, 'timeout'),
+    # The module gives up after 2 s whatever the delay: 3 s more leave room for a module slow to wake up.
+    ('read timeout (delay 5 s > timeout 2 s)', {'delay': 5}, 'timeout'),
     ('dropped connection', {'drop': True}, 'drop'),
     ('non-JSON body, HTTP 200', {'non_json': True}, 'once'),
     ('non-JSON body, HTTP 502', {'non_json': True, 'status': 502}, 'server'),
@@ -442,18 +443,22 @@ def test_token_expiring_during_the_run_gets_one_fresh_login(ansible, emulator, t
                                                                       'encryption': {'type': 'default'}}}},
                 expect=200)
     emulator.clear_requests()
-    # The show is answered 2 s late (after it was authenticated): the token expires meanwhile.
-    emulator.add_faults({'call': 'show_keypair', 'delay': 2})
+    # The show's answer is held (after it was authenticated) until the token has expired: a fixed delay could end
+    # first on a loaded machine. At most 20 s, less than the task's timeout of 30 s: never read as a timeout.
+    emulator.add_faults({'call': 'show_keypair', 'hold': 20})
     expired = threading.Event()
 
     def expire_when_shown():
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if emulator.requests('show_keypair'):
-                emulator.expire_tokens()
-                expired.set()
-                return
-            time.sleep(0.05)
+        try:
+            while time.monotonic() < deadline:
+                if emulator.requests('show_keypair'):
+                    emulator.expire_tokens()
+                    expired.set()
+                    return
+                time.sleep(0.05)
+        finally:
+            emulator.release()
 
     watcher = threading.Thread(target=expire_when_shown, daemon=True)
     watcher.start()
@@ -463,7 +468,7 @@ def test_token_expiring_during_the_run_gets_one_fresh_login(ansible, emulator, t
             'name': 'expiring', 'dest': str(dest), 'kps_endpoint': '{{ kps_emulator_url }}',
             'iam_endpoint': '{{ kps_emulator_url }}', 'region': '{{ kps_region }}',
             'user_name': '{{ kps_user_name }}', 'user_password': '{{ kps_user_password }}',
-            'domain_name': '{{ kps_domain_name }}', 'timeout': 10}}]}])
+            'domain_name': '{{ kps_domain_name }}', 'timeout': 30}}]}])
     watcher.join(5)
     assert expired.is_set()
     log = [(entry['call'], entry['status'], entry['error_code']) for entry in emulator.requests()]

@@ -111,17 +111,28 @@ def _assert_some_key_logs_in(hosts, old_key):
         assert new_in or _login(host, old_key['path']), host.name
 
 
+def _stopped(pid):
+    with open('/proc/%d/stat' % pid) as handle:
+        return handle.read().rsplit(')', 1)[1].split()[0] == 'T'
+
+
 def _run_killed_at(ansible, hosts, task):
-    """Start the rotation and SIGKILL it (with every process below it) when it reaches the task."""
+    """Start the rotation and SIGKILL it (with every process below it) when it reaches the task, before any host
+    ran it: the kps_stop_at_task callback stops the run there (a kill when the banner shows can land late on a
+    loaded machine, after the task changed some hosts)."""
     # Unbuffered: the task banner is in the output file as soon as the task starts.
-    proc, env = ansible.spawn_playbook(_rotation(), '-i', hosts.inventory, env={'PYTHONUNBUFFERED': '1'})
+    proc, env = ansible.spawn_playbook(_rotation(), '-i', hosts.inventory, env={
+        'PYTHONUNBUFFERED': '1', 'ANSIBLE_CALLBACKS_ENABLED': 'kps_result_log,kps_stop_at_task',
+        'KPS_STOP_AT_TASK': task})
     out = proc.kps_files[0]
     deadline = time.monotonic() + 300
-    banner = re.compile(r'^TASK \[(?:%s : )?%s' % (re.escape(ROLE), re.escape(task)), re.M)
-    while not banner.search(open(out.name).read()):
+    while not _stopped(proc.pid):
         assert proc.poll() is None, 'the run ended before %r' % task
         assert time.monotonic() < deadline, 'no task %r' % task
         time.sleep(0.05)
+    banner = re.compile(r'^TASK \[(?:%s : )?%s' % (re.escape(ROLE), re.escape(task)), re.M)
+    with open(out.name) as handle:
+        assert banner.search(handle.read()), 'the run stopped, but not at %r' % task
     ansible.kill(proc)
     ansible.finish(proc, env)
 

@@ -69,7 +69,7 @@ _KPS_ROUTES = (
     ('DELETE', re.compile(r'^/keypairs/(?P<name>[^/]+)/private-key$'), 'clear_private_key'),
 )
 _KPS_PREFIX = re.compile(r'^/v3/(?P<project>[^/]+)(?P<rest>/keypairs.*)$')
-FAULT_EFFECTS = ('status', 'retry_after', 'delay', 'drop', 'truncate_zip', 'corrupt_zip', 'extra_zip_entry', 'non_json')
+FAULT_EFFECTS = ('status', 'retry_after', 'delay', 'hold', 'drop', 'truncate_zip', 'corrupt_zip', 'extra_zip_entry', 'non_json')
 FAULT_KEYS = set(FAULT_EFFECTS) | {'call', 'method', 'path', 'count', 'error_code', 'error_msg'}
 # Behaviours no source settles, switched through the control API (/_emulator/switches) so that tests can prove
 # the client survives each variant. The defaults are the emulator's best guess (docs/emulator.md).
@@ -127,6 +127,7 @@ class Response:
         self.error_code = error_code
         self.drop = False
         self.delay = 0.0
+        self.hold = 0.0
 
     @classmethod
     def json(cls, status, data, **kwargs):
@@ -157,6 +158,7 @@ class Emulator:
         self.domain_id = _stable_id('domain', cfg['domain'])
         self.skew = 0.0
         self.faults = []
+        self.released = threading.Event()  # what held answers wait for (POST /_emulator/release)
         self.switches = copy.deepcopy(SWITCH_DEFAULTS)
         self.log = []
         self._lock = threading.Lock()
@@ -174,6 +176,8 @@ class Emulator:
         checked = [self._check_fault(fault) for fault in faults]
         with self._lock:
             self.faults.extend(checked)
+            if any(fault.get('hold') for fault in checked):
+                self.released.clear()
         return checked
 
     @staticmethod
@@ -291,6 +295,7 @@ class Emulator:
         if fault:
             self._post_fault(fault, response)
             response.delay = float(fault.get('delay') or 0)
+            response.hold = float(fault.get('hold') or 0)
         if entry['fault'] == 'rate_limit':
             response.headers['Retry-After'] = '1'
         response.headers['X-Request-Id'] = request_id
@@ -785,6 +790,9 @@ class Emulator:
                 if method == 'DELETE':
                     self.faults = []
             return faults if method == 'GET' else {'cleared': len(faults)}
+        if (method, path) == ('POST', '/release'):
+            self.released.set()
+            return {'released': True}
         if (method, path) == ('POST', '/tokens/expire'):
             with self.store.lock:
                 for record in self.store.tokens.values():
@@ -841,6 +849,8 @@ class Handler(BaseHTTPRequestHandler):
         response = self.server.emulator.handle(self.command, self.path, headers, body, self.client_address[0])
         if response.delay:
             time.sleep(response.delay)
+        if response.hold:
+            self.server.emulator.released.wait(response.hold)
         if response.drop:
             self.close_connection = True
             return

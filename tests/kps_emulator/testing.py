@@ -270,6 +270,10 @@ class EmulatorProcess:
     def expire_tokens(self):
         return self.control('POST', '/tokens/expire')
 
+    def release(self):
+        """Let the answers held by ``hold`` faults go."""
+        return self.control('POST', '/release')
+
     def add_servers(self, *servers):
         """ECS servers for the key pair tasks: add_servers({'id': 's1', 'name': 'web-1', 'status': 'ACTIVE',
         'key_name': None, 'password': 'pw'}, ...); see docs/emulator.md for every field."""

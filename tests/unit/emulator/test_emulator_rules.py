@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 import subprocess
+import threading
 import time
 import zipfile
 
@@ -518,6 +519,24 @@ def test_delay_drop_and_non_json(client):
     assert status == 200 and headers['content-type'] == 'text/html' and raw.startswith(b'<html>')
     log = json.loads(client.call('GET', '/_emulator/requests', sign=False)[2])
     assert [e['fault'] for e in log[-3:]] == ['delay', 'drop', 'non_json'] and log[-2]['status'] is None
+
+
+def test_hold_answers_once_released(client):
+    _faults(client, {'call': 'list_keypairs', 'hold': 120})
+    answers = []
+    caller = threading.Thread(target=lambda: answers.append(client.call('GET', client.kps())[0]))
+    caller.start()
+    deadline = time.monotonic() + 60
+    while not [e for e in json.loads(client.call('GET', '/_emulator/requests', sign=False)[2])
+               if e['call'] == 'list_keypairs']:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert answers == []  # handled and logged, the answer held
+    assert client.call('POST', '/_emulator/release', None, sign=False)[0] == 200
+    caller.join(60)
+    assert answers == [200]
+    log = json.loads(client.call('GET', '/_emulator/requests', sign=False)[2])
+    assert [e['fault'] for e in log if e['call'] == 'list_keypairs'] == ['hold']
 
 
 @pytest.mark.parametrize('effect', ['truncate_zip', 'corrupt_zip'])
