@@ -113,10 +113,12 @@ class SshHost:
         return proc
 
     def ssh_argv(self, identity, user='root', command=('true',)):
-        """An ssh command line that logs in to this host with ``identity`` only (no agent, no prompts)."""
+        """An ssh command line that logs in to this host with ``identity`` only (no agent, no prompts). The connect
+        timeout also bounds sshd's greeting, which a loaded machine can delay by seconds (sshd re-executes itself
+        for every connection)."""
         return ['ssh', '-i', identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
                 '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-                '-o', 'ConnectTimeout=5', '-F', '/dev/null', '%s@%s' % (user, self.address)] + list(command)
+                '-o', 'ConnectTimeout=30', '-F', '/dev/null', '%s@%s' % (user, self.address)] + list(command)
 
     def reload(self, timeout=60):
         """Make sshd read its configuration again (SIGHUP) and return once the new sshd answers.
