@@ -37,7 +37,7 @@ def granted(needs, names):
     """``needs`` (format -> key pair names, as the host reported) restricted to ``names``."""
     if not isinstance(needs, dict):
         return {}
-    return dict((fmt, sorted(set(name for name in wanted if name in names)))
+    return dict((fmt, sorted(set(name for name in wanted if isinstance(name, str) and name in names)))
                 for fmt, wanted in needs.items() if isinstance(fmt, str) and isinstance(wanted, list))
 
 
