@@ -27,8 +27,8 @@ def installed_names(keys):
             continue
         private_key = entry.get('private_key') or {}
         install = private_key.get('install') if isinstance(private_key, dict) else None
-        if (entry.get('state') or 'present') == 'present' and boolean(True if install is None else install,
-                                                                         strict=False):
+        installs = boolean(True if install is None else install, strict=False)
+        if installs and (entry.get('state') or 'present') == 'present':
             names.add(entry['name'])
     return names
 

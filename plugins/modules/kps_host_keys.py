@@ -249,7 +249,7 @@ needs_private_keys:
     - The key pairs whose private key this host needs (files to create, replace or convert), by the format
       the files must have.
     - Only key pairs of O(keys) entries that are V(present) and install their private key
-      (O(keys[].private_key.install=true)): the module's action plugin cuts what the host reports down to them on
+      (O(keys[].private_key.install=true)). The module's action plugin cuts what the host reports down to them on
       the controller, so a compromised host cannot make a play that exports what it reports fetch or send it
       other key pairs.
   returned: always
