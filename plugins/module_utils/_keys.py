@@ -534,14 +534,10 @@ def _openssh_private_text(key: Any) -> str:
     """
     text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                              serialization.NoEncryption())
-    raw = bytearray(decode_armour(text))
-    # magic, cipher name, KDF name, KDF options, number of keys (uint32), public key, private section length
-    offset = len(MAGIC)
-    for _field in range(3):
-        offset = read_string(raw, offset)[1]
-    public_start = offset + 4
-    check_offset = read_string(raw, public_start)[1] + 4
-    check = hashlib.sha256(bytes(raw[public_start:check_offset - 4])).digest()[:4]
+    _cipher, _kdf, _options, public, private_offset, _private, _rest, raw = openssh_parts(text)
+    check = hashlib.sha256(ssh_string(public)).digest()[:4]
+    check_offset = private_offset + 4  # after the private section's length
+    raw = bytearray(raw)
     raw[check_offset:check_offset + 8] = check + check
     return openssh_armour(bytes(raw))
 
